@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine that has only Python 3.11 and pip:
+#   make run   - set everything up, then start the app (the command line until the GUI lands)
+#   make test  - set everything up, then run the tests
+# uv is installed with pip when it is missing; uv.lock pins every dependency.
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+ARGS ?= --help
+PYTEST_ARGS ?=
+
+.PHONY: run test lint sync uv
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
+
+sync: uv
+	$(UV) sync --frozen
+
+run: sync
+	$(UV) run --frozen docretriever $(ARGS)
+
+test: sync
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy

@@ -1,0 +1,172 @@
+"""What each ``docretriever`` command does with the library, and how it prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from docretriever.cli.progress_bar import ProgressBar
+from docretriever.config import default_library_dir
+from docretriever.embedding import ModelSpec
+from docretriever.errors import DocRetrieverError, InvalidInputError
+from docretriever.highlight import draw_highlights
+from docretriever.library import AddReport, Hit, Library, open_library
+from docretriever.progress import CancelToken
+from docretriever.storage import DocumentRecord
+
+# Pages written by --highlight-dir: about 150 dpi for a Letter page.
+HIGHLIGHT_PIXELS = 1275 * 1650
+
+
+def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
+    bar = ProgressBar()
+    spec = ModelSpec(args.model or "", args.device, args.visual_tokens)
+    location = args.library or str(default_library_dir())
+    with open_library(location, spec, progress=bar) as library:
+        try:
+            if args.command == "add":
+                return _add(library, args, bar, cancel)
+            if args.command == "search":
+                return _search(library, args)
+            if args.command == "list":
+                return _list(library, args)
+            if args.command == "remove":
+                document = library.remove(args.document)
+                print(f"Removed {document.doc_id} ({_name(document)}).")
+                return 0
+            return _info(library, args)
+        finally:
+            bar.finish()
+
+
+def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:
+    started = time.monotonic()
+    report = library.add(args.paths, progress=bar, cancel=cancel)
+    bar.finish()
+    for path, reason in report.problems:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            print(f"failed  {outcome.path}: {outcome.error}", file=sys.stderr)
+        elif outcome.error:
+            print(f"partly  {outcome.path}: {outcome.error}", file=sys.stderr)
+    print(_summary(report, time.monotonic() - started))
+    if not report.outcomes and report.problems:
+        raise InvalidInputError("None of the given paths could be used.")
+    return 0
+
+
+def _summary(report: AddReport, seconds: float) -> str:
+    parts = [f"{report.count('indexed')} indexed"]
+    if report.count("skipped"):
+        parts.append(f"{report.count('skipped')} already in the library")
+    if report.count("failed"):
+        parts.append(f"{report.count('failed')} failed")
+    rate = f", {report.pages_embedded / seconds:.1f} pages/s" if report.pages_embedded and seconds else ""
+    return f"{', '.join(parts)}; {report.pages_embedded} pages embedded in {seconds:.1f} s{rate}."
+
+
+def _search(library: Library, args: argparse.Namespace) -> int:
+    hits = library.search(args.query, k=args.k, exact=args.exact)
+    images: dict[int, str] = {}
+    if args.highlight_dir:
+        images = _write_highlights(library, hits, Path(args.highlight_dir))
+    if args.json:
+        rows = []
+        for hit in hits:
+            row = hit.as_dict()
+            if hit.rank in images:
+                row["image"] = images[hit.rank]
+            rows.append(row)
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("No indexed pages yet: add PDFs with `docretriever add PATH`.")
+    for hit in hits:
+        line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  p. {hit.page}  [{hit.doc_id}]"
+        if hit.rank in images:
+            line += f"  -> {images[hit.rank]}"
+        print(line)
+    return 0
+
+
+def _write_highlights(library: Library, hits: list[Hit], folder: Path) -> dict[int, str]:
+    """Render each hit's page with its matches drawn; a page that fails is reported, not fatal."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot create {folder}: {exc.strerror}.") from exc
+    written: dict[int, str] = {}
+    for hit in hits:
+        stem = re.sub(r"[^\w.-]+", "_", Path(hit.path).stem)[:60]
+        target = folder / f"{hit.rank:02d}-{stem}-p{hit.page}.png"
+        try:
+            page = library.render_page(hit.doc_id, hit.page, HIGHLIGHT_PIXELS)
+            drawn = draw_highlights(page.image, hit.heat(), hit.regions(), hit.page_size)
+            drawn.save(target)
+        except (DocRetrieverError, OSError) as exc:
+            print(f"could not draw hit {hit.rank}: {exc}", file=sys.stderr)
+            continue
+        written[hit.rank] = str(target)
+    return written
+
+
+def _list(library: Library, args: argparse.Namespace) -> int:
+    documents = library.documents()
+    if args.json:
+        rows = [
+            {
+                "doc_id": d.doc_id,
+                "sha256": d.sha256,
+                "paths": list(d.paths),
+                "pages": d.page_count or 0,
+                "size": d.size,
+                "status": d.status,
+                "error": d.error,
+            }
+            for d in documents
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not documents:
+        print("The library is empty: add PDFs with `docretriever add PATH`.")
+    for d in documents:
+        pages = f"{d.page_count or 0:>4} p"
+        print(f"{d.doc_id}  {d.status:<8} {pages}  {_size(d.size):>8}  {_name(d)}")
+        if d.error:
+            print(f"{'':14}{d.error}")
+    return 0
+
+
+def _info(library: Library, args: argparse.Namespace) -> int:
+    info = library.info()
+    if args.json:
+        print(json.dumps(info.__dict__, indent=2))
+        return 0
+    counts = info.counts
+    print(f"Library:   {info.location}")
+    print(f"Model:     {info.model_id or '(none yet)'}  revision {info.model_revision or '-'}")
+    print(
+        f"Documents: {counts.get('documents_indexed', 0)} indexed, "
+        f"{counts.get('documents_failed', 0)} failed, {counts.get('documents_pending', 0)} pending"
+    )
+    print(f"Pages:     {counts.get('pages_indexed', 0)} indexed")
+    print(f"On disk:   {_size(info.bytes_on_disk)}")
+    return 0
+
+
+def _name(document: DocumentRecord) -> str:
+    return document.paths[0] if document.paths else document.doc_id
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

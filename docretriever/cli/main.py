@@ -1,0 +1,142 @@
+"""Argument parsing, error handling and Ctrl-C for the ``docretriever`` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from types import FrameType
+
+from docretriever import __version__
+from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir
+from docretriever.errors import Cancelled, DocRetrieverError
+from docretriever.progress import CancelToken
+
+EXIT_ERROR = 1
+EXIT_CANCELLED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docretriever",
+        description="Find the right page in your PDFs by looking at the pages (ColQwen2).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # Global options are accepted before or after the command: the subcommands repeat them
+    # with suppressed defaults so that a value given before the command is not overwritten.
+    _add_global_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, suppress=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    add = commands.add_parser("add", parents=[common], help="index PDF files and folders")
+    add.add_argument("paths", nargs="+", metavar="PATH", help="PDF files or folders (recursive)")
+
+    search = commands.add_parser("search", parents=[common], help="find the pages that match a query")
+    search.add_argument("query", help="what to look for, in words")
+    search.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.add_argument("--exact", action="store_true", help="score every page (slower, exhaustive)")
+    search.add_argument(
+        "--highlight-dir", metavar="DIR", help="write each hit's page as a PNG with the matches drawn"
+    )
+
+    listing = commands.add_parser("list", parents=[common], help="list the documents in the library")
+    listing.add_argument("--json", action="store_true", help="print the documents as JSON")
+
+    remove = commands.add_parser("remove", parents=[common], help="remove a document from the library")
+    remove.add_argument("document", metavar="DOC", help="doc id (or its first characters) or a path")
+
+    info = commands.add_parser("info", parents=[common], help="show the library's location, model and size")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+_GLOBAL_DEFAULTS: dict[str, object] = {
+    "library": None,
+    "model": None,
+    "device": "auto",
+    "visual_tokens": DEFAULT_VISUAL_TOKENS,
+    "debug": False,
+}
+
+
+def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> None:
+    def default(name: str) -> object:
+        return argparse.SUPPRESS if suppress else _GLOBAL_DEFAULTS[name]
+
+    target.add_argument(
+        "--library", metavar="DIR", default=default("library"),
+        help="library folder (default: $DOCRETRIEVER_LIBRARY or the per-user data folder)",
+    )
+    target.add_argument(
+        "--model", metavar="ID_OR_DIR", default=default("model"),
+        help="Hugging Face model id or local model folder "
+        "(default: $DOCRETRIEVER_MODEL or vidore/colqwen2-v1.0)",
+    )
+    target.add_argument(
+        "--device", choices=["auto", "cpu", "cuda", "mps"], default=default("device"),
+        help="where the model runs (default: auto = cuda, then mps, then cpu)",
+    )
+    target.add_argument(
+        "--visual-tokens", type=int, metavar="N", default=default("visual_tokens"),
+        help=f"image cells per page (default {DEFAULT_VISUAL_TOKENS}; fewer is faster on CPU)",
+    )
+    target.add_argument(
+        "--debug", action="store_true", default=default("debug"),
+        help="print the full traceback on errors",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if cancel.cancelled:  # a second Ctrl-C quits at once
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\nStopping after the current batch (Ctrl-C again to quit now)...", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        from docretriever.cli.commands import run_command
+
+        return run_command(args, cancel)
+    except Cancelled as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except DocRetrieverError as exc:
+        if args.debug:
+            traceback.print_exc()
+            if exc.details:
+                print(exc.details, file=sys.stderr)
+        print(f"docretriever: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one readable line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"docretriever: internal error: {exc.__class__.__name__}: {exc} "
+            "(run again with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def library_location(args: argparse.Namespace) -> str:
+    return args.library or str(default_library_dir())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Embedding: page images and query texts to multi-vector embeddings.
+
+Only :mod:`docretriever.embedding.colqwen2` imports torch, and only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docretriever.config import DEFAULT_VISUAL_TOKENS, default_model
+from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.progress import ProgressCallback
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load and how: ``source`` is a Hub id or a local folder."""
+
+    source: str = ""
+    device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
+    visual_tokens: int = DEFAULT_VISUAL_TOKENS
+    batch_size: int | None = None
+
+    def resolved_source(self) -> str:
+        return self.source or default_model()
+
+
+def load_embedder(spec: ModelSpec, progress: ProgressCallback | None = None) -> Embedder:
+    """Locate (downloading if needed) and load the model ``spec`` names. Raises ModelError."""
+    from docretriever.embedding.colqwen2 import load_colqwen2
+    from docretriever.embedding.model_files import locate_model
+
+    files = locate_model(spec.resolved_source(), progress)
+    return load_colqwen2(files, spec.device, spec.visual_tokens, spec.batch_size)
+
+
+__all__ = [
+    "Embedder",
+    "ModelIdentity",
+    "ModelSpec",
+    "PageEmbedding",
+    "QueryEmbedding",
+    "load_embedder",
+]

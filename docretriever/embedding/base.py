@@ -1,0 +1,85 @@
+"""The embedding interface the rest of the core depends on; no torch here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from docretriever.progress import CancelToken
+
+
+@dataclass(frozen=True)
+class PageEmbedding:
+    """One page's multi-vector embedding.
+
+    ``vectors`` is float32, shape (n_rows, dim), each row L2-normalised. Rows
+    ``[0, n_x * n_y)`` are the image cells in row-major order (row ``y * n_x + x`` is the
+    28 x 28 px cell in column x, row y of the rendered page); the remaining rows are the
+    prompt tokens of the visual prompt. Both are kept because MaxSim was trained over the
+    whole sequence (the published scores include them), while only cell rows have a place
+    on the page for highlights. Padding rows are dropped.
+    """
+
+    vectors: np.ndarray
+    grid: tuple[int, int]  # (n_x, n_y)
+
+    @property
+    def n_cells(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+
+@dataclass(frozen=True)
+class QueryEmbedding:
+    """One query's multi-vector embedding.
+
+    ``vectors`` is float32, shape (n_tokens, dim), L2-normalised rows, padding dropped.
+    ``tokens`` holds the text of each row's token; ``is_word[i]`` is True when row i comes from
+    the text the person typed (not the "Query: " prefix nor the augmentation tokens), which is
+    what a per-word highlight view offers.
+    """
+
+    text: str
+    vectors: np.ndarray
+    tokens: tuple[str, ...]
+    is_word: np.ndarray  # bool, shape (n_tokens,)
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a library records about the model that built it.
+
+    ``fingerprint`` is derived from the weight files' contents, so the same weights match
+    whether loaded by Hub id or from a copied folder; ``model_id`` and ``revision`` are for
+    people to read.
+    """
+
+    model_id: str
+    revision: str
+    fingerprint: str
+    dim: int
+
+
+class Embedder(Protocol):
+    """Turns page images and query texts into multi-vector embeddings."""
+
+    @property
+    def identity(self) -> ModelIdentity: ...
+
+    @property
+    def max_pixels(self) -> int:
+        """Pixel budget per page image: visual tokens x 784 (28 x 28 px cells)."""
+        ...
+
+    def embed_pages(
+        self, images: Sequence[Image.Image], cancel: CancelToken | None = None
+    ) -> list[PageEmbedding]:
+        """Embed RGB page images, ideally rendered at a size from ``fit_to_cell_budget``."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:
+        """Embed query texts the way the checkpoint was trained to see them."""
+        ...

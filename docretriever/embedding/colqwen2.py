@@ -1,0 +1,196 @@
+"""ColQwen2 (and ColQwen2.5) through colpali-engine: the one module that imports torch.
+
+torch, transformers and colpali-engine are imported inside :func:`load_colqwen2` so that the CLI's
+help and the GUI start without paying for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.embedding.model_files import ModelFiles
+from docretriever.errors import ModelError
+from docretriever.progress import CancelToken
+
+# The vidore checkpoints were trained with this prefix; colpali-engine >= 0.3.13 stopped adding it.
+QUERY_PREFIX = "Query: "
+_EMBEDDING_DIM = 128
+
+
+def choose_device(requested: str) -> str:
+    """Resolve "auto" to the best available device: cuda, then mps, then cpu."""
+    import torch
+
+    if requested != "auto":
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError("The device cuda was asked for, but no CUDA GPU is available.")
+        if requested == "mps" and not torch.backends.mps.is_available():
+            raise ModelError("The device mps was asked for, but Metal is not available.")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class ColQwen2Embedder:
+    """An :class:`~docretriever.embedding.base.Embedder` backed by a ColQwen2-family checkpoint."""
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        identity: ModelIdentity,
+        device: str,
+        visual_tokens: int,
+        batch_size: int,
+    ) -> None:
+        self._model = model
+        self._processor = processor
+        self._identity = identity
+        self.device = device
+        self.visual_tokens = visual_tokens
+        self.batch_size = batch_size
+        self._augmentation_id = processor.tokenizer.convert_tokens_to_ids(
+            processor.query_augmentation_token
+        )
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return self._identity
+
+    @property
+    def max_pixels(self) -> int:
+        return self.visual_tokens * 28 * 28
+
+    def embed_pages(
+        self, images: Sequence[Image.Image], cancel: CancelToken | None = None
+    ) -> list[PageEmbedding]:
+        """Embed page images in batches of ``batch_size``; see :class:`PageEmbedding` for rows.
+
+        Returns one embedding per image, in order. ``cancel`` is checked between batches.
+        """
+        results: list[PageEmbedding] = []
+        for start in range(0, len(images), self.batch_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            batch_images = [image.convert("RGB") for image in images[start : start + self.batch_size]]
+            batch = self._processor.process_images(batch_images)
+            output = self._forward(batch)
+            image_mask = (batch["input_ids"] == self._processor.image_token_id).numpy()
+            valid = batch["attention_mask"].bool().numpy()
+            merge = int(self._model.spatial_merge_size)
+            for i in range(len(batch_images)):
+                _, rows, cols = (int(v) for v in batch["image_grid_thw"][i])
+                grid = (cols // merge, rows // merge)
+                cells = output[i][image_mask[i]]
+                prompt = output[i][valid[i] & ~image_mask[i]]
+                if cells.shape[0] != grid[0] * grid[1]:
+                    raise ModelError(
+                        "The model returned an unexpected number of image vectors.",
+                        details=f"{cells.shape[0]} cells for grid {grid}",
+                    )
+                vectors = np.concatenate([cells, prompt]).astype(np.float32, copy=False)
+                results.append(PageEmbedding(vectors, grid))
+        return results
+
+    def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:
+        """Embed queries as "Query: " + text + 10 augmentation tokens, the training format."""
+        processor = self._processor
+        batch = processor.process_queries(list(texts))
+        output = self._forward(batch)
+        valid = batch["attention_mask"].bool().numpy()
+        tokenizer = processor.tokenizer
+        suffix = processor.query_augmentation_token * 10
+        results = []
+        for i, text in enumerate(texts):
+            ids = batch["input_ids"][i][valid[i]].tolist()
+            vectors = output[i][valid[i]].astype(np.float32, copy=False)
+            word_span = (len(QUERY_PREFIX), len(QUERY_PREFIX) + len(text))
+            encoded = tokenizer(
+                QUERY_PREFIX + text + suffix, return_offsets_mapping=True, add_special_tokens=True
+            )
+            if encoded["input_ids"] == ids:
+                is_word = np.array(
+                    [end > word_span[0] and start < word_span[1] for start, end in encoded["offset_mapping"]]
+                )
+            else:  # tokenisers without offsets: everything but the augmentation tokens
+                is_word = np.array([t != self._augmentation_id for t in ids])
+            tokens = tuple(tokenizer.decode([token]) for token in ids)
+            results.append(QueryEmbedding(text, vectors, tokens, is_word))
+        return results
+
+    def _forward(self, batch: Any) -> np.ndarray:
+        import torch
+
+        if "mm_token_type_ids" not in batch and "pixel_values" in batch:
+            batch["mm_token_type_ids"] = (batch["input_ids"] == self._processor.image_token_id).int()
+        inputs = {key: value.to(self.device) for key, value in batch.items()}
+        with torch.inference_mode():
+            output = self._model(**inputs)
+        return output.float().cpu().numpy()
+
+
+def load_colqwen2(
+    files: ModelFiles, device: str = "auto", visual_tokens: int = 768, batch_size: int | None = None
+) -> ColQwen2Embedder:
+    """Load a ColQwen2 / ColQwen2.5 checkpoint (full model or LoRA adapter) from disk.
+
+    bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
+    ``visual_tokens`` caps the cells per page image (pixel budget ``visual_tokens * 784``).
+    """
+    try:
+        import torch
+        import transformers
+        from colpali_engine.models import ColQwen2, ColQwen2_5, ColQwen2_5_Processor, ColQwen2Processor
+    except ImportError as exc:
+        raise ModelError(
+            "The embedding libraries (torch, colpali-engine) are not installed correctly.",
+            details=repr(exc),
+        ) from exc
+
+    model_type = _model_type(files)
+    families = {
+        "qwen2_vl": (ColQwen2, ColQwen2Processor),
+        "qwen2_5_vl": (ColQwen2_5, ColQwen2_5_Processor),
+    }
+    if model_type not in families:
+        raise ModelError(
+            f"{files.model_id} is a {model_type or 'unknown'} model; DocRetriever supports "
+            "ColQwen2 and ColQwen2.5 checkpoints."
+        )
+    model_class, processor_class = families[model_type]
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    resolved = choose_device(device)
+    dtype = torch.float32 if resolved == "cpu" else torch.bfloat16
+    try:
+        processor = processor_class.from_pretrained(str(files.folder))
+        model = model_class.from_pretrained(str(files.folder), torch_dtype=dtype)
+    except Exception as exc:
+        raise ModelError(f"The model {files.model_id} could not be loaded.", details=repr(exc)) from exc
+    model = model.to(resolved).eval()
+    processor.query_prefix = QUERY_PREFIX
+    # Setting the size dict directly avoids the warning max_num_visual_tokens= prints per call.
+    processor.image_processor.size["longest_edge"] = visual_tokens * 28 * 28
+    dim = int(getattr(model, "dim", _EMBEDDING_DIM))
+    identity = ModelIdentity(files.model_id, files.revision, files.fingerprint(), dim)
+    if batch_size is None:
+        batch_size = 4 if resolved == "cpu" else 16
+    return ColQwen2Embedder(model, processor, identity, resolved, visual_tokens, batch_size)
+
+
+def _model_type(files: ModelFiles) -> str | None:
+    for folder in (files.folder, files.base_folder):
+        if folder is not None and (Path(folder) / "config.json").exists():
+            config = json.loads((Path(folder) / "config.json").read_text())
+            return str(config.get("model_type", "")) or None
+    return None

@@ -1,0 +1,136 @@
+"""Finding a model's files on disk: a local folder, or a Hub id downloaded into the HF cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from docretriever.errors import ModelError
+from docretriever.progress import ProgressCallback, RateMeter
+
+# Files read whole into the fingerprint; larger ones contribute their size, head and tail,
+# which for safetensors covers the header (every tensor's shape and offset) and real data
+# while keeping a 4 GB checkpoint's fingerprint at a few milliseconds.
+_SMALL_FILE = 4 << 20
+_SAMPLE = 1 << 20
+_IGNORED = {"README.md", ".gitattributes", "LICENSE", "LICENSE.txt"}
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """A model folder on disk and, for a LoRA adapter, the base model's folder."""
+
+    model_id: str
+    revision: str
+    folder: Path
+    base_folder: Path | None = None
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for root in (self.folder, self.base_folder):
+            if root is not None:
+                _hash_folder(root, digest)
+        return digest.hexdigest()
+
+
+def locate_model(
+    source: str, progress: ProgressCallback | None = None, *, offline: bool | None = None
+) -> ModelFiles:
+    """Resolve ``source`` (a folder, or a Hugging Face Hub id) to files on disk.
+
+    A Hub id is downloaded into the standard Hugging Face cache on first use, reporting bytes
+    through ``progress``; ``HF_HUB_OFFLINE=1`` (or ``offline=True``) uses the cache only. A
+    LoRA adapter's base model is fetched the same way. Raises :class:`ModelError`.
+    """
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").exists() and not (folder / "adapter_config.json").exists():
+            raise ModelError(f"{folder} is not a model folder (it has no config.json).")
+        base = _base_of_adapter(folder, progress, offline)
+        return ModelFiles(folder.name, "local", folder.resolve(), base)
+    # A Hub id is "name" or "owner/name"; anything else that is not a folder is a missing path.
+    if source.startswith((".", "/", "~")) or source.count("/") > 1 or "\\" in source:
+        raise ModelError(f"The model folder {source} does not exist.")
+    local = _download(source, progress, offline)
+    return ModelFiles(source, local.name, local, _base_of_adapter(local, progress, offline))
+
+
+def _base_of_adapter(
+    folder: Path, progress: ProgressCallback | None, offline: bool | None
+) -> Path | None:
+    adapter = folder / "adapter_config.json"
+    if not adapter.exists() or (folder / "config.json").exists():
+        return None
+    base = json.loads(adapter.read_text()).get("base_model_name_or_path")
+    if not base:
+        raise ModelError(f"The adapter in {folder} does not name its base model.")
+    if Path(base).is_dir():
+        return Path(base).resolve()
+    return _download(base, progress, offline)
+
+
+def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | None) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    if offline is None:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+    tqdm_class = _progress_tqdm(repo_id, progress) if progress else None
+    try:
+        path = snapshot_download(repo_id, local_files_only=offline, tqdm_class=tqdm_class)
+    except LocalEntryNotFoundError as exc:
+        raise ModelError(
+            f"The model {repo_id} is not on this computer and offline mode is on: "
+            "download it once with a network connection, or choose a local model folder.",
+            details=repr(exc),
+        ) from exc
+    except HFValidationError as exc:
+        raise ModelError(
+            f"{repo_id} is neither a model folder nor a Hugging Face model id."
+        ) from exc
+    except Exception as exc:
+        raise ModelError(
+            f"The model {repo_id} could not be downloaded: {exc.__class__.__name__}. "
+            "Check the network connection, or choose a local model folder.",
+            details=repr(exc),
+        ) from exc
+    return Path(path)
+
+
+def _progress_tqdm(repo_id: str, progress: ProgressCallback) -> type:
+    from tqdm.auto import tqdm
+
+    class ReportingTqdm(tqdm):  # type: ignore[misc,valid-type]
+        """Forwards huggingface_hub's byte counts to the core's progress callback."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+            self._meter = RateMeter(f"Downloading {repo_id}", self.total, progress, "bytes")
+
+        def update(self, n: float | None = 1) -> bool | None:
+            result = super().update(n)
+            self._meter.total = self.total
+            self._meter.report(int(self.n))
+            return result
+
+    return ReportingTqdm
+
+
+def _hash_folder(root: Path, digest: "hashlib._Hash") -> None:
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _IGNORED):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("."):
+            continue
+        size = path.stat().st_size
+        digest.update(f"{relative}\0{size}\0".encode())
+        with open(path, "rb") as handle:
+            if size <= _SMALL_FILE:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(_SAMPLE))
+                handle.seek(size - _SAMPLE)
+                digest.update(handle.read(_SAMPLE))

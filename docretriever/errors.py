@@ -1,0 +1,52 @@
+"""The one exception family of DocRetriever.
+
+Every error that reaches a person derives from :class:`DocRetrieverError` and carries a message
+written for them (``str(error)``); ``details`` holds what a bug report needs. The CLI prints the
+message and exits non-zero, the GUI shows it with a "Copy details" button.
+"""
+
+from __future__ import annotations
+
+
+class DocRetrieverError(Exception):
+    """Base class: ``str(error)`` is a complete sentence a person can act on."""
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Cancelled(DocRetrieverError):
+    """The person cancelled the operation; everything finished before that was kept."""
+
+    def __init__(self, message: str = "Cancelled; work finished before that was kept.") -> None:
+        super().__init__(message)
+
+
+class InvalidInputError(DocRetrieverError):
+    """An argument a person gave (a query, a path, a number) cannot be used."""
+
+
+class DocumentError(DocRetrieverError):
+    """A whole PDF cannot be indexed: unreadable, encrypted, empty. Other files are unaffected."""
+
+
+class EncryptedDocumentError(DocumentError):
+    """The PDF needs a password to open."""
+
+
+class PageError(DocRetrieverError):
+    """One page of a PDF cannot be rendered; its other pages are unaffected."""
+
+
+class ModelError(DocRetrieverError):
+    """The embedding model cannot be found, downloaded or loaded."""
+
+
+class LibraryError(DocRetrieverError):
+    """The library folder cannot be opened, read or written."""
+
+
+class ModelMismatchError(LibraryError):
+    """The library was built with a different model than the one configured now."""

@@ -1,0 +1,35 @@
+"""The library API the CLI and the GUI call: :func:`open_library` and the :class:`Library` interface."""
+
+from __future__ import annotations
+
+import os
+
+from docretriever.embedding import Embedder, ModelSpec
+from docretriever.errors import InvalidInputError
+from docretriever.library.base import AddReport, FileOutcome, Library, LibraryInfo
+from docretriever.library.hits import Hit
+from docretriever.progress import ProgressCallback
+
+
+def open_library(
+    location: str | os.PathLike[str],
+    model: ModelSpec | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+) -> Library:
+    """Open (creating if needed) the library at ``location``: a folder on this computer.
+
+    ``model`` says which embedding model to load on first use; ``progress`` receives its
+    download progress. Server locations (``qdrant://``) are planned and refused for now.
+    """
+    text = os.fspath(location)
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise InvalidInputError(f"Libraries at {scheme}:// locations are not supported yet.")
+    from docretriever.library.local import LocalLibrary
+
+    return LocalLibrary(text, model, embedder=embedder, progress=progress)
+
+
+__all__ = ["AddReport", "FileOutcome", "Hit", "Library", "LibraryInfo", "open_library"]

@@ -1,0 +1,99 @@
+"""The library interface: what the CLI and the GUI call, whatever back end stores the pages.
+
+:class:`LocalLibrary` (SQLite + memory-mapped vectors + USearch) implements it; a server back
+end (Qdrant) implements the same methods so the shells do not change.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from docretriever.documents.render import RenderedPage
+from docretriever.library.hits import Hit
+from docretriever.progress import CancelToken, ProgressCallback
+from docretriever.storage.catalog import DocumentRecord
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file of an ``add``: status is indexed, failed or skipped."""
+
+    path: str
+    status: str
+    doc_id: str | None = None
+    pages: int = 0
+    error: str | None = None
+
+
+@dataclass
+class AddReport:
+    """The result of :meth:`Library.add`, one outcome per file, plus paths that were unusable."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    pages_embedded: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    """Where a library lives, what model built it and how big it is."""
+
+    location: str
+    model_id: str | None
+    model_revision: str | None
+    model_fingerprint: str | None
+    dim: int | None
+    counts: dict[str, int]
+    bytes_on_disk: int
+
+
+class Library(ABC):
+    """A searchable collection of PDF pages. Methods are synchronous; long ones take
+    ``progress`` and ``cancel`` and raise :class:`~docretriever.errors.Cancelled` when asked to
+    stop, keeping everything finished before."""
+
+    @abstractmethod
+    def add(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        """Index PDF files and folders (recursively). A file that fails is recorded as failed
+        with its reason and does not stop the others."""
+
+    @abstractmethod
+    def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
+        """The ``k`` best pages for ``query``, best first, with their similarity maps."""
+
+    @abstractmethod
+    def documents(self) -> list[DocumentRecord]:
+        """Every document, in the order they were added."""
+
+    @abstractmethod
+    def remove(self, reference: str) -> DocumentRecord:
+        """Remove the document whose doc_id starts with ``reference`` or that has this path."""
+
+    @abstractmethod
+    def info(self) -> LibraryInfo:
+        """Location, model and sizes."""
+
+    @abstractmethod
+    def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
+        """Render page ``page`` (1-based) of a document for display, at most ``max_pixels``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and locks. The library must not be used afterwards."""
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

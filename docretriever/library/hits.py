@@ -1,0 +1,54 @@
+"""Search hits and how they turn into highlight regions and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from docretriever.embedding.base import QueryEmbedding
+from docretriever.highlight.regions import Region, find_regions, heat_map
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One page found by a search.
+
+    ``score`` is the exact MaxSim score; ``page`` is 1-based; ``page_size`` is (width, height)
+    of the page as displayed, in points. ``similarity`` is float32 of shape
+    (n_query_tokens, n_y, n_x): each query token's dot product with each image cell.
+    """
+
+    rank: int
+    score: float
+    doc_id: str
+    path: str
+    page: int
+    page_size: tuple[float, float]
+    rotation: int
+    grid: tuple[int, int]
+    similarity: np.ndarray
+    query: QueryEmbedding
+
+    def heat(self, tokens: np.ndarray | None = None) -> np.ndarray:
+        """Heat map (n_y, n_x) in [0, 1]; over the query's words unless ``tokens`` (a bool mask
+        over the query's tokens) picks others."""
+        if tokens is None:
+            tokens = self.query.is_word if self.query.is_word.any() else None
+        return heat_map(self.similarity, tokens)
+
+    def regions(self, tokens: np.ndarray | None = None, max_regions: int = 5) -> list[Region]:
+        """Boxes around the best-matching parts of the page, heaviest first (see heat())."""
+        return find_regions(self.heat(tokens), self.page_size, max_regions=max_regions)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 5),
+            "doc_id": self.doc_id,
+            "path": self.path,
+            "page": self.page,
+            "page_width": round(self.page_size[0], 2),
+            "page_height": round(self.page_size[1], 2),
+            "regions": [region.as_dict() for region in self.regions()],
+        }

@@ -1,0 +1,171 @@
+"""Adding files to a local library: discover, record, render, embed, store, index.
+
+A file is recorded before its pages are embedded, and every batch of pages is committed as soon
+as its vectors are durable, so an interrupted ``add`` resumes where it stopped and never embeds
+a committed page twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docretriever.documents import find_pdfs, open_pdf, read_page_infos, render_page, sha256_of_file
+from docretriever.embedding.base import Embedder
+from docretriever.errors import DocumentError, PageError
+from docretriever.library.base import AddReport, FileOutcome
+from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
+from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
+
+if TYPE_CHECKING:
+    from docretriever.library.local import LocalLibrary
+
+# Save the candidate index after this many new pages, so a crash loses little index work
+# (the index is rebuilt from stored vectors anyway when it disagrees with the catalog).
+_SAVE_EVERY_PAGES = 256
+
+
+@dataclass
+class _Job:
+    path: Path
+    document: DocumentRecord
+
+
+def add_paths(
+    library: LocalLibrary,
+    paths: Sequence[str | os.PathLike[str]],
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> AddReport:
+    """Implementation of :meth:`LocalLibrary.add`; the caller holds the writer lock."""
+    discovery = find_pdfs(paths)
+    report = AddReport(problems=[(str(path), reason) for path, reason in discovery.problems])
+    jobs: list[_Job] = []
+    for number, path in enumerate(discovery.files, start=1):
+        cancel.raise_if_cancelled()
+        progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
+        job = _record_file(library, path, report)
+        if job is not None:
+            jobs.append(job)
+    if not jobs:
+        return report
+
+    catalog = library.catalog
+    total = sum(len(catalog.pages(job.document.id, PENDING)) for job in jobs)
+    meter = RateMeter("Indexing", total, progress)
+    done = 0
+    meter.report(0)
+    embedder = library.embedder  # loads the model only when there is something to embed
+    since_save = 0
+    try:
+        for job in jobs:
+            pages_before = done
+            try:
+                done = _index_document(library, job, embedder, meter, done, cancel)
+            except DocumentError as exc:  # the file changed or vanished since it was read
+                catalog.set_document_status(job.document.id, FAILED, str(exc), exc.details)
+            report.pages_embedded += done - pages_before
+            since_save += done - pages_before
+            report.outcomes.append(_outcome(library, job))
+            if since_save >= _SAVE_EVERY_PAGES:
+                library.candidates.save()
+                since_save = 0
+    finally:
+        if library.candidates.dirty:
+            library.candidates.save()
+    return report
+
+
+def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:
+    """Hash the file, attach its path, and record its pages; None when nothing is left to do."""
+    catalog = library.catalog
+    try:
+        stat = path.stat()
+        digest = sha256_of_file(path)
+    except OSError as exc:
+        report.outcomes.append(FileOutcome(str(path), FAILED, error=f"Cannot read the file: {exc.strerror}."))
+        return None
+    document = catalog.document_by_hash(digest)
+    if document is None:
+        document_id = catalog.add_document(digest, stat.st_size)
+    else:
+        document_id = document.id
+    catalog.add_path(document_id, str(path), stat.st_size, stat.st_mtime)
+    document = catalog.document(document_id)
+    if document.status == INDEXED:
+        report.outcomes.append(
+            FileOutcome(str(path), "skipped", document.doc_id, document.page_count or 0)
+        )
+        return None
+    if document.status == FAILED:
+        # A retry: the failure may have been fixed (a renderer installed, a bug fixed).
+        catalog.set_document_status(document_id, PENDING)
+    try:
+        with open_pdf(path) as pdf:
+            catalog.set_pages(document_id, read_page_infos(pdf))
+    except DocumentError as exc:
+        catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
+        report.outcomes.append(
+            FileOutcome(str(path), FAILED, document.doc_id, error=str(exc))
+        )
+        return None
+    except Exception as exc:  # a malformed file must fail alone, whatever MuPDF raises
+        message = f"{path.name} could not be read: {exc.__class__.__name__}."
+        catalog.set_document_status(document_id, FAILED, message, repr(exc))
+        report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=message))
+        return None
+    return _Job(path, catalog.document(document_id))
+
+
+def _index_document(
+    library: LocalLibrary,
+    job: _Job,
+    embedder: Embedder,
+    meter: RateMeter,
+    done: int,
+    cancel: CancelToken,
+) -> int:
+    catalog = library.catalog
+    batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
+    pending = catalog.pages(job.document.id, PENDING)
+    with open_pdf(job.path) as pdf:
+        for start in range(0, len(pending), batch_size):
+            cancel.raise_if_cancelled()
+            batch = pending[start : start + batch_size]
+            rendered = []
+            for page in batch:
+                try:
+                    rendered.append((page, render_page(job.path, pdf, page.info, library.max_pixels)))
+                except PageError as exc:
+                    catalog.fail_page(page.id, str(exc))
+                except Exception as exc:
+                    catalog.fail_page(page.id, f"Page {page.index + 1} could not be rendered: {exc!r}")
+            if rendered:
+                library.store_embeddings(rendered, cancel)
+            done += len(batch)
+            meter.report(done, job.path.name)
+    _finish_document(library, job.document.id)
+    return done
+
+
+def _finish_document(library: LocalLibrary, document_id: int) -> None:
+    pages = library.catalog.pages(document_id)
+    indexed = sum(1 for page in pages if page.status == INDEXED)
+    failed = [page for page in pages if page.status == FAILED]
+    if indexed == 0:
+        reason = failed[0].error if failed else "No page could be indexed."
+        library.catalog.set_document_status(document_id, FAILED, reason)
+    elif failed:
+        note = f"{len(failed)} of {len(pages)} pages could not be rendered and are not searchable."
+        library.catalog.set_document_status(document_id, INDEXED, note)
+    else:
+        library.catalog.set_document_status(document_id, INDEXED)
+
+
+def _outcome(library: LocalLibrary, job: _Job) -> FileOutcome:
+    document = library.catalog.document(job.document.id)
+    indexed = len(library.catalog.pages(document.id, INDEXED))
+    return FileOutcome(str(job.path), document.status, document.doc_id, indexed, document.error)

@@ -1,0 +1,62 @@
+"""One writer at a time per library folder, across processes (CLI and GUI alike)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+from docretriever.errors import LibraryError
+
+
+class WriterLock:
+    """An exclusive, non-blocking lock on ``folder/writer.lock``, released on exit or crash."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "writer.lock"
+        self._handle: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> WriterLock:
+        if self._depth == 0:
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _lock(handle)
+            except OSError as exc:
+                os.close(handle)
+                raise LibraryError(
+                    "The library is being changed by another DocRetriever window or command; "
+                    "try again when it has finished."
+                ) from exc
+            self._handle = handle
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._handle is not None:
+            _unlock(self._handle)
+            os.close(self._handle)
+            self._handle = None
+
+
+if os.name == "nt":
+    import msvcrt
+
+    def _lock(handle: int) -> None:
+        msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(handle: int) -> None:
+        os.lseek(handle, 0, os.SEEK_SET)
+        msvcrt.locking(handle, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,88 @@
+"""Progress reporting and cooperative cancellation for long-running core functions.
+
+Core functions are synchronous. They take ``progress`` (a callable receiving :class:`Progress`)
+and ``cancel`` (a :class:`CancelToken`); a caller on another thread calls
+:meth:`CancelToken.cancel` and the function stops at its next batch boundary by raising
+:class:`~docretriever.errors.Cancelled`, keeping everything committed before that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from docretriever.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of one stage of a long operation.
+
+    ``done`` and ``total`` count the stage's units (pages, bytes, files); ``total`` is None when
+    unknown. ``rate`` is units per second since the stage started, ``eta_s`` the seconds left
+    at that rate (None until it can be estimated).
+    """
+
+    stage: str
+    done: int
+    total: int | None
+    unit: str = "pages"
+    message: str = ""
+    rate: float | None = None
+    eta_s: float | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def ignore_progress(_: Progress) -> None:
+    """A progress callback that discards every report."""
+
+
+class CancelToken:
+    """A thread-safe flag a caller sets to ask a core function to stop between batches."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+class RateMeter:
+    """Turns a stream of ``done`` counts into :class:`Progress` with rate and ETA."""
+
+    def __init__(
+        self, stage: str, total: int | None, callback: ProgressCallback, unit: str = "pages"
+    ) -> None:
+        self.stage = stage
+        self.total = total
+        self.unit = unit
+        self._callback = callback
+        self._start = time.monotonic()
+
+    def report(self, done: int, message: str = "") -> None:
+        elapsed = time.monotonic() - self._start
+        rate = done / elapsed if elapsed > 0 and done > 0 else None
+        eta = None
+        if rate and self.total is not None:
+            eta = max(0.0, (self.total - done) / rate)
+        self._callback(
+            Progress(self.stage, done, self.total, self.unit, message, rate=rate, eta_s=eta)
+        )

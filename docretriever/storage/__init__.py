@@ -1,0 +1,21 @@
+"""Storage: the SQLite catalog and the memory-mapped float16 page vectors."""
+
+from docretriever.storage.catalog import (
+    FAILED,
+    INDEXED,
+    PENDING,
+    Catalog,
+    DocumentRecord,
+    PageRecord,
+)
+from docretriever.storage.vectors import VectorStore
+
+__all__ = [
+    "FAILED",
+    "INDEXED",
+    "PENDING",
+    "Catalog",
+    "DocumentRecord",
+    "PageRecord",
+    "VectorStore",
+]

@@ -1,0 +1,286 @@
+"""The SQLite catalog: documents (keyed by the SHA-256 of their bytes), their paths, their pages.
+
+Pages point into the vector store by (segment, row offset, row count). Every state change is one
+transaction, so after a crash each page is either fully indexed (its vectors durable, its row
+committed) or still pending.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from docretriever.documents.pdf import PageInfo
+from docretriever.errors import LibraryError
+
+SCHEMA_VERSION = 1
+PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    page_count INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT,
+    error_details TEXT,
+    added_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paths (
+    path TEXT PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS paths_by_document ON paths (document_id);
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    page_index INTEGER NOT NULL,
+    width_pt REAL NOT NULL,
+    height_pt REAL NOT NULL,
+    rotation INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT,
+    grid_x INTEGER,
+    grid_y INTEGER,
+    n_rows INTEGER,
+    segment INTEGER,
+    row_offset INTEGER,
+    renderer TEXT,
+    UNIQUE (document_id, page_index)
+);
+CREATE INDEX IF NOT EXISTS pages_by_status ON pages (status);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A document in the library. ``doc_id`` (12 hex digits of its SHA-256) is what people type."""
+
+    id: int
+    sha256: str
+    paths: tuple[str, ...]
+    size: int
+    page_count: int | None
+    status: str
+    error: str | None
+    error_details: str | None
+    added_at: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.sha256[:12]
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A page: 0-based ``index``; size as displayed in points; where its vectors are."""
+
+    id: int
+    document_id: int
+    index: int
+    width_pt: float
+    height_pt: float
+    rotation: int
+    status: str
+    error: str | None
+    grid: tuple[int, int] | None  # (n_x, n_y)
+    n_rows: int | None
+    segment: int | None
+    row_offset: int | None
+
+    @property
+    def info(self) -> PageInfo:
+        return PageInfo(self.index, self.width_pt, self.height_pt, self.rotation)
+
+
+class Catalog:
+    """Thread-safe access to the catalog database at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"The library catalog {path} cannot be opened: {exc}.") from exc
+        self._lock = threading.RLock()
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(version) > SCHEMA_VERSION:
+            raise LibraryError(
+                "This library was written by a newer version of DocRetriever; update the app."
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def document_by_hash(self, sha256: str) -> DocumentRecord | None:
+        found = self._documents("WHERE d.sha256 = ?", (sha256,))
+        return found[0] if found else None
+
+    def document(self, document_id: int) -> DocumentRecord:
+        found = self._documents("WHERE d.id = ?", (document_id,))
+        if not found:
+            raise LibraryError(f"Document {document_id} is no longer in the library.")
+        return found[0]
+
+    def documents(self) -> list[DocumentRecord]:
+        return self._documents("", ())
+
+    def find_documents(self, reference: str) -> list[DocumentRecord]:
+        """Documents whose doc_id starts with ``reference`` or with a path equal to it."""
+        return self._documents(
+            "WHERE d.sha256 LIKE ? OR d.id IN (SELECT document_id FROM paths WHERE path = ?)",
+            (reference.lower() + "%", reference),
+        )
+
+    def _documents(self, where: str, args: Sequence[object]) -> list[DocumentRecord]:
+        rows = self._query(
+            "SELECT d.id, d.sha256, d.size, d.page_count, d.status, d.error, d.error_details,"
+            " d.added_at, (SELECT group_concat(path, char(0)) FROM"
+            "  (SELECT path FROM paths WHERE document_id = d.id ORDER BY path))"
+            f" FROM documents d {where} ORDER BY d.added_at, d.id",
+            args,
+        )
+        return [
+            DocumentRecord(
+                id=r[0], sha256=r[1], size=r[2], page_count=r[3], status=r[4], error=r[5],
+                error_details=r[6], added_at=r[7], paths=tuple(r[8].split("\0")) if r[8] else (),
+            )
+            for r in rows
+        ]
+
+    def add_document(self, sha256: str, size: int) -> int:
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO documents (sha256, size, status, added_at, updated_at)"
+                " VALUES (?, ?, 'pending', ?, ?)",
+                (sha256, size, now, now),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def add_path(self, document_id: int, path: str, size: int, mtime: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO paths (path, document_id, size, mtime) VALUES (?, ?, ?, ?)",
+                (path, document_id, size, mtime),
+            )
+
+    def set_pages(self, document_id: int, pages: Sequence[PageInfo]) -> None:
+        """Record a document's pages as pending (pages already recorded are kept)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO pages (document_id, page_index, width_pt, height_pt,"
+                " rotation, status) VALUES (?, ?, ?, ?, ?, 'pending')",
+                [(document_id, p.index, p.width_pt, p.height_pt, p.rotation) for p in pages],
+            )
+            db.execute(
+                "UPDATE documents SET page_count = ?, updated_at = ? WHERE id = ?",
+                (len(pages), time.time(), document_id),
+            )
+
+    def set_document_status(
+        self, document_id: int, status: str, error: str | None = None, details: str | None = None
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE documents SET status = ?, error = ?, error_details = ?, updated_at = ?"
+                " WHERE id = ?",
+                (status, error, details, time.time(), document_id),
+            )
+
+    def pages(self, document_id: int | None = None, status: str | None = None) -> list[PageRecord]:
+        clauses, args = [], []
+        if document_id is not None:
+            clauses.append("document_id = ?")
+            args.append(document_id)
+        if status is not None:
+            clauses.append("status = ?")
+            args.append(status)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._query(
+            "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
+            f" grid_x, grid_y, n_rows, segment, row_offset FROM pages {where}"
+            " ORDER BY document_id, page_index",
+            args,
+        )
+        return [
+            PageRecord(
+                id=r[0], document_id=r[1], index=r[2], width_pt=r[3], height_pt=r[4],
+                rotation=r[5], status=r[6], error=r[7],
+                grid=(r[8], r[9]) if r[8] is not None else None,
+                n_rows=r[10], segment=r[11], row_offset=r[12],
+            )
+            for r in rows
+        ]
+
+    def page(self, page_id: int) -> PageRecord:
+        rows = self._query("SELECT document_id FROM pages WHERE id = ?", (page_id,))
+        if not rows:
+            raise LibraryError(f"Page {page_id} is no longer in the library.")
+        return next(p for p in self.pages(rows[0][0]) if p.id == page_id)
+
+    def store_pages(
+        self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str]]
+    ) -> None:
+        """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE pages SET status = 'indexed', error = NULL, grid_x = ?, grid_y = ?,"
+                " n_rows = ?, segment = ?, row_offset = ?, renderer = ? WHERE id = ?",
+                [(g[0], g[1], n, seg, off, rend, pid) for pid, g, n, seg, off, rend in stored],
+            )
+
+    def fail_page(self, page_id: int, error: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE pages SET status = 'failed', error = ? WHERE id = ?", (error, page_id))
+
+    def remove_document(self, document_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of documents and pages by status, keyed like "documents_indexed"."""
+        counts: dict[str, int] = {}
+        for table in ("documents", "pages"):
+            for status, number in self._query(f"SELECT status, count(*) FROM {table} GROUP BY status"):
+                counts[f"{table}_{status}"] = number
+        return counts
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,99 @@
+"""Append-only float16 vector files read through memory maps.
+
+Rows of every page are appended to the current segment file (``segment-000001.f16``: raw
+little-endian float16, ``dim`` values per row, no header). The catalog records where each page's
+rows start; a row range is never rewritten, so a crash can at worst leave unreferenced bytes at a
+file's end, which the next append simply follows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from docretriever.errors import LibraryError
+
+_DTYPE = np.dtype("<f2")
+# Segments roll over at this size so no single file grows without bound (and mmaps stay modest
+# on 32-bit-limited filesystems).
+SEGMENT_BYTES = 1 << 30
+
+
+class VectorStore:
+    """Rows of ``dim`` float16 values in numbered segment files inside ``folder``."""
+
+    def __init__(self, folder: Path, dim: int) -> None:
+        self.folder = folder
+        self.dim = dim
+        self._row_bytes = dim * _DTYPE.itemsize
+        folder.mkdir(parents=True, exist_ok=True)
+        self._maps: dict[int, np.memmap] = {}
+
+    def _path(self, segment: int) -> Path:
+        return self.folder / f"segment-{segment:06d}.f16"
+
+    def _last_segment(self) -> int:
+        numbers = [int(p.stem.split("-")[1]) for p in self.folder.glob("segment-*.f16")]
+        return max(numbers, default=1)
+
+    def append(self, rows: np.ndarray) -> tuple[int, int]:
+        """Append ``rows`` (shape (n, dim), any float dtype) and make them durable.
+
+        Returns (segment, first row index). The data is fsync'ed before returning, so a catalog
+        commit that follows never points at rows that a power cut could lose.
+        """
+        if rows.ndim != 2 or rows.shape[1] != self.dim:
+            raise ValueError(f"expected rows of shape (n, {self.dim}), got {rows.shape}")
+        data = np.ascontiguousarray(rows, dtype=_DTYPE).tobytes()
+        segment = self._last_segment()
+        path = self._path(segment)
+        size = path.stat().st_size if path.exists() else 0
+        if size and size + len(data) > SEGMENT_BYTES:
+            segment += 1
+            path, size = self._path(segment), 0
+        # Rows start at a whole-row boundary even if an interrupted append left a partial row.
+        start_row = -(-size // self._row_bytes)
+        try:
+            with open(path, "ab") as handle:
+                padding = start_row * self._row_bytes - size
+                if padding:
+                    handle.write(b"\0" * padding)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise LibraryError(
+                f"Could not write page vectors to {self.folder}: {exc.strerror or exc}.",
+                details=repr(exc),
+            ) from exc
+        return segment, start_row
+
+    def rows(self, segment: int, start: int, count: int) -> np.ndarray:
+        """A read-only float16 view, shape (count, dim), of rows stored by :meth:`append`."""
+        mapped = self._map(segment, start + count)
+        return mapped[start : start + count]
+
+    def _map(self, segment: int, needed_rows: int) -> np.memmap:
+        mapped = self._maps.get(segment)
+        if mapped is None or mapped.shape[0] < needed_rows:
+            path = self._path(segment)
+            try:
+                n_rows = path.stat().st_size // self._row_bytes
+            except OSError as exc:
+                raise LibraryError(f"Page vectors are missing from {self.folder}.") from exc
+            if n_rows < needed_rows:
+                raise LibraryError(
+                    f"Page vectors in {path.name} are shorter than the catalog says.",
+                    details=f"{n_rows} rows on disk, {needed_rows} needed",
+                )
+            mapped = np.memmap(path, dtype=_DTYPE, mode="r", shape=(n_rows, self.dim))
+            self._maps[segment] = mapped
+        return mapped
+
+    def bytes_on_disk(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.glob("segment-*.f16"))
+
+    def close(self) -> None:
+        self._maps.clear()

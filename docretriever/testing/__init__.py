@@ -1,0 +1,1 @@
+"""Helpers for tests and CI (tiny offline models); not used at runtime."""

@@ -1,0 +1,91 @@
+"""Shared fixtures: the offline guard, the corpus, the tiny model and libraries built with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+SAMPLES = CORPUS / "sample-files"
+MALFORMED = CORPUS / "qpdf-malformed"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection beyond this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in {"127.0.0.1", "::1", "localhost"}:
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def corpus_or_skip(folder: Path) -> Path:
+    if not folder.is_dir():
+        pytest.skip(f"the shared corpus is not beside the checkout ({folder})")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_manifest() -> dict[str, dict[str, object]]:
+    manifest = json.loads((corpus_or_skip(SAMPLES) / "files.json").read_text())
+    return {entry["path"]: entry for entry in manifest["data"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from docretriever.testing.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    from docretriever.embedding import ModelSpec, load_embedder
+
+    return load_embedder(ModelSpec(str(tiny_model_dir), device="cpu"))
+
+
+class CountingEmbedder:
+    """Wraps an embedder and counts the pages it embeds (to prove nothing is embedded twice)."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.pages_embedded = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    @property
+    def identity(self):  # type: ignore[no-untyped-def]
+        return self.inner.identity
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.inner.max_pixels)
+
+    def embed_pages(self, images, cancel=None):  # type: ignore[no-untyped-def]
+        self.pages_embedded += len(images)
+        return self.inner.embed_pages(images, cancel)
+
+    def embed_queries(self, texts):  # type: ignore[no-untyped-def]
+        return self.inner.embed_queries(texts)
+
+
+@pytest.fixture()
+def counting_embedder(tiny_embedder) -> Iterator[CountingEmbedder]:  # type: ignore[no-untyped-def]
+    yield CountingEmbedder(tiny_embedder)

@@ -1,0 +1,47 @@
+"""The vector store and the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from docretriever.documents import PageInfo
+from docretriever.storage import FAILED, INDEXED, PENDING, Catalog, VectorStore
+
+
+def test_vectors_round_trip_through_float16_memory_maps(tmp_path: Path) -> None:
+    store = VectorStore(tmp_path, 128)
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(size=(5, 128)), rng.normal(size=(3, 128))
+    assert store.append(first) == (1, 0)
+    # An interrupted earlier append left half a row: the next rows still start on a row boundary.
+    with open(tmp_path / "segment-000001.f16", "ab") as handle:
+        handle.write(b"\1" * 100)
+    segment, offset = store.append(second)
+    assert (segment, offset) == (1, 6)
+    np.testing.assert_allclose(store.rows(1, 0, 5), first.astype(np.float16))
+    np.testing.assert_allclose(store.rows(segment, offset, 3), second.astype(np.float16))
+    reopened = VectorStore(tmp_path, 128)
+    assert reopened.rows(1, 6, 3).dtype == np.float16
+
+
+def test_catalog_documents_paths_and_pages(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    doc = catalog.add_document("ab" * 32, 1234)
+    catalog.add_path(doc, "/x/a.pdf", 1234, 1.0)
+    catalog.add_path(doc, "/y/copy of a.pdf", 1234, 2.0)
+    catalog.set_pages(doc, [PageInfo(0, 612, 792, 0), PageInfo(1, 792, 612, 90)])
+    catalog.set_pages(doc, [PageInfo(0, 612, 792, 0)])  # again: nothing duplicated
+    pages = catalog.pages(doc)
+    assert [p.status for p in pages] == [PENDING, PENDING]
+    catalog.store_pages([(pages[0].id, (24, 31), 757, 1, 0, "mupdf")])
+    catalog.fail_page(pages[1].id, "broken")
+    record = catalog.document(doc)
+    assert record.doc_id == "ab" * 6 and record.paths == ("/x/a.pdf", "/y/copy of a.pdf")
+    assert catalog.pages(doc, INDEXED)[0].grid == (24, 31)
+    assert catalog.pages(doc, FAILED)[0].error == "broken"
+    assert catalog.find_documents("abab")[0].id == doc
+    assert catalog.find_documents("/y/copy of a.pdf")[0].id == doc
+    catalog.remove_document(doc)
+    assert catalog.pages() == [] and catalog.documents() == []
