@@ -10,8 +10,11 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint sync uv
 
+# Inside a virtualenv a plain install works; a system Python wants --user, and one marked
+# externally managed (PEP 668) also --break-system-packages (uv is a self-contained binary).
 uv:
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv \
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --user uv 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
 sync: uv

@@ -83,6 +83,4 @@ class RateMeter:
         eta = None
         if rate and self.total is not None:
             eta = max(0.0, (self.total - done) / rate)
-        self._callback(
-            Progress(self.stage, done, self.total, self.unit, message, rate=rate, eta_s=eta)
-        )
+        self._callback(Progress(self.stage, done, self.total, self.unit, message, rate=rate, eta_s=eta))

@@ -41,7 +41,6 @@ def test_connected_cells_merge_and_regions_are_sorted_by_weight() -> None:
 
 
 def test_token_mask_selects_the_words_shown() -> None:
-    grid = (10, 10)
     sims = np.full((2, 10, 10), 0.1, np.float32)
     sims[0, 1, 1] = 0.8  # token 0 matches the top-left
     sims[1, 8, 8] = 0.8  # token 1 the bottom-right

@@ -47,14 +47,12 @@ def test_every_sample_renders_with_the_manifest_page_count(sample_manifest: dict
     for relative, entry in sample_manifest.items():
         path = SAMPLES / relative
         if entry["encrypted"]:
-            with pytest.raises(EncryptedDocumentError, match="password"):
-                with open_pdf(path):
-                    pass
+            with pytest.raises(EncryptedDocumentError, match="password"), open_pdf(path):
+                pass
             continue
         if relative in UNRECOVERABLE:
-            with pytest.raises(DocumentError, match="no pages"):
-                with open_pdf(path):
-                    pass
+            with pytest.raises(DocumentError, match="no pages"), open_pdf(path):
+                pass
             continue
         with open_pdf(path) as document:
             pages = read_page_infos(document)
@@ -121,20 +119,22 @@ def test_page_error_when_no_renderer_can_draw_the_page(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty"), (b"hello, I am text", "not a readable PDF"), (bytes(range(256)) * 40, "not a readable PDF")],
+    [
+        (b"", "empty"),
+        (b"hello, I am text", "not a readable PDF"),
+        (bytes(range(256)) * 40, "not a readable PDF"),
+    ],
 )
 def test_non_pdfs_are_refused_clearly(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "file.pdf"
     path.write_bytes(content)
-    with pytest.raises(DocumentError, match=message):
-        with open_pdf(path):
-            pass
+    with pytest.raises(DocumentError, match=message), open_pdf(path):
+        pass
 
 
 def test_truncated_pdf_is_an_error_not_an_empty_document(tmp_path: Path) -> None:
     source = corpus_or_skip(SAMPLES) / "004-pdflatex-4-pages" / "pdflatex-4-pages.pdf"
     path = tmp_path / "truncated.pdf"
     path.write_bytes(source.read_bytes()[:2000])
-    with pytest.raises(DocumentError):
-        with open_pdf(path):
-            pass
+    with pytest.raises(DocumentError), open_pdf(path):
+        pass

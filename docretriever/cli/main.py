@@ -68,24 +68,35 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         return argparse.SUPPRESS if suppress else _GLOBAL_DEFAULTS[name]
 
     target.add_argument(
-        "--library", metavar="DIR", default=default("library"),
+        "--library",
+        metavar="DIR",
+        default=default("library"),
         help="library folder (default: $DOCRETRIEVER_LIBRARY or the per-user data folder)",
     )
     target.add_argument(
-        "--model", metavar="ID_OR_DIR", default=default("model"),
+        "--model",
+        metavar="ID_OR_DIR",
+        default=default("model"),
         help="Hugging Face model id or local model folder "
         "(default: $DOCRETRIEVER_MODEL or vidore/colqwen2-v1.0)",
     )
     target.add_argument(
-        "--device", choices=["auto", "cpu", "cuda", "mps"], default=default("device"),
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        default=default("device"),
         help="where the model runs (default: auto = cuda, then mps, then cpu)",
     )
     target.add_argument(
-        "--visual-tokens", type=int, metavar="N", default=default("visual_tokens"),
+        "--visual-tokens",
+        type=int,
+        metavar="N",
+        default=default("visual_tokens"),
         help=f"image cells per page (default {DEFAULT_VISUAL_TOKENS}; fewer is faster on CPU)",
     )
     target.add_argument(
-        "--debug", action="store_true", default=default("debug"),
+        "--debug",
+        action="store_true",
+        default=default("debug"),
         help="print the full traceback on errors",
     )
 

@@ -59,9 +59,7 @@ class ColQwen2Embedder:
         self.device = device
         self.visual_tokens = visual_tokens
         self.batch_size = batch_size
-        self._augmentation_id = processor.tokenizer.convert_tokens_to_ids(
-            processor.query_augmentation_token
-        )
+        self._augmentation_id = processor.tokenizer.convert_tokens_to_ids(processor.query_augmentation_token)
 
     @property
     def identity(self) -> ModelIdentity:

@@ -58,9 +58,7 @@ def locate_model(
     return ModelFiles(source, local.name, local, _base_of_adapter(local, progress, offline))
 
 
-def _base_of_adapter(
-    folder: Path, progress: ProgressCallback | None, offline: bool | None
-) -> Path | None:
+def _base_of_adapter(folder: Path, progress: ProgressCallback | None, offline: bool | None) -> Path | None:
     adapter = folder / "adapter_config.json"
     if not adapter.exists() or (folder / "config.json").exists():
         return None
@@ -88,9 +86,7 @@ def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | N
             details=repr(exc),
         ) from exc
     except HFValidationError as exc:
-        raise ModelError(
-            f"{repo_id} is neither a model folder nor a Hugging Face model id."
-        ) from exc
+        raise ModelError(f"{repo_id} is neither a model folder nor a Hugging Face model id.") from exc
     except Exception as exc:
         raise ModelError(
             f"The model {repo_id} could not be downloaded: {exc.__class__.__name__}. "
@@ -103,7 +99,7 @@ def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | N
 def _progress_tqdm(repo_id: str, progress: ProgressCallback) -> type:
     from tqdm.auto import tqdm
 
-    class ReportingTqdm(tqdm):  # type: ignore[misc,valid-type]
+    class ReportingTqdm(tqdm):
         """Forwards huggingface_hub's byte counts to the core's progress callback."""
 
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -120,7 +116,7 @@ def _progress_tqdm(repo_id: str, progress: ProgressCallback) -> type:
     return ReportingTqdm
 
 
-def _hash_folder(root: Path, digest: "hashlib._Hash") -> None:
+def _hash_folder(root: Path, digest: hashlib._Hash) -> None:
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _IGNORED):
         relative = path.relative_to(root).as_posix()
         if relative.startswith("."):

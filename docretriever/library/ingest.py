@@ -89,16 +89,11 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job |
         report.outcomes.append(FileOutcome(str(path), FAILED, error=f"Cannot read the file: {exc.strerror}."))
         return None
     document = catalog.document_by_hash(digest)
-    if document is None:
-        document_id = catalog.add_document(digest, stat.st_size)
-    else:
-        document_id = document.id
+    document_id = catalog.add_document(digest, stat.st_size) if document is None else document.id
     catalog.add_path(document_id, str(path), stat.st_size, stat.st_mtime)
     document = catalog.document(document_id)
     if document.status == INDEXED:
-        report.outcomes.append(
-            FileOutcome(str(path), "skipped", document.doc_id, document.page_count or 0)
-        )
+        report.outcomes.append(FileOutcome(str(path), "skipped", document.doc_id, document.page_count or 0))
         return None
     if document.status == FAILED:
         # A retry: the failure may have been fixed (a renderer installed, a bug fixed).
@@ -108,9 +103,7 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job |
             catalog.set_pages(document_id, read_page_infos(pdf))
     except DocumentError as exc:
         catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
-        report.outcomes.append(
-            FileOutcome(str(path), FAILED, document.doc_id, error=str(exc))
-        )
+        report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=str(exc)))
         return None
     except Exception as exc:  # a malformed file must fail alone, whatever MuPDF raises
         message = f"{path.name} could not be read: {exc.__class__.__name__}."

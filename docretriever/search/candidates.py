@@ -123,6 +123,8 @@ class CandidateIndex:
         where a good one was.
         """
         data = self._index.save()
+        if data is None:
+            raise LibraryError("The search index could not be serialised.")
         folder = self.path.parent
         try:
             fd, temporary = tempfile.mkstemp(prefix=".index-", dir=folder)

@@ -120,9 +120,7 @@ class Catalog:
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(version) > SCHEMA_VERSION:
-            raise LibraryError(
-                "This library was written by a newer version of DocRetriever; update the app."
-            )
+            raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -177,8 +175,15 @@ class Catalog:
         )
         return [
             DocumentRecord(
-                id=r[0], sha256=r[1], size=r[2], page_count=r[3], status=r[4], error=r[5],
-                error_details=r[6], added_at=r[7], paths=tuple(r[8].split("\0")) if r[8] else (),
+                id=r[0],
+                sha256=r[1],
+                size=r[2],
+                page_count=r[3],
+                status=r[4],
+                error=r[5],
+                error_details=r[6],
+                added_at=r[7],
+                paths=tuple(r[8].split("\0")) if r[8] else (),
             )
             for r in rows
         ]
@@ -218,13 +223,13 @@ class Catalog:
     ) -> None:
         with self.transaction() as db:
             db.execute(
-                "UPDATE documents SET status = ?, error = ?, error_details = ?, updated_at = ?"
-                " WHERE id = ?",
+                "UPDATE documents SET status = ?, error = ?, error_details = ?, updated_at = ? WHERE id = ?",
                 (status, error, details, time.time(), document_id),
             )
 
     def pages(self, document_id: int | None = None, status: str | None = None) -> list[PageRecord]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if document_id is not None:
             clauses.append("document_id = ?")
             args.append(document_id)
@@ -240,10 +245,18 @@ class Catalog:
         )
         return [
             PageRecord(
-                id=r[0], document_id=r[1], index=r[2], width_pt=r[3], height_pt=r[4],
-                rotation=r[5], status=r[6], error=r[7],
+                id=r[0],
+                document_id=r[1],
+                index=r[2],
+                width_pt=r[3],
+                height_pt=r[4],
+                rotation=r[5],
+                status=r[6],
+                error=r[7],
                 grid=(r[8], r[9]) if r[8] is not None else None,
-                n_rows=r[10], segment=r[11], row_offset=r[12],
+                n_rows=r[10],
+                segment=r[11],
+                row_offset=r[12],
             )
             for r in rows
         ]
@@ -254,9 +267,7 @@ class Catalog:
             raise LibraryError(f"Page {page_id} is no longer in the library.")
         return next(p for p in self.pages(rows[0][0]) if p.id == page_id)
 
-    def store_pages(
-        self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str]]
-    ) -> None:
+    def store_pages(self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str]]) -> None:
         """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer)."""
         with self.transaction() as db:
             db.executemany(

@@ -1,0 +1,181 @@
+"""Add, search, reopen, remove: the library end to end with the tiny model."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from colpali_engine.utils.processing_utils import BaseVisualRetrieverProcessor
+from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
+
+from docretriever.embedding import ModelSpec, load_embedder
+from docretriever.errors import Cancelled, InvalidInputError, ModelMismatchError
+from docretriever.library import local as local_module
+from docretriever.library import open_library
+from docretriever.progress import CancelToken, Progress
+from docretriever.testing.tiny_model import build_tiny_model
+
+FILES = [
+    "004-pdflatex-4-pages/pdflatex-4-pages.pdf",
+    "005-libreoffice-writer-password/libreoffice-writer-password.pdf",
+    "015-arabic/habibi-rotated.pdf",
+    "022-pdfkit/pdfkit.pdf",
+    "026-latex-multicolumn/multicolumn.pdf",
+]
+
+
+@pytest.fixture()
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs with spaces, commas"
+    folder.mkdir()
+    for relative in FILES:
+        shutil.copy(corpus_or_skip(SAMPLES) / relative, folder / Path(relative).name)
+    return folder
+
+
+def test_add_search_and_scores_equal_colpali_engine(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    report = library.add([docs])
+    assert report.count("indexed") == 4 and report.count("failed") == 1
+    failed = [d for d in library.documents() if d.status == "failed"]
+    assert len(failed) == 1 and "password" in (failed[0].error or "")
+    assert sum(d.page_count or 0 for d in library.documents() if d.status == "indexed") == 12
+
+    hits = library.search("a multicolumn page", k=12, exact=True)
+    assert [h.rank for h in hits] == list(range(1, 13))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    # The reference: colpali-engine's scoring on the stored (float16) page embeddings.
+    query = tiny_embedder.embed_queries(["a multicolumn page"])[0].vectors
+    stored = [library._rows(p) for p in library.catalog.pages(status="indexed")]
+    reference = BaseVisualRetrieverProcessor.score_multi_vector(
+        [torch.from_numpy(query)], [torch.from_numpy(s.astype(np.float32)) for s in stored], device="cpu"
+    )[0].numpy()
+    np.testing.assert_allclose(
+        sorted((h.score for h in hits), reverse=True), sorted(reference, reverse=True)[:12], rtol=1e-5
+    )
+    for hit in hits:
+        assert hit.similarity.shape[1:] == (hit.grid[1], hit.grid[0])
+        for region in hit.regions():
+            assert 0 <= region.x0 < region.x1 <= hit.page_size[0] + 1e-6
+            assert 0 <= region.y0 < region.y1 <= hit.page_size[1] + 1e-6
+
+
+def test_the_usearch_stage_feeds_the_exact_rerank(
+    tmp_path: Path,
+    docs: Path,
+    tiny_embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs])
+    exact = library.search("topology", k=3, exact=True)
+    monkeypatch.setattr(local_module, "RERANK_PAGES", 4)  # force the two-stage path on 12 pages
+    fast = library.search("topology", k=3)
+    assert len(fast) == 3
+    exact_by_page = {(h.doc_id, h.page): h.score for h in library.search("topology", k=12, exact=True)}
+    for hit in fast:  # every reranked score is the exact MaxSim of that page
+        assert hit.score == pytest.approx(exact_by_page[(hit.doc_id, hit.page)], rel=1e-6)
+    assert fast[0].score <= exact[0].score + 1e-6
+
+
+def test_reopened_library_gives_the_same_hits_and_rebuilds_a_broken_index(
+    tmp_path: Path,
+    docs: Path,
+    tiny_embedder,
+) -> None:
+    with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
+        library.add([docs])
+        before = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=5)]
+    (tmp_path / "lib" / "index.usearch").write_bytes(b"garbage")
+    with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
+        after = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=5)]
+        assert len(library.candidates) > 0
+    assert after == before
+
+
+def test_a_library_from_another_model_is_refused(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
+        library.add([docs / "pdfkit.pdf"])
+    other = load_embedder(ModelSpec(str(build_tiny_model(tmp_path / "other", seed=1)), device="cpu"))
+    with pytest.raises(ModelMismatchError, match="built with the model"):
+        open_library(tmp_path / "lib", embedder=other)
+
+
+def test_same_bytes_under_two_names_is_one_document(
+    tmp_path: Path, docs: Path, counting_embedder: CountingEmbedder
+) -> None:
+    shutil.copy(docs / "pdfkit.pdf", docs / "pdfkit copy.pdf")
+    library = open_library(tmp_path / "lib", embedder=counting_embedder)
+    library.add([docs / "pdfkit.pdf", docs / "pdfkit copy.pdf"])
+    documents = library.documents()
+    assert len(documents) == 1 and len(documents[0].paths) == 2
+    embedded = counting_embedder.pages_embedded
+    again = library.add([docs / "pdfkit.pdf"])
+    assert again.count("skipped") == 1 and counting_embedder.pages_embedded == embedded
+
+
+def test_cancelled_add_keeps_its_pages_and_resumes_without_reembedding(
+    tmp_path: Path, counting_embedder: CountingEmbedder
+) -> None:
+    source = corpus_or_skip(SAMPLES) / "009-pdflatex-geotopo" / "GeoTopo-komprimiert.pdf"
+    library = open_library(tmp_path / "lib", embedder=counting_embedder)
+    cancel = CancelToken()
+
+    def stop_after_some(progress: Progress) -> None:
+        if progress.stage == "Indexing" and progress.done >= 8:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        library.add([source], progress=stop_after_some, cancel=cancel)
+    done_before = len(library.catalog.pages(status="indexed"))
+    assert 8 <= done_before < 117
+    assert library.documents()[0].status == "pending"
+    assert len(library.search("Simplizialkomplex", k=3)) == 3  # what is done is searchable
+    library.add([source])
+    assert library.documents()[0].status == "indexed"
+    assert len(library.catalog.pages(status="indexed")) == 117
+    assert counting_embedder.pages_embedded == 117  # no page embedded twice
+
+
+def test_remove_by_doc_id_prefix(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs])
+    target = next(d for d in library.documents() if d.paths[0].endswith("multicolumn.pdf"))
+    library.remove(target.doc_id[:8])
+    assert target.doc_id not in {d.doc_id for d in library.documents()}
+    assert target.doc_id not in {h.doc_id for h in library.search("text", k=20)}
+    with pytest.raises(InvalidInputError, match="No document"):
+        library.remove(target.doc_id)
+
+
+def test_injected_best_cell_lands_on_that_part_of_a_rotated_page(
+    tmp_path: Path, docs: Path, tiny_embedder
+) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs / "habibi-rotated.pdf"])
+    page = library.catalog.pages(status="indexed")[0]
+    n_x, n_y = page.grid
+    assert n_x > n_y and page.rotation == 90  # landscape as displayed
+    cells = library._cells(page).astype(np.float32)
+    # The most distinctive cell (blank-margin cells all look alike and would match each other).
+    distinctiveness = (cells @ cells.T).max(axis=1, where=~np.eye(len(cells), dtype=bool), initial=-1.0)
+    row = int(np.argmin(distinctiveness))
+    target = (row % n_x, row // n_x)
+    query = tiny_embedder.embed_queries(["x"])[0]
+    injected = type(query)(query.text, cells[[row, row]], ("a", "b"), np.ones(2, bool))
+    region = library._hit(1, 0.0, page, injected).regions()[0]
+    cell_w, cell_h = page.width_pt / n_x, page.height_pt / n_y
+    assert ((region.x0 + region.x1) / 2, (region.y0 + region.y1) / 2) == pytest.approx(
+        ((target[0] + 0.5) * cell_w, (target[1] + 0.5) * cell_h), abs=0.51 * max(cell_w, cell_h)
+    )
+
+
+def test_empty_query_and_empty_library(tmp_path: Path, tiny_embedder) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    assert library.search("anything") == []
+    with pytest.raises(InvalidInputError):
+        library.search("   ")
