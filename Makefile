@@ -7,6 +7,9 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 ARGS ?= --help
 PYTEST_ARGS ?=
+# Trust the operating system's certificates (corporate proxies that re-sign TLS), not only
+# uv's bundled roots.
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: run test lint sync uv
 
