@@ -4,6 +4,7 @@ folder on this computer."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class LocalLibrary(Library):
         self._writer = WriterLock(self.folder)
         self._store: VectorStore | None = None
         self._candidates: CandidateIndex | None = None
+        # The GUI calls one library from its writer thread and its reader threads: loading the
+        # model and the index happens once, under this lock.
+        self._load_lock = threading.RLock()
         if embedder is not None:
             self._check_identity(embedder.identity)
 
@@ -62,11 +66,12 @@ class LocalLibrary(Library):
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            embedder = load_embedder(self._spec, self._load_progress)
-            self._check_identity(embedder.identity)
-            self._embedder = embedder
-        return self._embedder
+        with self._load_lock:
+            if self._embedder is None:
+                embedder = load_embedder(self._spec, self._load_progress)
+                self._check_identity(embedder.identity)
+                self._embedder = embedder
+            return self._embedder
 
     @property
     def max_pixels(self) -> int:
@@ -98,26 +103,28 @@ class LocalLibrary(Library):
 
     @property
     def store(self) -> VectorStore:
-        if self._store is None:
-            dim = self._dim() or self.embedder.identity.dim
-            self._store = VectorStore(self.folder / "vectors", dim)
-        return self._store
+        with self._load_lock:
+            if self._store is None:
+                dim = self._dim() or self.embedder.identity.dim
+                self._store = VectorStore(self.folder / "vectors", dim)
+            return self._store
 
     @property
     def candidates(self) -> CandidateIndex:
         """The first-stage index, rebuilt from stored vectors when it disagrees with the catalog."""
-        if self._candidates is None:
-            index = CandidateIndex(self.folder / "index.usearch", self.store.dim)
-            indexed = self.catalog.pages(status=INDEXED)
-            expected = sum(pooled_count(p.grid) for p in indexed if p.grid)
-            if not index.load() or len(index) != expected:
-                index.clear()
-                for page in indexed:
-                    index.add_page(page.id, self._cells(page), page.grid or (0, 0))
-                with self._writer:
-                    index.save()
-            self._candidates = index
-        return self._candidates
+        with self._load_lock:
+            if self._candidates is None:
+                index = CandidateIndex(self.folder / "index.usearch", self.store.dim)
+                indexed = self.catalog.pages(status=INDEXED)
+                expected = sum(pooled_count(p.grid) for p in indexed if p.grid)
+                if not index.load() or len(index) != expected:
+                    index.clear()
+                    for page in indexed:
+                        index.add_page(page.id, self._cells(page), page.grid or (0, 0))
+                    with self._writer:
+                        index.save()
+                self._candidates = index
+            return self._candidates
 
     def _rows(self, page: PageRecord) -> np.ndarray:
         if page.segment is None or page.row_offset is None or page.n_rows is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ class CandidateIndex:
         self.dim = dim
         self._index = self._new()
         self.dirty = False
+        # Searches (reader threads) and additions (the writer) may overlap.
+        self._lock = threading.RLock()
 
     def _new(self) -> Index:
         return Index(ndim=self.dim, metric="ip", dtype="f16", connectivity=16)
@@ -85,13 +88,15 @@ class CandidateIndex:
     def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
         pooled = pool_cells(cells, grid)
         keys = page_id * KEY_STRIDE + np.arange(len(pooled), dtype=np.uint64)
-        self._index.add(keys, pooled, threads=1)
-        self.dirty = True
+        with self._lock:
+            self._index.add(keys, pooled, threads=1)
+            self.dirty = True
 
     def remove_page(self, page_id: int, grid: tuple[int, int]) -> None:
         keys = page_id * KEY_STRIDE + np.arange(pooled_count(grid), dtype=np.uint64)
-        self._index.remove(keys)
-        self.dirty = True
+        with self._lock:
+            self._index.remove(keys)
+            self.dirty = True
 
     def approximate_scores(self, query: np.ndarray, per_token: int) -> dict[int, float]:
         """Approximate page scores from each query token's ``per_token`` nearest pooled vectors.
@@ -99,10 +104,11 @@ class CandidateIndex:
         ``query`` is float32, shape (n_query_tokens, dim). Returns {page_id: score}, where the
         score sums over tokens the best inner product found on that page (0 when none).
         """
-        if len(self._index) == 0:
-            return {}
-        count = min(per_token, len(self._index))
-        matches = self._index.search(np.ascontiguousarray(query, dtype=np.float32), count)
+        with self._lock:
+            if len(self._index) == 0:
+                return {}
+            count = min(per_token, len(self._index))
+            matches = self._index.search(np.ascontiguousarray(query, dtype=np.float32), count)
         keys = np.atleast_2d(matches.keys)
         similarities = 1.0 - np.atleast_2d(matches.distances)  # usearch "ip" distance = 1 - dot
         scores: dict[int, float] = {}
@@ -122,7 +128,8 @@ class CandidateIndex:
         USearch's own ``save`` writes in place; on a full disk that would leave a broken file
         where a good one was.
         """
-        data = self._index.save()
+        with self._lock:
+            data = self._index.save()
         if data is None:
             raise LibraryError("The search index could not be serialised.")
         folder = self.path.parent
