@@ -13,7 +13,7 @@ from colpali_engine.utils.processing_utils import BaseVisualRetrieverProcessor
 from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
 
 from docretriever.embedding import ModelSpec, load_embedder
-from docretriever.errors import Cancelled, InvalidInputError, ModelMismatchError
+from docretriever.errors import Cancelled, InvalidInputError, LibraryError, ModelMismatchError
 from docretriever.library import local as local_module
 from docretriever.library import open_library
 from docretriever.progress import CancelToken, Progress
@@ -179,3 +179,28 @@ def test_empty_query_and_empty_library(tmp_path: Path, tiny_embedder) -> None:
     assert library.search("anything") == []
     with pytest.raises(InvalidInputError):
         library.search("   ")
+
+
+def test_reindex_embeds_the_file_again(
+    tmp_path: Path, docs: Path, counting_embedder: CountingEmbedder
+) -> None:
+    library = open_library(tmp_path / "lib", embedder=counting_embedder)
+    library.add([docs / "pdfkit.pdf", docs / "multicolumn.pdf"])
+    before = counting_embedder.pages_embedded
+    target = next(d for d in library.documents() if d.paths[0].endswith("multicolumn.pdf"))
+    report = library.reindex(target.doc_id)
+    assert report.count("indexed") == 1
+    assert counting_embedder.pages_embedded == before + (target.page_count or 0)
+    assert len(library.catalog.pages(status="indexed")) == before
+    (docs / "multicolumn.pdf").unlink()
+    with pytest.raises(LibraryError, match="no longer at"):
+        library.reindex(target.doc_id)
+
+
+def test_query_words_group_their_tokens(tiny_embedder) -> None:
+    query = tiny_embedder.embed_queries(["where is the topology map"])[0]
+    words = query.words()
+    assert [word for word, _ in words] == ["where", "is", "the", "topology", "map"]
+    masks = np.stack([mask for _, mask in words])
+    assert (masks.sum(axis=0) <= 1).all()  # no token in two words
+    assert (masks.any(axis=0) == query.is_word).all()  # every typed token in one word

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from docretriever.config import DEFAULT_VISUAL_TOKENS, default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
-from docretriever.progress import ProgressCallback
+from docretriever.progress import CancelToken, ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,15 @@ class ModelSpec:
         return self.source or default_model()
 
 
-def load_embedder(spec: ModelSpec, progress: ProgressCallback | None = None) -> Embedder:
-    """Locate (downloading if needed) and load the model ``spec`` names. Raises ModelError."""
+def load_embedder(
+    spec: ModelSpec, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+) -> Embedder:
+    """Locate (downloading if needed) and load the model ``spec`` names. Raises ModelError,
+    or Cancelled when ``cancel`` stops a download."""
     from docretriever.embedding.colqwen2 import load_colqwen2
     from docretriever.embedding.model_files import locate_model
 
-    files = locate_model(spec.resolved_source(), progress)
+    files = locate_model(spec.resolved_source(), progress, cancel=cancel)
     return load_colqwen2(files, spec.device, spec.visual_tokens, spec.batch_size)
 
 

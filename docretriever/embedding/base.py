@@ -47,6 +47,26 @@ class QueryEmbedding:
     tokens: tuple[str, ...]
     is_word: np.ndarray  # bool, shape (n_tokens,)
 
+    def words(self) -> list[tuple[str, np.ndarray]]:
+        """The typed words, each with a bool mask of shape (n_tokens,) selecting its tokens.
+
+        A word starts at a token that begins with white space, or after a token that is not
+        part of the typed text; sub-word pieces join the word before them.
+        """
+        words: list[tuple[str, np.ndarray]] = []
+        previous_was_word = False
+        for index, (token, typed) in enumerate(zip(self.tokens, self.is_word, strict=True)):
+            if not typed:
+                previous_was_word = False
+                continue
+            if not words or not previous_was_word or token[:1].isspace():
+                words.append(("", np.zeros(len(self.tokens), dtype=bool)))
+            text, mask = words[-1]
+            mask[index] = True
+            words[-1] = (text + token, mask)
+            previous_was_word = True
+        return [(text.strip(), mask) for text, mask in words if text.strip()]
+
 
 @dataclass(frozen=True)
 class ModelIdentity:

@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docretriever.errors import ModelError
-from docretriever.progress import ProgressCallback, RateMeter
+from docretriever.errors import Cancelled, ModelError
+from docretriever.progress import CancelToken, ProgressCallback, RateMeter
 
 # Files read whole into the fingerprint; larger ones contribute their size, head and tail,
 # which for safetensors covers the header (every tensor's shape and offset) and real data
@@ -37,28 +37,36 @@ class ModelFiles:
 
 
 def locate_model(
-    source: str, progress: ProgressCallback | None = None, *, offline: bool | None = None
+    source: str,
+    progress: ProgressCallback | None = None,
+    *,
+    offline: bool | None = None,
+    cancel: CancelToken | None = None,
 ) -> ModelFiles:
     """Resolve ``source`` (a folder, or a Hugging Face Hub id) to files on disk.
 
     A Hub id is downloaded into the standard Hugging Face cache on first use, reporting bytes
     through ``progress``; ``HF_HUB_OFFLINE=1`` (or ``offline=True``) uses the cache only. A
-    LoRA adapter's base model is fetched the same way. Raises :class:`ModelError`.
+    LoRA adapter's base model is fetched the same way. ``cancel`` stops a download between
+    chunks (raising :class:`Cancelled`); what was downloaded is kept and resumed next time.
+    Raises :class:`ModelError`.
     """
     folder = Path(source).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").exists() and not (folder / "adapter_config.json").exists():
             raise ModelError(f"{folder} is not a model folder (it has no config.json).")
-        base = _base_of_adapter(folder, progress, offline)
+        base = _base_of_adapter(folder, progress, offline, cancel)
         return ModelFiles(folder.name, "local", folder.resolve(), base)
     # A Hub id is "name" or "owner/name"; anything else that is not a folder is a missing path.
     if source.startswith((".", "/", "~")) or source.count("/") > 1 or "\\" in source:
         raise ModelError(f"The model folder {source} does not exist.")
-    local = _download(source, progress, offline)
-    return ModelFiles(source, local.name, local, _base_of_adapter(local, progress, offline))
+    local = _download(source, progress, offline, cancel)
+    return ModelFiles(source, local.name, local, _base_of_adapter(local, progress, offline, cancel))
 
 
-def _base_of_adapter(folder: Path, progress: ProgressCallback | None, offline: bool | None) -> Path | None:
+def _base_of_adapter(
+    folder: Path, progress: ProgressCallback | None, offline: bool | None, cancel: CancelToken | None
+) -> Path | None:
     adapter = folder / "adapter_config.json"
     if not adapter.exists() or (folder / "config.json").exists():
         return None
@@ -67,16 +75,18 @@ def _base_of_adapter(folder: Path, progress: ProgressCallback | None, offline: b
         raise ModelError(f"The adapter in {folder} does not name its base model.")
     if Path(base).is_dir():
         return Path(base).resolve()
-    return _download(base, progress, offline)
+    return _download(base, progress, offline, cancel)
 
 
-def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | None) -> Path:
+def _download(
+    repo_id: str, progress: ProgressCallback | None, offline: bool | None, cancel: CancelToken | None
+) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-    tqdm_class = _progress_tqdm(repo_id, progress) if progress else None
+    tqdm_class = _progress_tqdm(repo_id, progress, cancel) if progress or cancel else None
     try:
         path = snapshot_download(repo_id, local_files_only=offline, tqdm_class=tqdm_class)
     except LocalEntryNotFoundError as exc:
@@ -85,6 +95,8 @@ def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | N
             "download it once with a network connection, or choose a local model folder.",
             details=repr(exc),
         ) from exc
+    except Cancelled:
+        raise
     except HFValidationError as exc:
         raise ModelError(f"{repo_id} is neither a model folder nor a Hugging Face model id.") from exc
     except Exception as exc:
@@ -96,24 +108,63 @@ def _download(repo_id: str, progress: ProgressCallback | None, offline: bool | N
     return Path(path)
 
 
-def _progress_tqdm(repo_id: str, progress: ProgressCallback) -> type:
+def _progress_tqdm(repo_id: str, progress: ProgressCallback | None, cancel: CancelToken | None) -> type:
     from tqdm.auto import tqdm
 
+    from docretriever.progress import ignore_progress
+
+    report = progress or ignore_progress
+
     class ReportingTqdm(tqdm):
-        """Forwards huggingface_hub's byte counts to the core's progress callback."""
+        """Forwards huggingface_hub's byte counts to the core's progress callback and stops
+        the download when ``cancel`` is set."""
 
         def __init__(self, *args: object, **kwargs: object) -> None:
             kwargs["disable"] = True
             super().__init__(*args, **kwargs)
-            self._meter = RateMeter(f"Downloading {repo_id}", self.total, progress, "bytes")
+            self._meter = RateMeter(f"Downloading {repo_id}", self.total, report, "bytes")
 
         def update(self, n: float | None = 1) -> bool | None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             result = super().update(n)
             self._meter.total = self.total
             self._meter.report(int(self.n))
             return result
 
     return ReportingTqdm
+
+
+def model_is_available(source: str) -> bool:
+    """True when ``source`` is a model folder, or a Hub id whose files are already cached."""
+    try:
+        locate_model(source, offline=True)
+    except ModelError:
+        return False
+    return True
+
+
+def download_size(source: str) -> int | None:
+    """Bytes a download of the Hub id ``source`` would fetch, its base model included for an
+    adapter; None for a folder or when the Hub cannot be asked. Uses the network."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    if Path(source).expanduser().is_dir():
+        return None
+    api = HfApi()
+    try:
+        info = api.model_info(source, files_metadata=True)
+        total = sum(sibling.size or 0 for sibling in info.siblings or [])
+        names = {sibling.rfilename for sibling in info.siblings or []}
+        if "config.json" not in names and "adapter_config.json" in names:
+            adapter = json.loads(Path(hf_hub_download(source, "adapter_config.json")).read_text())
+            base = adapter.get("base_model_name_or_path")
+            if base and not Path(base).is_dir():
+                base_info = api.model_info(base, files_metadata=True)
+                total += sum(sibling.size or 0 for sibling in base_info.siblings or [])
+    except Exception:  # offline, unknown id, Hub unreachable: the caller shows "size unknown"
+        return None
+    return total
 
 
 def _hash_folder(root: Path, digest: hashlib._Hash) -> None:

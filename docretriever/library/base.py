@@ -81,6 +81,16 @@ class Library(ABC):
         """Remove the document whose doc_id starts with ``reference`` or that has this path."""
 
     @abstractmethod
+    def reindex(
+        self,
+        reference: str,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        """Forget a document's pages and index its file again (all its known paths that still
+        exist). Raises LibraryError when none of its files is where it was."""
+
+    @abstractmethod
     def info(self) -> LibraryInfo:
         """Location, model and sizes."""
 

@@ -222,13 +222,33 @@ class LocalLibrary(Library):
     def remove(self, reference: str) -> DocumentRecord:
         with self._writer:
             document = self.find_document(reference)
-            pages = self.catalog.pages(document.id, INDEXED)
-            self.catalog.remove_document(document.id)
-            if pages and (self.folder / "index.usearch").exists():
-                for page in pages:
-                    self.candidates.remove_page(page.id, page.grid or (0, 0))
-                self.candidates.save()
+            self._forget(document)
             return document
+
+    def _forget(self, document: DocumentRecord) -> None:
+        pages = self.catalog.pages(document.id, INDEXED)
+        self.catalog.remove_document(document.id)
+        if pages and (self.folder / "index.usearch").exists():
+            for page in pages:
+                self.candidates.remove_page(page.id, page.grid or (0, 0))
+            self.candidates.save()
+
+    def reindex(
+        self,
+        reference: str,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        with self._writer:
+            document = self.find_document(reference)
+            paths = [path for path in document.paths if os.path.exists(path)]
+            if not paths:
+                raise LibraryError(
+                    f"The file of document {document.doc_id} is no longer at {document.paths[0]}; "
+                    "add it again from where it is now."
+                )
+            self._forget(document)
+            return add_paths(self, paths, progress or ignore_progress, cancel or CancelToken())
 
     def info(self) -> LibraryInfo:
         meta = self.catalog.get_meta
