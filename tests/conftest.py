@@ -99,3 +99,41 @@ class CountingEmbedder:
 @pytest.fixture()
 def counting_embedder(tiny_embedder) -> Iterator[CountingEmbedder]:
     yield CountingEmbedder(tiny_embedder)
+
+
+@pytest.fixture()
+def app_settings(tmp_path: Path):
+    """GUI preferences in a temporary ini file, with the library in a temporary folder."""
+    from PySide6.QtCore import QSettings
+
+    from docretriever_ui.settings import AppSettings
+
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.library = str(tmp_path / "library")
+    return settings
+
+
+@pytest.fixture()
+def ui_session(app_settings, tiny_embedder, tiny_model_dir: Path, qtbot):
+    """A LibrarySession over an empty library that embeds with the tiny model."""
+    from docretriever_ui.session import LibrarySession
+
+    app_settings.model = str(tiny_model_dir)
+    session = LibrarySession(app_settings, embedder=tiny_embedder)
+    yield session
+    session.close()
+
+
+@pytest.fixture()
+def indexed_session(ui_session, qtbot):
+    """A session whose library holds a few sample PDFs (one rotated), already indexed."""
+    docs = [
+        SAMPLES / "015-arabic" / "habibi-rotated.pdf",
+        SAMPLES / "022-pdfkit" / "pdfkit.pdf",
+        SAMPLES / "026-latex-multicolumn" / "multicolumn.pdf",
+    ]
+    for path in docs:
+        corpus_or_skip(path.parent)
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000):
+        ui_session.add([str(p) for p in docs])
+    return ui_session

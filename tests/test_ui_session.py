@@ -1,0 +1,46 @@
+"""The GUI's session over the core: ingest in the background, search, render."""
+
+from __future__ import annotations
+
+from docretriever.library import AddReport
+
+
+def test_ingest_search_and_render_in_the_background(indexed_session, qtbot) -> None:
+    documents = indexed_session.documents()
+    assert len(documents) == 3 and {d.status for d in documents} == {"indexed"}
+    results = []
+    indexed_session.search("arabic", 4, results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=30_000)
+    hits = results[0]
+    assert len(hits) == 4
+    images = []
+    indexed_session.render_hit(hits[0], 200_000, images.append)
+    qtbot.waitUntil(lambda: bool(images), timeout=30_000)
+    assert 0 < images[0].width() * images[0].height() <= 200_000
+
+
+def test_only_the_newest_search_is_delivered(indexed_session, qtbot) -> None:
+    delivered = []
+    indexed_session.search("first", 3, lambda hits: delivered.append("first"))
+    indexed_session.search("second", 3, lambda hits: delivered.append("second"))
+    assert indexed_session.runner.wait(30_000)
+    qtbot.waitUntil(lambda: "second" in delivered, timeout=30_000)
+    assert delivered == ["second"]
+
+
+def test_a_cancelled_ingest_reports_and_keeps_what_was_done(ui_session, qtbot) -> None:
+    from conftest import SAMPLES, corpus_or_skip
+
+    path = corpus_or_skip(SAMPLES) / "009-pdflatex-geotopo" / "GeoTopo-komprimiert.pdf"
+    outcomes: list[object] = []
+    ui_session.ingest_finished.connect(outcomes.append)
+
+    def cancel_when_indexing(progress) -> None:
+        if progress.stage == "Indexing" and progress.done >= 4:
+            ui_session.cancel_ingest()
+
+    ui_session.ingest_progress.connect(cancel_when_indexing)
+    ui_session.add([str(path)])
+    qtbot.waitUntil(lambda: bool(outcomes), timeout=120_000)
+    assert not isinstance(outcomes[0], AddReport) and outcomes[0].cancelled
+    assert ui_session.documents()[0].status == "pending"

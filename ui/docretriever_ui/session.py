@@ -1,0 +1,199 @@
+"""The GUI's one handle on the core: it opens the library and runs its calls off the UI thread.
+
+Panes call the session and listen to its signals; they never touch the core directly, and the
+session holds no rules of its own beyond ordering (one ingest at a time, the newest search wins).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from docretriever.embedding import Embedder
+from docretriever.highlight import draw_highlights
+from docretriever.library import AddReport, Hit, Library, open_library
+from docretriever.progress import CancelToken, Progress, ProgressCallback
+from docretriever.storage import DocumentRecord
+from docretriever_ui.images import to_qimage
+from docretriever_ui.settings import AppSettings
+from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
+
+
+class LibrarySession(QObject):
+    """Opens the library named in the settings and runs its operations on a TaskRunner.
+
+    Signals arrive on the UI thread: ``documents_changed`` after any change to the library;
+    ``ingest_progress(Progress)`` and ``ingest_finished(AddReport | TaskError)`` for add and
+    re-index; ``model_progress(Progress)`` while a model downloads or loads; ``failed(TaskError)``
+    for errors of calls that were given no ``on_error``.
+    """
+
+    documents_changed = Signal()
+    ingest_started = Signal()
+    ingest_progress = Signal(object)
+    ingest_finished = Signal(object)
+    model_progress = Signal(object)
+    failed = Signal(object)
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        runner: TaskRunner | None = None,
+        *,
+        embedder: Embedder | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = runner or TaskRunner(parent=self)
+        self._embedder = embedder
+        self._library: Library | None = None
+        self._ingest: TaskHandle | None = None
+        self._search_generation = 0
+        self._last_model_report = 0.0
+
+    # --- the library -------------------------------------------------------------------------
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = open_library(
+                self.settings.library,
+                self.settings.model_spec(),
+                embedder=self._embedder,
+                progress=self._report_model_progress,
+            )
+        return self._library
+
+    def reopen(self) -> None:
+        """Close the library and open it again with the current settings (after Preferences)."""
+        self.runner.wait()
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+        self.documents_changed.emit()
+
+    def close(self) -> None:
+        if self._ingest is not None:
+            self._ingest.cancel()
+        self.runner.wait()
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+    def _report_model_progress(self, progress: Progress) -> None:
+        now = time.monotonic()
+        finished = progress.total is not None and progress.done >= progress.total
+        if finished or now - self._last_model_report >= PROGRESS_INTERVAL_S:
+            self._last_model_report = now
+            self.model_progress.emit(progress)  # queued to the UI thread by Qt
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.library.documents()
+
+    # --- changes (the serial writer) ---------------------------------------------------------
+
+    @property
+    def ingesting(self) -> bool:
+        return self._ingest is not None and not self._ingest.finished
+
+    def add(self, paths: Sequence[str]) -> TaskHandle:
+        """Index files and folders in the background; progress and the report come as signals."""
+        return self._start_ingest(lambda progress, cancel: self.library.add(list(paths), progress, cancel))
+
+    def reindex(self, doc_id: str) -> TaskHandle:
+        return self._start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
+
+    def cancel_ingest(self) -> None:
+        if self._ingest is not None:
+            self._ingest.cancel()
+
+    def _start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
+        self.ingest_started.emit()
+        handle = self.runner.write(
+            work,
+            on_progress=self._ingest_progress,
+            on_done=self._ingest_done,
+            on_error=self._ingest_done,
+        )
+        self._ingest = handle
+        return handle
+
+    def _ingest_progress(self, progress: Progress) -> None:
+        self.ingest_progress.emit(progress)
+        if progress.stage == "Indexing":
+            self.documents_changed.emit()
+
+    def _ingest_done(self, outcome: AddReport | TaskError) -> None:
+        self.documents_changed.emit()
+        self.ingest_finished.emit(outcome)
+
+    def remove(self, doc_ids: Sequence[str]) -> TaskHandle:
+        def work(progress: ProgressCallback, cancel: CancelToken) -> None:
+            for doc_id in doc_ids:
+                self.library.remove(doc_id)
+
+        return self.runner.write(
+            work, on_done=lambda _: self.documents_changed.emit(), on_error=self._removal_failed
+        )
+
+    def _removal_failed(self, error: TaskError) -> None:
+        self.documents_changed.emit()
+        self.failed.emit(error)
+
+    # --- reads (the reader pool) -------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        on_done: Callable[[list[Hit]], None],
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> TaskHandle:
+        """Search in the background. Only the newest search's results are delivered."""
+        self._search_generation += 1
+        generation = self._search_generation
+
+        def deliver(hits: list[Hit]) -> None:
+            if generation == self._search_generation:
+                on_done(hits)
+
+        return self.runner.read(
+            lambda progress, cancel: self.library.search(query, k),
+            on_done=deliver,
+            on_error=on_error or self.failed.emit,
+        )
+
+    def render_page(
+        self,
+        doc_id: str,
+        page: int,
+        max_pixels: int,
+        on_done: Callable[[QImage], None],
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> TaskHandle:
+        """Render page ``page`` (1-based) of a document to a QImage of at most ``max_pixels``."""
+        return self.runner.read(
+            lambda progress, cancel: to_qimage(self.library.render_page(doc_id, page, max_pixels).image),
+            on_done=on_done,
+            on_error=on_error or self.failed.emit,
+        )
+
+    def render_hit(
+        self,
+        hit: Hit,
+        max_pixels: int,
+        on_done: Callable[[QImage], None],
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> TaskHandle:
+        """Render a hit's page with its heat map and region boxes drawn in (thumbnails)."""
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> Any:
+            page = self.library.render_page(hit.doc_id, hit.page, max_pixels)
+            return to_qimage(draw_highlights(page.image, hit.heat(), hit.regions(), hit.page_size))
+
+        return self.runner.read(work, on_done=on_done, on_error=on_error or self.failed.emit)

@@ -1,0 +1,68 @@
+"""The app's preferences, stored with QSettings; an instance is passed around, never a global."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir, default_model
+from docretriever.embedding import ModelSpec
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
+
+class AppSettings:
+    """Typed access to the preferences. Tests pass a QSettings backed by a temporary ini file."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store or QSettings("DocRetriever", "DocRetriever")
+
+    def _text(self, key: str, default: str) -> str:
+        value = self.store.value(key, default)
+        return str(value) if value not in (None, "") else default
+
+    @property
+    def model(self) -> str:
+        """A Hugging Face model id or a local model folder."""
+        return self._text("model/source", default_model())
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self.store.setValue("model/source", value)
+
+    @property
+    def device(self) -> str:
+        value = self._text("model/device", "auto")
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.store.setValue("model/device", value if value in DEVICES else "auto")
+
+    @property
+    def visual_tokens(self) -> int:
+        try:
+            return int(self._text("model/visual_tokens", str(DEFAULT_VISUAL_TOKENS)))
+        except ValueError:
+            return DEFAULT_VISUAL_TOKENS
+
+    @property
+    def library(self) -> str:
+        """The library folder."""
+        return self._text("library/location", str(default_library_dir()))
+
+    @library.setter
+    def library(self, value: str) -> None:
+        self.store.setValue("library/location", value)
+
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(self.model, self.device, self.visual_tokens)
+
+    def geometry(self, key: str) -> QByteArray | None:
+        value = self.store.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, key: str, value: QByteArray) -> None:
+        self.store.setValue(f"window/{key}", value)
+
+    def sync(self) -> None:
+        self.store.sync()
