@@ -75,16 +75,22 @@ def test_add_search_json_and_highlights(tmp_path: Path, docs: Path, tiny_model_d
 
 def test_errors_are_one_line_and_nonzero(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
     common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir)]
-    code, _, err = run(capsys, *common, "remove", "feedbeef")
-    assert code == 1
-    assert err.strip().splitlines() == ["docretriever: error: No document in the library matches 'feedbeef'."]
     pdf = str(corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf")
     code, _, err = run(
         capsys, "--library", str(tmp_path / "lib"), "--model", str(tmp_path / "nope" / "x"), "add", pdf
     )
     assert code == 1 and "does not exist" in err and "Traceback" not in err
-    code, _, err = run(capsys, "--debug", "--library", str(tmp_path / "lib"), "remove", "feedbeef")
+    code, _, _ = run(capsys, *common, "add", pdf)
+    assert code == 0
+    code, _, err = run(capsys, *common, "remove", "feedbeef")
+    assert code == 1
+    assert err.strip().splitlines() == ["docretriever: error: No document in the library matches 'feedbeef'."]
+    code, _, err = run(capsys, "--debug", *common, "remove", "feedbeef")
     assert code == 1 and "Traceback" in err
+    code, _, err = run(capsys, *common, "--visual-tokens", "0", "add", pdf)
+    assert code == 1 and "at least 4" in err
+    code, _, err = run(capsys, "--library", str(tmp_path / "no-such-library"), "list")
+    assert code == 1 and "no library" in err and not (tmp_path / "no-such-library").exists()
 
 
 def test_help_starts_without_torch_or_qt() -> None:

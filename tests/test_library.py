@@ -17,6 +17,7 @@ from docretriever.errors import Cancelled, InvalidInputError, LibraryError, Mode
 from docretriever.library import local as local_module
 from docretriever.library import open_library
 from docretriever.progress import CancelToken, Progress
+from docretriever.search.candidates import CandidateIndex
 from docretriever.testing.tiny_model import build_tiny_model
 
 FILES = [
@@ -73,9 +74,19 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
     exact = library.search("topology", k=3, exact=True)
-    monkeypatch.setattr(local_module, "RERANK_PAGES", 4)  # force the two-stage path on 12 pages
+    # Force the two-stage path on 12 pages, and prove that it consults USearch.
+    monkeypatch.setattr(local_module, "RERANK_PAGES", 4)
+    monkeypatch.setattr(local_module, "RERANK_PER_HIT", 1)
+    calls = []
+    real = CandidateIndex.approximate_scores
+
+    def spy(self, query, per_token):
+        calls.append(per_token)
+        return real(self, query, per_token)
+
+    monkeypatch.setattr(CandidateIndex, "approximate_scores", spy)
     fast = library.search("topology", k=3)
-    assert len(fast) == 3
+    assert calls and len(fast) == 3
     exact_by_page = {(h.doc_id, h.page): h.score for h in library.search("topology", k=12, exact=True)}
     for hit in fast:  # every reranked score is the exact MaxSim of that page
         assert hit.score == pytest.approx(exact_by_page[(hit.doc_id, hit.page)], rel=1e-6)
@@ -110,8 +121,13 @@ def test_same_bytes_under_two_names_is_one_document(
 ) -> None:
     shutil.copy(docs / "pdfkit.pdf", docs / "pdfkit copy.pdf")
     library = open_library(tmp_path / "lib", embedder=counting_embedder)
-    library.add([docs / "pdfkit.pdf", docs / "pdfkit copy.pdf"])
+    totals = []
+    library.add(
+        [docs / "pdfkit.pdf", docs / "pdfkit copy.pdf"],
+        progress=lambda p: totals.append(p.total) if p.stage == "Indexing" else None,
+    )
     documents = library.documents()
+    assert set(totals) == {documents[0].page_count}  # the shared pages are counted once
     assert len(documents) == 1 and len(documents[0].paths) == 2
     embedded = counting_embedder.pages_embedded
     again = library.add([docs / "pdfkit.pdf"])
@@ -204,3 +220,87 @@ def test_query_words_group_their_tokens(tiny_embedder) -> None:
     masks = np.stack([mask for _, mask in words])
     assert (masks.sum(axis=0) <= 1).all()  # no token in two words
     assert (masks.any(axis=0) == query.is_word).all()  # every typed token in one word
+
+
+def test_two_stage_search_always_returns_k_hits(
+    tmp_path: Path, docs: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs])
+    monkeypatch.setattr(local_module, "RERANK_PAGES", 2)
+    monkeypatch.setattr(local_module, "RERANK_PER_HIT", 1)
+    monkeypatch.setattr(local_module, "CANDIDATES_PER_TOKEN", 1)  # neighbours on very few pages
+    assert len(library.search("a", k=11)) == 11
+
+
+def test_an_edited_file_replaces_its_old_version(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    import pymupdf
+
+    path = docs / "pdfkit.pdf"
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([path])
+    old = library.documents()[0]
+    with pymupdf.open(path) as pdf:
+        pdf[0].insert_text((72, 72), "an edit")
+        pdf.saveIncr()
+    library.add([path])
+    documents = library.documents()
+    assert len(documents) == 1 and documents[0].doc_id != old.doc_id
+    assert documents[0].paths == (str(path),)
+    assert {h.doc_id for h in library.search("edit", k=5)} == {documents[0].doc_id}
+
+
+def test_failed_pages_are_retried_on_the_next_add(
+    tmp_path: Path, docs: Path, counting_embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docretriever.documents import render as render_module
+    from docretriever.errors import PageError
+
+    real = render_module._render_with_mupdf
+
+    def fail_page_two(document, index, max_pixels):
+        if index == 1:
+            raise PageError("simulated")
+        return real(document, index, max_pixels)
+
+    monkeypatch.setattr(render_module, "_render_with_mupdf", fail_page_two)
+    monkeypatch.setattr(
+        render_module, "_render_with_poppler", lambda *a: (_ for _ in ()).throw(PageError("no"))
+    )
+    library = open_library(tmp_path / "lib", embedder=counting_embedder)
+    report = library.add([docs / "multicolumn.pdf"])
+    assert report.pages_embedded == 2  # of 3: only stored pages count
+    assert "1 of 3 pages" in (library.documents()[0].error or "")
+    monkeypatch.undo()
+    again = library.add([docs / "multicolumn.pdf"])
+    assert again.pages_embedded == 1 and counting_embedder.pages_embedded == 3
+    assert library.documents()[0].error is None
+
+
+def test_a_bad_file_name_fails_alone(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    import os
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "good.pdf").write_bytes((docs / "pdfkit.pdf").read_bytes())
+    bad = os.path.join(os.fsencode(folder), b"caf\xe9.pdf")
+    with open(bad, "wb") as handle:
+        handle.write((docs / "multicolumn.pdf").read_bytes())
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    report = library.add([folder])
+    statuses = sorted(o.status for o in report.outcomes)
+    assert statuses == ["failed", "indexed"]
+    assert "not valid text" in next(o.error for o in report.outcomes if o.status == "failed")
+    assert [d.status for d in library.documents()] == ["indexed"]
+
+
+def test_references_by_relative_path_and_missing_libraries(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    import os
+
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs / "pdfkit.pdf"])
+    relative = os.path.relpath(docs / "pdfkit.pdf", start=Path.cwd())
+    assert library.remove(os.path.join(os.path.dirname(relative), "..", docs.name, "pdfkit.pdf")).paths
+    with pytest.raises(LibraryError, match="no library"):
+        open_library(tmp_path / "typo", embedder=tiny_embedder, create=False)
+    assert not (tmp_path / "typo").exists()

@@ -28,9 +28,9 @@ def test_vectors_round_trip_through_float16_memory_maps(tmp_path: Path) -> None:
 
 def test_catalog_documents_paths_and_pages(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    doc = catalog.add_document("ab" * 32, 1234)
-    catalog.add_path(doc, "/x/a.pdf", 1234, 1.0)
-    catalog.add_path(doc, "/y/copy of a.pdf", 1234, 2.0)
+    doc, previous = catalog.attach_file("ab" * 32, 1234, "/x/a.pdf", 1.0)
+    assert previous is None
+    assert catalog.attach_file("ab" * 32, 1234, "/y/copy of a.pdf", 2.0) == (doc, None)
     catalog.set_pages(doc, [PageInfo(0, 612, 792, 0), PageInfo(1, 792, 612, 90)])
     catalog.set_pages(doc, [PageInfo(0, 612, 792, 0)])  # again: nothing duplicated
     pages = catalog.pages(doc)
@@ -43,5 +43,10 @@ def test_catalog_documents_paths_and_pages(tmp_path: Path) -> None:
     assert catalog.pages(doc, FAILED)[0].error == "broken"
     assert catalog.find_documents("abab")[0].id == doc
     assert catalog.find_documents("/y/copy of a.pdf")[0].id == doc
+    # Short or non-hexadecimal references never match by prefix (no "remove ''" accidents).
+    assert catalog.find_documents("") == catalog.find_documents("ab") == catalog.find_documents("%") == []
+    # The same path with new bytes moves to a new document and names the old one.
+    changed, previous = catalog.attach_file("cd" * 32, 99, "/x/a.pdf", 3.0)
+    assert changed != doc and previous == doc and catalog.has_paths(doc)
     catalog.remove_document(doc)
-    assert catalog.pages() == [] and catalog.documents() == []
+    assert catalog.pages() == [] and [d.id for d in catalog.documents()] == [changed]

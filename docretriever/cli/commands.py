@@ -26,7 +26,8 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     bar = ProgressBar()
     spec = ModelSpec(args.model or "", args.device, args.visual_tokens)
     location = args.library or str(default_library_dir())
-    with open_library(location, spec, progress=bar) as library:
+    # Only `add` may create a library: a mistyped --library must not silently make an empty one.
+    with open_library(location, spec, progress=bar, create=args.command == "add") as library:
         try:
             if args.command == "add":
                 return _add(library, args, bar, cancel)

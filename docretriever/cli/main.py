@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from docretriever import __version__
-from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir
+from docretriever.config import DEFAULT_VISUAL_TOKENS
 from docretriever.errors import Cancelled, DocRetrieverError
 from docretriever.progress import CancelToken
 
@@ -143,10 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def library_location(args: argparse.Namespace) -> str:
-    return args.library or str(default_library_dir())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from docretriever.config import DEFAULT_VISUAL_TOKENS, default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.errors import InvalidInputError
 from docretriever.progress import CancelToken, ProgressCallback
 
 
@@ -20,6 +21,13 @@ class ModelSpec:
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     visual_tokens: int = DEFAULT_VISUAL_TOKENS
     batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        # Qwen2-VL needs at least 4 cells (56 x 56 px) per image.
+        if self.visual_tokens < 4:
+            raise InvalidInputError(f"The visual-token budget must be at least 4, not {self.visual_tokens}.")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise InvalidInputError("The batch size must be at least 1.")
 
     def resolved_source(self) -> str:
         return self.source or default_model()

@@ -17,11 +17,13 @@ def open_library(
     *,
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
+    create: bool = True,
 ) -> Library:
     """Open (creating if needed) the library at ``location``: a folder on this computer.
 
     ``model`` says which embedding model to load on first use; ``progress`` receives its
-    download progress. Server locations (``qdrant://``) are planned and refused for now.
+    download progress. With ``create=False`` a missing library is an error instead of a new,
+    empty one. Server locations (``qdrant://``) are planned and refused for now.
     """
     text = os.fspath(location)
     if "://" in text:
@@ -29,7 +31,7 @@ def open_library(
         raise InvalidInputError(f"Libraries at {scheme}:// locations are not supported yet.")
     from docretriever.library.local import LocalLibrary
 
-    return LocalLibrary(text, model, embedder=embedder, progress=progress)
+    return LocalLibrary(text, model, embedder=embedder, progress=progress, create=create)
 
 
 __all__ = ["AddReport", "FileOutcome", "Hit", "Library", "LibraryInfo", "open_library"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from docretriever.documents import find_pdfs, open_pdf, read_page_infos, render_page, sha256_of_file
 from docretriever.embedding.base import Embedder
-from docretriever.errors import DocumentError, PageError
+from docretriever.errors import DocRetrieverError, DocumentError, PageError
 from docretriever.library.base import AddReport, FileOutcome
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -43,32 +43,32 @@ def add_paths(
     """Implementation of :meth:`LocalLibrary.add`; the caller holds the writer lock."""
     discovery = find_pdfs(paths)
     report = AddReport(problems=[(str(path), reason) for path, reason in discovery.problems])
-    jobs: list[_Job] = []
+    jobs: dict[int, _Job] = {}  # one job per document, however many of its paths were given
     for number, path in enumerate(discovery.files, start=1):
         cancel.raise_if_cancelled()
         progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
         job = _record_file(library, path, report)
         if job is not None:
-            jobs.append(job)
+            jobs.setdefault(job.document.id, job)
     if not jobs:
         return report
 
     catalog = library.catalog
-    total = sum(len(catalog.pages(job.document.id, PENDING)) for job in jobs)
+    total = sum(len(catalog.pages(job.document.id, PENDING)) for job in jobs.values())
     meter = RateMeter("Indexing", total, progress)
     done = 0
     meter.report(0)
     embedder = library.embedder  # loads the model only when there is something to embed
     since_save = 0
     try:
-        for job in jobs:
-            pages_before = done
+        for job in jobs.values():
             try:
-                done = _index_document(library, job, embedder, meter, done, cancel)
+                done, stored = _index_document(library, job, embedder, meter, done, cancel)
             except DocumentError as exc:  # the file changed or vanished since it was read
                 catalog.set_document_status(job.document.id, FAILED, str(exc), exc.details)
-            report.pages_embedded += done - pages_before
-            since_save += done - pages_before
+                stored = 0
+            report.pages_embedded += stored
+            since_save += stored
             report.outcomes.append(_outcome(library, job))
             if since_save >= _SAVE_EVERY_PAGES:
                 library.candidates.save()
@@ -80,24 +80,38 @@ def add_paths(
 
 
 def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:
-    """Hash the file, attach its path, and record its pages; None when nothing is left to do."""
-    catalog = library.catalog
+    """Hash the file, attach its path, and record its pages; None when nothing is left to do.
+
+    Whatever goes wrong with this one file is recorded as its failure; the batch goes on.
+    """
     try:
-        stat = path.stat()
-        digest = sha256_of_file(path)
+        return _record_file_or_raise(library, path, report)
+    except DocRetrieverError:
+        raise
+    except UnicodeEncodeError:
+        message = "The file name is not valid text (UTF-8); rename the file and add it again."
+        report.outcomes.append(FileOutcome(str(path), FAILED, error=message))
     except OSError as exc:
         report.outcomes.append(FileOutcome(str(path), FAILED, error=f"Cannot read the file: {exc.strerror}."))
-        return None
-    document = catalog.document_by_hash(digest)
-    document_id = catalog.add_document(digest, stat.st_size) if document is None else document.id
-    catalog.add_path(document_id, str(path), stat.st_size, stat.st_mtime)
+    return None
+
+
+def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:
+    catalog = library.catalog
+    str(path).encode("utf-8")  # SQLite stores text: refuse undecodable names before any write
+    stat = path.stat()
+    digest = sha256_of_file(path)
+    document_id, previous = catalog.attach_file(digest, stat.st_size, str(path), stat.st_mtime)
+    if previous is not None and not catalog.has_paths(previous):
+        # The file at this path changed: its old version is no longer anywhere.
+        library.forget(catalog.document(previous))
     document = catalog.document(document_id)
-    if document.status == INDEXED:
+    retried = catalog.retry_failed_pages(document_id)
+    if document.status == INDEXED and not retried:
         report.outcomes.append(FileOutcome(str(path), "skipped", document.doc_id, document.page_count or 0))
         return None
-    if document.status == FAILED:
-        # A retry: the failure may have been fixed (a renderer installed, a bug fixed).
-        catalog.set_document_status(document_id, PENDING)
+    # A new file, an interrupted one, or a retry (the failure may have been fixed since).
+    catalog.set_document_status(document_id, PENDING)
     try:
         with open_pdf(path) as pdf:
             catalog.set_pages(document_id, read_page_infos(pdf))
@@ -120,8 +134,11 @@ def _index_document(
     meter: RateMeter,
     done: int,
     cancel: CancelToken,
-) -> int:
+) -> tuple[int, int]:
+    """Render, embed and store a document's pending pages. Returns (pages processed so far in
+    this add, pages of this document stored)."""
     catalog = library.catalog
+    stored = 0
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
     pending = catalog.pages(job.document.id, PENDING)
     with open_pdf(job.path) as pdf:
@@ -137,11 +154,11 @@ def _index_document(
                 except Exception as exc:
                     catalog.fail_page(page.id, f"Page {page.index + 1} could not be rendered: {exc!r}")
             if rendered:
-                library.store_embeddings(rendered, cancel)
+                stored += library.store_embeddings(rendered, cancel)
             done += len(batch)
             meter.report(done, job.path.name)
     _finish_document(library, job.document.id)
-    return done
+    return done, stored
 
 
 def _finish_document(library: LocalLibrary, document_id: int) -> None:

@@ -24,16 +24,18 @@ from docretriever.search.maxsim import maxsim_scores, similarity_map
 from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageRecord
 from docretriever.storage.vectors import VectorStore
 
-# The exact rerank scores at least this many candidate pages (or 10 per requested hit); a
-# library no larger than that is searched exhaustively.
+# The exact rerank scores at least this many candidate pages (or RERANK_PER_HIT per requested
+# hit); a library no larger than that is searched exhaustively.
 RERANK_PAGES = 100
+RERANK_PER_HIT = 10
 # Nearest pooled vectors fetched per query token in the first stage.
 CANDIDATES_PER_TOKEN = 64
 
 
 class LocalLibrary(Library):
-    """A library in ``folder`` (created if missing). The model in ``model`` is loaded on first
-    use (``add`` or ``search``), or pass a ready ``embedder`` (tests, the GUI's shared model)."""
+    """A library in ``folder`` (created if missing, unless ``create`` is False). The model in
+    ``model`` is loaded on first use (``add`` or ``search``), or pass a ready ``embedder``
+    (tests, the GUI's shared model)."""
 
     def __init__(
         self,
@@ -42,8 +44,14 @@ class LocalLibrary(Library):
         *,
         embedder: Embedder | None = None,
         progress: ProgressCallback | None = None,
+        create: bool = True,
     ) -> None:
-        self.folder = Path(folder).expanduser().absolute()
+        self.folder = Path(os.path.abspath(Path(folder).expanduser()))
+        if not create and not (self.folder / "catalog.sqlite3").exists():
+            raise LibraryError(
+                f"There is no library at {self.folder} yet; add documents to it first "
+                "(`docretriever add`), or check the --library folder."
+            )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -78,17 +86,15 @@ class LocalLibrary(Library):
         return self.embedder.max_pixels
 
     def _check_identity(self, identity: ModelIdentity) -> None:
-        recorded = self.catalog.get_meta("model_fingerprint")
-        if recorded is None:
-            with self._writer:
-                for key, value in (
-                    ("model_id", identity.model_id),
-                    ("model_revision", identity.revision),
-                    ("model_fingerprint", identity.fingerprint),
-                    ("dim", str(identity.dim)),
-                ):
-                    self.catalog.set_meta(key, value)
-        elif recorded != identity.fingerprint or self._dim() != identity.dim:
+        self.catalog.record_model(
+            {
+                "model_id": identity.model_id,
+                "model_revision": identity.revision,
+                "model_fingerprint": identity.fingerprint,
+                "dim": str(identity.dim),
+            }
+        )
+        if self.catalog.get_meta("model_fingerprint") != identity.fingerprint or self._dim() != identity.dim:
             raise ModelMismatchError(
                 f"This library was built with the model {self.catalog.get_meta('model_id')} "
                 f"(revision {self.catalog.get_meta('model_revision')}), not {identity.model_id}. "
@@ -121,10 +127,18 @@ class LocalLibrary(Library):
                     index.clear()
                     for page in indexed:
                         index.add_page(page.id, self._cells(page), page.grid or (0, 0))
-                    with self._writer:
-                        index.save()
+                    self._save_if_no_writer(index)
                 self._candidates = index
             return self._candidates
+
+    def _save_if_no_writer(self, index: CandidateIndex) -> None:
+        """Save a rebuilt index unless someone else is writing: a reader must never wait for or
+        fail on a running ingest, which saves the index itself when it finishes."""
+        try:
+            with self._writer:
+                index.save()
+        except LibraryError:
+            pass
 
     def _rows(self, page: PageRecord) -> np.ndarray:
         if page.segment is None or page.row_offset is None or page.n_rows is None:
@@ -137,8 +151,10 @@ class LocalLibrary(Library):
 
     def store_embeddings(
         self, rendered: Sequence[tuple[PageRecord, RenderedPage]], cancel: CancelToken
-    ) -> None:
-        """Embed rendered pages, append their vectors, then commit them and index them."""
+    ) -> int:
+        """Embed rendered pages, append their vectors, then commit them and index them.
+
+        Returns the number of pages stored."""
         # Load (or rebuild) the index before the commit, or the rebuild would already hold
         # the pages added below.
         candidates = self.candidates
@@ -150,6 +166,7 @@ class LocalLibrary(Library):
         self.catalog.store_pages(stored)
         for (page, _), embedding in zip(rendered, embeddings, strict=True):
             candidates.add_page(page.id, embedding.vectors[: embedding.n_cells], embedding.grid)
+        return len(stored)
 
     # --- the Library interface ---------------------------------------------------------------
 
@@ -171,21 +188,37 @@ class LocalLibrary(Library):
         if not pages:
             return []
         embedded = self.embedder.embed_queries([query])[0]
-        rerank = max(RERANK_PAGES, 10 * k)
+        rerank = max(RERANK_PAGES, RERANK_PER_HIT * k)
         if exact or len(pages) <= rerank:
             candidate_ids = list(pages)
         else:
-            approximate = self.candidates.approximate_scores(embedded.vectors, CANDIDATES_PER_TOKEN)
-            ranked = sorted(approximate, key=approximate.__getitem__, reverse=True)
-            candidate_ids = [page_id for page_id in ranked if page_id in pages][:rerank]
-        if not candidate_ids:
-            return []
+            candidate_ids = self._candidate_pages(embedded.vectors, pages, rerank, k)
         scores = maxsim_scores(embedded.vectors, [self._rows(pages[i]) for i in candidate_ids])
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             self._hit(rank, float(scores[i]), pages[candidate_ids[i]], embedded)
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _candidate_pages(
+        self, query: np.ndarray, pages: dict[int, PageRecord], rerank: int, k: int
+    ) -> list[int]:
+        """Up to ``rerank`` page ids, best approximate score first. Query tokens' neighbours
+        cluster on few pages, so the lookup widens until enough distinct pages come back; if
+        fewer than ``k`` exist in the index, every page is a candidate."""
+        per_token = CANDIDATES_PER_TOKEN
+        index = self.candidates
+        while True:
+            approximate = index.approximate_scores(query, per_token)
+            ranked = [
+                page_id
+                for page_id in sorted(approximate, key=approximate.__getitem__, reverse=True)
+                if page_id in pages
+            ]
+            if len(ranked) >= rerank or per_token >= len(index):
+                break
+            per_token *= 4
+        return ranked[:rerank] if len(ranked) >= k else list(pages)
 
     def _hit(self, rank: int, score: float, page: PageRecord, query: QueryEmbedding) -> Hit:
         document = self.catalog.document(page.document_id)
@@ -209,7 +242,7 @@ class LocalLibrary(Library):
     def find_document(self, reference: str) -> DocumentRecord:
         matches = self.catalog.find_documents(reference)
         if not matches:
-            absolute = str(Path(reference).expanduser().absolute())
+            absolute = os.path.abspath(Path(reference).expanduser())
             matches = self.catalog.find_documents(absolute) if absolute != reference else []
         if not matches:
             raise InvalidInputError(f"No document in the library matches {reference!r}.")
@@ -222,16 +255,19 @@ class LocalLibrary(Library):
     def remove(self, reference: str) -> DocumentRecord:
         with self._writer:
             document = self.find_document(reference)
-            self._forget(document)
+            self.forget(document)
             return document
 
-    def _forget(self, document: DocumentRecord) -> None:
+    def forget(self, document: DocumentRecord) -> None:
+        """Delete a document and its pages from the catalog and the index (writer lock held)."""
         pages = self.catalog.pages(document.id, INDEXED)
+        # Load the index before the catalog changes, or loading would see a mismatch and rebuild.
+        candidates = self.candidates if pages else None
         self.catalog.remove_document(document.id)
-        if pages and (self.folder / "index.usearch").exists():
+        if candidates is not None:
             for page in pages:
-                self.candidates.remove_page(page.id, page.grid or (0, 0))
-            self.candidates.save()
+                candidates.remove_page(page.id, page.grid or (0, 0))
+            candidates.save()
 
     def reindex(
         self,
@@ -247,7 +283,7 @@ class LocalLibrary(Library):
                     f"The file of document {document.doc_id} is no longer at {document.paths[0]}; "
                     "add it again from where it is now."
                 )
-            self._forget(document)
+            self.forget(document)
             return add_paths(self, paths, progress or ignore_progress, cancel or CancelToken())
 
     def info(self) -> LibraryInfo:

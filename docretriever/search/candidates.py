@@ -48,6 +48,7 @@ def pool_cells(cells: np.ndarray, grid: tuple[int, int], block: int = POOL_BLOCK
 
 
 def pooled_count(grid: tuple[int, int], block: int = POOL_BLOCK) -> int:
+    """Number of pooled vectors :func:`pool_cells` makes for a (n_x, n_y) grid."""
     return -(-grid[0] // block) * -(-grid[1] // block)
 
 
@@ -86,6 +87,8 @@ class CandidateIndex:
         return len(self._index)
 
     def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
+        """Index a page's pooled cells. ``cells``: shape (n_x * n_y, dim), row-major; ``grid``:
+        (n_x, n_y). Marks the index dirty (unsaved)."""
         pooled = pool_cells(cells, grid)
         keys = page_id * KEY_STRIDE + np.arange(len(pooled), dtype=np.uint64)
         with self._lock:
@@ -93,6 +96,7 @@ class CandidateIndex:
             self.dirty = True
 
     def remove_page(self, page_id: int, grid: tuple[int, int]) -> None:
+        """Remove every pooled vector of a page indexed with this (n_x, n_y) grid."""
         keys = page_id * KEY_STRIDE + np.arange(pooled_count(grid), dtype=np.uint64)
         with self._lock:
             self._index.remove(keys)

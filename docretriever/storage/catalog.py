@@ -159,11 +159,15 @@ class Catalog:
         return self._documents("", ())
 
     def find_documents(self, reference: str) -> list[DocumentRecord]:
-        """Documents whose doc_id starts with ``reference`` or with a path equal to it."""
-        return self._documents(
-            "WHERE d.sha256 LIKE ? OR d.id IN (SELECT document_id FROM paths WHERE path = ?)",
-            (reference.lower() + "%", reference),
+        """Documents with a path equal to ``reference``, or whose doc_id starts with it (at least
+        4 hexadecimal digits, so that a stray short word never matches everything)."""
+        by_path = self._documents(
+            "WHERE d.id IN (SELECT document_id FROM paths WHERE path = ?)", (reference,)
         )
+        prefix = reference.strip().lower()
+        if by_path or len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            return by_path
+        return self._documents("WHERE substr(d.sha256, 1, ?) = ?", (len(prefix), prefix))
 
     def _documents(self, where: str, args: Sequence[object]) -> list[DocumentRecord]:
         rows = self._query(
@@ -188,22 +192,50 @@ class Catalog:
             for r in rows
         ]
 
-    def add_document(self, sha256: str, size: int) -> int:
+    def attach_file(self, sha256: str, size: int, path: str, mtime: float) -> tuple[int, int | None]:
+        """Record that ``path`` now holds the bytes with this SHA-256, in one transaction.
+
+        Creates the document (pending) if these bytes are new. Returns (document id, id of the
+        document the path belonged to before, when that was another one: the file changed).
+        """
         now = time.time()
         with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO documents (sha256, size, status, added_at, updated_at)"
-                " VALUES (?, ?, 'pending', ?, ?)",
-                (sha256, size, now, now),
-            )
-            return int(cursor.lastrowid or 0)
-
-    def add_path(self, document_id: int, path: str, size: int, mtime: float) -> None:
-        with self.transaction() as db:
+            row = db.execute("SELECT id FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+            if row is None:
+                cursor = db.execute(
+                    "INSERT INTO documents (sha256, size, status, added_at, updated_at)"
+                    " VALUES (?, ?, 'pending', ?, ?)",
+                    (sha256, size, now, now),
+                )
+                document_id = int(cursor.lastrowid or 0)
+            else:
+                document_id = int(row[0])
+            before = db.execute("SELECT document_id FROM paths WHERE path = ?", (path,)).fetchone()
             db.execute(
                 "INSERT OR REPLACE INTO paths (path, document_id, size, mtime) VALUES (?, ?, ?, ?)",
                 (path, document_id, size, mtime),
             )
+        previous = int(before[0]) if before and before[0] != document_id else None
+        return document_id, previous
+
+    def has_paths(self, document_id: int) -> bool:
+        return bool(self._query("SELECT 1 FROM paths WHERE document_id = ? LIMIT 1", (document_id,)))
+
+    def record_model(self, values: dict[str, str]) -> None:
+        """Store the model's identity unless one is already recorded (first writer wins)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM meta WHERE key = 'model_fingerprint'").fetchone() is None:
+                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+    def retry_failed_pages(self, document_id: int) -> int:
+        """Put a document's failed pages back to pending; returns how many there were."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE pages SET status = 'pending', error = NULL"
+                " WHERE document_id = ? AND status = 'failed'",
+                (document_id,),
+            )
+            return cursor.rowcount
 
     def set_pages(self, document_id: int, pages: Sequence[PageInfo]) -> None:
         """Record a document's pages as pending (pages already recorded are kept)."""
@@ -228,6 +260,7 @@ class Catalog:
             )
 
     def pages(self, document_id: int | None = None, status: str | None = None) -> list[PageRecord]:
+        """Pages of one document (or all), optionally only those with ``status``, in page order."""
         clauses: list[str] = []
         args: list[object] = []
         if document_id is not None:

@@ -55,6 +55,7 @@ class VectorStore:
             path, size = self._path(segment), 0
         # Rows start at a whole-row boundary even if an interrupted append left a partial row.
         start_row = -(-size // self._row_bytes)
+        creating = not path.exists()
         try:
             with open(path, "ab") as handle:
                 padding = start_row * self._row_bytes - size
@@ -63,6 +64,8 @@ class VectorStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if creating:
+                _fsync_folder(self.folder)
         except OSError as exc:
             raise LibraryError(
                 f"Could not write page vectors to {self.folder}: {exc.strerror or exc}.",
@@ -97,3 +100,14 @@ class VectorStore:
 
     def close(self) -> None:
         self._maps.clear()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a new file's directory entry durable (POSIX); Windows has no directory fsync."""
+    if os.name == "nt":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

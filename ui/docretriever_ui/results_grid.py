@@ -1,0 +1,86 @@
+"""Search results as a grid of page thumbnails with the matched regions drawn in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+from docretriever.library import Hit
+from docretriever_ui.session import LibrarySession
+from docretriever_ui.tasks import TaskError
+
+THUMBNAIL = QSize(180, 240)
+
+
+class ResultsGrid(QListWidget):
+    """Thumbnails of hits, best first; Enter or double-click opens one (``hit_activated``)."""
+
+    hit_activated = Signal(int)  # index into ``hits``
+
+    def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.hits: list[Hit] = []
+        self._generation = 0
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(THUMBNAIL)
+        self.setGridSize(QSize(THUMBNAIL.width() + 24, THUMBNAIL.height() + 48))
+        self.setWordWrap(True)
+        self.setUniformItemSizes(True)
+        self.setSpacing(6)
+        self.itemActivated.connect(lambda item: self.hit_activated.emit(self.row(item)))
+
+    def show_hits(self, hits: list[Hit]) -> None:
+        """Replace the grid with ``hits``; thumbnails arrive as they are rendered."""
+        self._generation += 1
+        generation = self._generation
+        self.clear()
+        self.hits = list(hits)
+        placeholder = QPixmap(THUMBNAIL)
+        placeholder.fill(QColor("#eeeeee"))
+        # Thumbnails are rendered at about twice the icon's pixels for high-density screens.
+        pixels = THUMBNAIL.width() * THUMBNAIL.height() * 4
+        for index, hit in enumerate(self.hits):
+            item = QListWidgetItem(
+                QIcon(placeholder), f"{Path(hit.path).name}\np. {hit.page} · {hit.score:.2f}"
+            )
+            item.setToolTip(f"{hit.path}\npage {hit.page}, score {hit.score:.3f}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.addItem(item)
+            self._request_thumbnail(generation, index, hit, pixels)
+        if self.count():
+            self.setCurrentRow(0)
+
+    def _request_thumbnail(self, generation: int, index: int, hit: Hit, pixels: int) -> None:
+        def done(image: QImage) -> None:
+            self._set_thumbnail(generation, index, image)
+
+        def failed(error: TaskError) -> None:
+            self._thumbnail_failed(generation, index, error.message)
+
+        self.session.render_hit(hit, pixels, on_done=done, on_error=failed)
+
+    def _set_thumbnail(self, generation: int, index: int, image: QImage) -> None:
+        if generation != self._generation:
+            return  # a newer search replaced these results
+        item = self.item(index)
+        if item is not None:
+            scaled = image.scaled(
+                THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            item.setIcon(QIcon(QPixmap.fromImage(scaled)))
+            item.setData(Qt.ItemDataRole.UserRole, True)
+
+    def _thumbnail_failed(self, generation: int, index: int, message: str) -> None:
+        item = self.item(index) if generation == self._generation else None
+        if item is not None:
+            item.setToolTip(f"{item.toolTip()}\n{message}")
+
+    def thumbnails_ready(self) -> int:
+        """How many thumbnails have been drawn (for tests and status)."""
+        return sum(1 for i in range(self.count()) if self.item(i).data(Qt.ItemDataRole.UserRole))
