@@ -50,3 +50,33 @@ def test_catalog_documents_paths_and_pages(tmp_path: Path) -> None:
     assert changed != doc and previous == doc and catalog.has_paths(doc)
     catalog.remove_document(doc)
     assert catalog.pages() == [] and [d.id for d in catalog.documents()] == [changed]
+
+
+def test_writer_lock_is_reentrant_for_its_thread_only(tmp_path: Path) -> None:
+    import threading
+
+    import pytest
+
+    from docretriever.errors import LibraryError
+    from docretriever.library.lock import WriterLock
+
+    lock = WriterLock(tmp_path)
+    other = WriterLock(tmp_path)  # another library object: stands in for another process
+    outcome: list[str] = []
+
+    def try_from_another_thread() -> None:
+        try:
+            with lock:
+                outcome.append("entered")
+        except LibraryError:
+            outcome.append("refused")
+
+    with lock, lock:
+        worker = threading.Thread(target=try_from_another_thread)
+        worker.start()
+        worker.join()
+        with pytest.raises(LibraryError), other:
+            pass
+    assert outcome == ["refused"]
+    with other:  # free again once released
+        pass

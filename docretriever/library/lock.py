@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -11,14 +12,31 @@ from docretriever.errors import LibraryError
 
 
 class WriterLock:
-    """An exclusive, non-blocking lock on ``folder/writer.lock``, released on exit or crash."""
+    """An exclusive, non-blocking lock on ``folder/writer.lock``, released on exit or crash.
+
+    Re-entrant for the thread that holds it; another thread or process gets a LibraryError at
+    once instead of waiting behind a long ingest.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / "writer.lock"
         self._handle: int | None = None
         self._depth = 0
+        self._thread_lock = threading.RLock()
 
     def __enter__(self) -> WriterLock:
+        if not self._thread_lock.acquire(blocking=False):
+            raise LibraryError(
+                "The library is being changed by another task; try again when it has finished."
+            )
+        try:
+            self._acquire_file()
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        return self
+
+    def _acquire_file(self) -> None:
         if self._depth == 0:
             handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -31,16 +49,18 @@ class WriterLock:
                 ) from exc
             self._handle = handle
         self._depth += 1
-        return self
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._handle is not None:
-            _unlock(self._handle)
-            os.close(self._handle)
-            self._handle = None
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._handle is not None:
+                _unlock(self._handle)
+                os.close(self._handle)
+                self._handle = None
+        finally:
+            self._thread_lock.release()
 
 
 if sys.platform == "win32":
