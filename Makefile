@@ -1,11 +1,10 @@
 # Two entry points for a fresh machine that has only Python 3.11 and pip:
-#   make run   - set everything up, then start the app (the command line until the GUI lands)
+#   make run   - set everything up, then start the desktop app
 #   make test  - set everything up, then run the tests
 # uv is installed with pip when it is missing; uv.lock pins every dependency.
 
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-ARGS ?= --help
 PYTEST_ARGS ?=
 # Trust the operating system's certificates (corporate proxies that re-sign TLS), not only
 # uv's bundled roots.
@@ -24,7 +23,7 @@ sync: uv
 	$(UV) sync --frozen
 
 run: sync
-	$(UV) run --frozen docretriever $(ARGS)
+	$(UV) run --frozen docretriever-gui
 
 test: sync
 	$(UV) run --frozen pytest $(PYTEST_ARGS)

@@ -128,8 +128,12 @@ def _progress_tqdm(repo_id: str, progress: ProgressCallback | None, cancel: Canc
             if cancel is not None:
                 cancel.raise_if_cancelled()
             result = super().update(n)
-            self._meter.total = self.total
-            self._meter.report(int(self.n))
+            # huggingface_hub drives three bars through this class: files fetched, bytes over
+            # the network (deduplicated, so they may never reach the total) and bytes written
+            # to disk. Only the last makes a bar that ends at 100 %.
+            if self.unit == "B" and self.desc != "Downloading bytes":
+                self._meter.total = self.total
+                self._meter.report(int(self.n))
             return result
 
     return ReportingTqdm

@@ -1,38 +1,38 @@
-"""Start-up of the desktop app: the skeleton the desktop-app issue fills in.
-
-For now the window only names the library it would show, so that packaging and start-up can be
-tested; the panes (library, search, results, viewer) come with the GUI issue.
-"""
+"""Start-up of the desktop app: settings, the session over the core, the main window, and the
+model set-up dialog when the configured model is not on this computer yet."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication
 
-from docretriever.config import default_library_dir
+from docretriever_ui.main_window import MainWindow
+from docretriever_ui.model_dialog import ModelSetupDialog, model_needs_setup
+from docretriever_ui.session import LibrarySession
+from docretriever_ui.settings import AppSettings
 
 
-class MainWindow(QMainWindow):
-    """The main window; it will compose the library, search and result panes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWindowTitle("DocRetriever")
-        placeholder = QLabel(
-            f"Library: {default_library_dir()}\n\n"
-            "The desktop app is being built; use the `docretriever` command meanwhile."
-        )
-        placeholder.setMargin(24)
-        self.setCentralWidget(placeholder)
-        self.resize(720, 480)
+def create_window(settings: AppSettings | None = None) -> MainWindow:
+    """The main window over the library in ``settings``; asks for the model when it is missing."""
+    settings = settings or AppSettings()
+    session = LibrarySession(settings)
+    window = MainWindow(session)
+    window.show()
+    if model_needs_setup(settings):
+        dialog = ModelSetupDialog(settings, session.runner, window)
+        dialog.accepted.connect(session.reopen)
+        dialog.open()
+    return window
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    app = QApplication.instance() or QApplication(list(argv or sys.argv))
-    window = MainWindow()
-    window.show()
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    app.setApplicationName("DocRetriever")
+    app.setOrganizationName("DocRetriever")
+    window = create_window()
+    window.raise_()
     return int(app.exec())
 
 

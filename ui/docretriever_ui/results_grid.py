@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import QMargins, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from docretriever.library import Hit
@@ -32,7 +32,6 @@ class ResultsGrid(QListWidget):
         self.setGridSize(QSize(THUMBNAIL.width() + 24, THUMBNAIL.height() + 48))
         self.setWordWrap(True)
         self.setUniformItemSizes(True)
-        self.setSpacing(6)
         self.itemActivated.connect(lambda item: self.hit_activated.emit(self.row(item)))
 
     def show_hits(self, hits: list[Hit]) -> None:
@@ -41,8 +40,7 @@ class ResultsGrid(QListWidget):
         generation = self._generation
         self.clear()
         self.hits = list(hits)
-        placeholder = QPixmap(THUMBNAIL)
-        placeholder.fill(QColor("#eeeeee"))
+        placeholder = _tile(None)
         # Thumbnails are rendered at about twice the icon's pixels for high-density screens.
         pixels = THUMBNAIL.width() * THUMBNAIL.height() * 4
         for index, hit in enumerate(self.hits):
@@ -70,10 +68,7 @@ class ResultsGrid(QListWidget):
             return  # a newer search replaced these results
         item = self.item(index)
         if item is not None:
-            scaled = image.scaled(
-                THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-            item.setIcon(QIcon(QPixmap.fromImage(scaled)))
+            item.setIcon(QIcon(_tile(image)))
             item.setData(Qt.ItemDataRole.UserRole, True)
 
     def _thumbnail_failed(self, generation: int, index: int, message: str) -> None:
@@ -84,3 +79,25 @@ class ResultsGrid(QListWidget):
     def thumbnails_ready(self) -> int:
         """How many thumbnails have been drawn (for tests and status)."""
         return sum(1 for i in range(self.count()) if self.item(i).data(Qt.ItemDataRole.UserRole))
+
+
+def _tile(image: QImage | None) -> QPixmap:
+    """A thumbnail-sized tile with the page centred and framed, so that portrait and landscape
+    pages line up in the grid; an empty tile while the page is being rendered."""
+    tile = QPixmap(THUMBNAIL)
+    tile.fill(QColor("#f2f2f2"))
+    if image is None:
+        return tile
+    scaled = image.scaled(
+        THUMBNAIL.shrunkBy(QMargins(2, 2, 2, 2)),
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+    painter = QPainter(tile)
+    x = (THUMBNAIL.width() - scaled.width()) // 2
+    y = (THUMBNAIL.height() - scaled.height()) // 2
+    painter.drawImage(x, y, scaled)
+    painter.setPen(QColor("#b0b0b0"))
+    painter.drawRect(x - 1, y - 1, scaled.width() + 1, scaled.height() + 1)
+    painter.end()
+    return tile

@@ -52,7 +52,7 @@ class LibrarySession(QObject):
         self.runner = runner or TaskRunner(parent=self)
         self._embedder = embedder
         self._library: Library | None = None
-        self._ingest: TaskHandle | None = None
+        self._ingests: list[TaskHandle] = []  # queued on the serial writer, oldest first
         self._search_generation = 0
         self._last_model_report = 0.0
 
@@ -70,16 +70,16 @@ class LibrarySession(QObject):
         return self._library
 
     def reopen(self) -> None:
-        """Close the library and open it again with the current settings (after Preferences)."""
-        self.runner.wait()
-        if self._library is not None:
+        """Open the library again with the current settings (after Preferences or the model
+        dialog). Never waits: a task still using the old library keeps it until it finishes,
+        and the old library's files are released when the last such task drops it."""
+        if self.runner.idle() and self._library is not None:
             self._library.close()
-            self._library = None
+        self._library = None
         self.documents_changed.emit()
 
     def close(self) -> None:
-        if self._ingest is not None:
-            self._ingest.cancel()
+        self.cancel_ingest()
         self.runner.wait()
         if self._library is not None:
             self._library.close()
@@ -99,7 +99,9 @@ class LibrarySession(QObject):
 
     @property
     def ingesting(self) -> bool:
-        return self._ingest is not None and not self._ingest.finished
+        """True while an add or re-index is running or queued."""
+        self._ingests = [handle for handle in self._ingests if not handle.finished]
+        return bool(self._ingests)
 
     def add(self, paths: Sequence[str]) -> TaskHandle:
         """Index files and folders in the background; progress and the report come as signals."""
@@ -109,8 +111,9 @@ class LibrarySession(QObject):
         return self._start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
 
     def cancel_ingest(self) -> None:
-        if self._ingest is not None:
-            self._ingest.cancel()
+        """Stop the running add or re-index and drop the queued ones (they stop at once)."""
+        for handle in self._ingests:
+            handle.cancel()
 
     def _start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
         self.ingest_started.emit()
@@ -120,7 +123,7 @@ class LibrarySession(QObject):
             on_done=self._ingest_done,
             on_error=self._ingest_done,
         )
-        self._ingest = handle
+        self._ingests.append(handle)
         return handle
 
     def _ingest_progress(self, progress: Progress) -> None:

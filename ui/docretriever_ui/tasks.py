@@ -69,23 +69,26 @@ class _Task(QRunnable):
             self._pending = progress
 
     def run(self) -> None:
+        outcome: object
+        failed = True
         try:
-            result = self.function(self._progress, self.handle.token)
+            outcome = self.function(self._progress, self.handle.token)
+            failed = False
         except Cancelled as exc:
-            self._flush()
-            self.signals.failed.emit(TaskError(str(exc), "", cancelled=True))
+            outcome = TaskError(str(exc), "", cancelled=True)
         except DocRetrieverError as exc:
-            self._flush()
-            self.signals.failed.emit(TaskError(str(exc), exc.details or traceback.format_exc()))
+            outcome = TaskError(str(exc), exc.details or traceback.format_exc())
         except Exception as exc:  # a bug in a worker must never take the app down
-            self._flush()
-            message = f"Something went wrong: {exc.__class__.__name__}: {exc}"
-            self.signals.failed.emit(TaskError(message, traceback.format_exc()))
+            outcome = TaskError(
+                f"Something went wrong: {exc.__class__.__name__}: {exc}", traceback.format_exc()
+            )
+        self._flush()
+        # Finished before the last signal leaves, so its receivers already see the task as done.
+        self.handle.finished = True
+        if failed:
+            self.signals.failed.emit(outcome)
         else:
-            self._flush()
-            self.signals.done.emit(result)
-        finally:
-            self.handle.finished = True
+            self.signals.done.emit(outcome)
 
     def _flush(self) -> None:
         if self._pending is not None:
@@ -140,6 +143,10 @@ class TaskRunner(QObject):
     def _finish(self, signals: _Signals, outcome: object) -> None:
         self._live.discard(signals)
         self.finished_any.emit(outcome)
+
+    def idle(self) -> bool:
+        """True when no task is running or queued."""
+        return self._writer.activeThreadCount() == 0 and self._readers.activeThreadCount() == 0
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until every task has finished (for shutdown and tests)."""

@@ -1,0 +1,73 @@
+"""The ingest progress shown in the status bar: pages done / total, pages/s, ETA, Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from docretriever.library import AddReport
+from docretriever.progress import Progress
+from docretriever_ui.tasks import TaskError
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def describe(progress: Progress) -> str:
+    """One line for a progress report, e.g. "Indexing 45/117 pages · 3.2 pages/s · ETA 0:17"."""
+    parts = [progress.stage]
+    if progress.total:
+        parts[0] += f" {progress.done}/{progress.total} {progress.unit}"
+    if progress.rate:
+        parts.append(f"{progress.rate:.1f} {progress.unit}/s")
+    if progress.eta_s is not None:
+        parts.append(f"ETA {_duration(progress.eta_s)}")
+    if progress.message:
+        parts.append(progress.message)
+    return " · ".join(parts)
+
+
+def summarize(outcome: AddReport | TaskError) -> str:
+    """One line for a finished ingest."""
+    if isinstance(outcome, TaskError):
+        return "Indexing stopped; the pages done so far are kept." if outcome.cancelled else outcome.message
+    parts = [f"{outcome.count('indexed')} indexed"]
+    if outcome.count("skipped"):
+        parts.append(f"{outcome.count('skipped')} already in the library")
+    if outcome.count("failed"):
+        parts.append(f"{outcome.count('failed')} failed (see the library list)")
+    return "Done: " + ", ".join(parts) + "."
+
+
+class IngestStatus(QWidget):
+    """Progress bar, description and Cancel; hidden while nothing is being indexed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar(self)
+        self.bar.setMaximumWidth(220)
+        self.label = QLabel(self)
+        self.cancel_button = QPushButton("Cancel", self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def started(self) -> None:
+        self.bar.setRange(0, 0)  # busy until the first count arrives
+        self.label.setText("Preparing…")
+        self.cancel_button.setEnabled(True)
+        self.setVisible(True)
+
+    def update_progress(self, progress: Progress) -> None:
+        if progress.total:
+            self.bar.setRange(0, progress.total)
+            self.bar.setValue(min(progress.done, progress.total))
+        self.label.setText(describe(progress))
+
+    def finished(self) -> None:
+        self.setVisible(False)

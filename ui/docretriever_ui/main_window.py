@@ -1,0 +1,243 @@
+"""The main window: composes the search bar, the library pane, the results grid and the ingest
+status, and wires them to the session. It holds no business logic of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
+
+from docretriever.errors import DocRetrieverError
+from docretriever.library import AddReport, Hit
+from docretriever.progress import Progress
+from docretriever_ui import system
+from docretriever_ui.error_dialog import show_error
+from docretriever_ui.ingest_status import IngestStatus, describe, summarize
+from docretriever_ui.library_pane import LibraryPane
+from docretriever_ui.preferences import PreferencesDialog
+from docretriever_ui.results_grid import ResultsGrid
+from docretriever_ui.session import LibrarySession
+from docretriever_ui.tasks import TaskError
+from docretriever_ui.viewer import PageViewer
+
+RESULTS_PER_SEARCH = 40
+# Library refreshes requested during an ingest are coalesced into one per this many ms.
+REFRESH_DELAY_MS = 300
+
+
+class MainWindow(QMainWindow):
+    """Search bar on top, library on the left, results on the right, ingest in the status bar."""
+
+    def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.viewer: PageViewer | None = None
+        self.setWindowTitle("DocRetriever")
+        self.setAcceptDrops(True)
+
+        self.search_box = QLineEdit(self)
+        self.search_box.setPlaceholderText("Search your PDFs — describe what the page shows (Ctrl+F)")
+        self.search_box.setClearButtonEnabled(True)
+        toolbar = QToolBar("Search", self)
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.search_box)
+        self.addToolBar(toolbar)
+
+        self.library_pane = LibraryPane(self)
+        self.results = ResultsGrid(session, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.library_pane)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(1, 3)
+        self.setCentralWidget(self.splitter)
+
+        self.ingest_status = IngestStatus(self)
+        self.statusBar().addPermanentWidget(self.ingest_status, 1)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh_documents)
+
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self.refresh_documents()
+
+    # --- construction ------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.add_files_action = self._action(
+            file_menu, "Add &files…", self.choose_files, QKeySequence.StandardKey.Open
+        )
+        self._action(file_menu, "Add f&older…", self.choose_folder)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Preferences…", self.open_preferences, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        find = self._action(edit_menu, "&Find", self.focus_search, QKeySequence.StandardKey.Find)
+        find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        session = self.session
+        self.search_box.returnPressed.connect(self.run_search)
+        session.documents_changed.connect(self._refresh_timer.start)
+        session.ingest_started.connect(self.ingest_status.started)
+        session.ingest_progress.connect(self.ingest_status.update_progress)
+        session.ingest_finished.connect(self._ingest_finished)
+        session.model_progress.connect(self._model_progress)
+        session.failed.connect(self.show_error)
+        self.ingest_status.cancel_button.clicked.connect(session.cancel_ingest)
+        self.library_pane.remove_requested.connect(self.remove_documents)
+        self.library_pane.reindex_requested.connect(session.reindex)
+        self.library_pane.reveal_requested.connect(
+            lambda path: self._system(system.reveal_in_file_manager, path)
+        )
+        self.library_pane.open_requested.connect(
+            lambda path: self._system(system.open_in_pdf_viewer, path, 1)
+        )
+        self.results.hit_activated.connect(self.open_viewer)
+
+    def _restore_layout(self) -> None:
+        settings = self.session.settings
+        geometry, splitter = settings.geometry("main"), settings.geometry("splitter")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 720)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            self.splitter.setSizes([330, 770])
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Add PDF files", "", "PDF documents (*.pdf);;All files (*)"
+        )
+        if paths:
+            self.add_paths(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of PDFs")
+        if folder:
+            self.add_paths([folder])
+
+    def add_paths(self, paths: list[str]) -> None:
+        self.session.add(paths)
+
+    def run_search(self) -> None:
+        query = self.search_box.text().strip()
+        if not query:
+            return
+        self.statusBar().showMessage(f"Searching for “{query}”…")
+        self.session.search(query, RESULTS_PER_SEARCH, self.show_results)
+
+    def show_results(self, hits: list[Hit]) -> None:
+        self.results.show_hits(hits)
+        message = f"{len(hits)} pages found" if hits else "No indexed pages yet: drop PDFs on the window."
+        self.statusBar().showMessage(message, 8000)
+        if hits:
+            self.results.setFocus()
+
+    def open_viewer(self, index: int) -> None:
+        if self.viewer is not None:
+            self.viewer.close()
+        self.viewer = PageViewer(self.session, self.results.hits, index, self)
+        self.viewer.current_changed.connect(self.results.setCurrentRow)
+        self.viewer.open()
+
+    def remove_documents(self, doc_ids: list[str]) -> None:
+        count = len(doc_ids)
+        answer = QMessageBox.question(
+            self,
+            "Remove from library",
+            f"Remove {count} document{'s' if count > 1 else ''} from the library? "
+            "The files themselves stay where they are.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.session.remove(doc_ids)
+
+    def open_preferences(self) -> None:
+        dialog = PreferencesDialog(self.session.settings, self)
+        if not dialog.exec() or not dialog.needs_reopen:
+            return
+        if self.session.ingesting:
+            self.show_error(TaskError("The new settings apply after the current indexing finishes.", ""))
+            return
+        self.session.reopen()
+
+    def refresh_documents(self) -> None:
+        try:
+            self.library_pane.set_documents(self.session.documents())
+        except DocRetrieverError as exc:
+            self.show_error(TaskError(str(exc), exc.details))
+
+    def show_error(self, error: TaskError) -> None:
+        show_error(error, self)
+
+    # --- session events ----------------------------------------------------------------------
+
+    def _ingest_finished(self, outcome: AddReport | TaskError) -> None:
+        if not self.session.ingesting:
+            self.ingest_status.finished()
+        self.statusBar().showMessage(summarize(outcome), 15000)
+        if isinstance(outcome, TaskError) and not outcome.cancelled:
+            self.show_error(outcome)
+
+    def _model_progress(self, progress: Progress) -> None:
+        self.statusBar().showMessage(describe(progress), 5000)
+
+    def _system(self, function: Callable[..., None], *args: object) -> None:
+        try:
+            function(*args)
+        except DocRetrieverError as exc:
+            self.show_error(TaskError(str(exc), exc.details))
+
+    # --- window events -----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = self.session.settings
+        settings.set_geometry("main", self.saveGeometry())
+        settings.set_geometry("splitter", self.splitter.saveState())
+        settings.sync()
+        self.session.close()
+        super().closeEvent(event)

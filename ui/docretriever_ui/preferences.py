@@ -1,0 +1,171 @@
+"""The Preferences dialog: which model, on which device, and where the library lives.
+
+It only edits :class:`AppSettings`; applying a change (reopening the library with another model
+or folder) is the caller's job, told by :attr:`PreferencesDialog.needs_reopen`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from docretriever_ui.model_dialog import ERROR_STYLE
+from docretriever_ui.settings import DEVICES, AppSettings
+
+_DEVICE_LABELS = {
+    "auto": "Automatic (the GPU when there is one)",
+    "cuda": "NVIDIA GPU (CUDA)",
+    "mps": "Apple GPU (Metal)",
+    "cpu": "CPU only",
+}
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """Two spellings of one folder ("~/lib", "/home/me/lib/") are not a change of library."""
+    return os.path.normcase(os.path.abspath(os.path.expanduser(a))) == os.path.normcase(
+        os.path.abspath(os.path.expanduser(b))
+    )
+
+
+class PreferencesDialog(QDialog):
+    """Edits the model (a Hub id or a folder), the device and the library folder.
+
+    OK validates and writes the settings; afterwards ``changed`` names what differs from before
+    ("model", "device", "library") and ``needs_reopen`` says whether the library must be opened
+    again for the change to take effect.
+    """
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.changed: frozenset[str] = frozenset()
+        self.setWindowTitle("Preferences")
+
+        self.model_edit = QLineEdit(settings.model)
+        self.model_edit.setPlaceholderText("vidore/colqwen2-v1.0, or a model folder")
+        self.model_edit.setToolTip(
+            "A Hugging Face model id (downloaded once into the Hugging Face cache) or a folder that "
+            "holds the model. Changing the model needs a library built with that model."
+        )
+        self.model_browse = QPushButton("Browse…")
+        self.model_browse.clicked.connect(self._browse_model)
+
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(_DEVICE_LABELS.get(device, device), device)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(settings.device)))
+
+        self.library_edit = QLineEdit(settings.library)
+        self.library_browse = QPushButton("Browse…")
+        self.library_browse.clicked.connect(self._browse_library)
+
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet(ERROR_STYLE)
+        self.message_label.setVisible(False)
+
+        form = QFormLayout()
+        form.addRow("Model:", _with_button(self.model_edit, self.model_browse))
+        form.addRow("Device:", self.device_combo)
+        form.addRow("Library folder:", _with_button(self.library_edit, self.library_browse))
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+    @property
+    def model_changed(self) -> bool:
+        return "model" in self.changed
+
+    @property
+    def device_changed(self) -> bool:
+        return "device" in self.changed
+
+    @property
+    def library_changed(self) -> bool:
+        return "library" in self.changed
+
+    @property
+    def needs_reopen(self) -> bool:
+        """True when the library must be reopened: another folder, another model, or the model
+        on another device (the loaded model stays on the device it was loaded on)."""
+        return bool(self.changed)
+
+    def accept(self) -> None:
+        """Validate the fields, write what changed to the settings, then close."""
+        model = self.model_edit.text().strip()
+        library = self.library_edit.text().strip()
+        device = str(self.device_combo.currentData())
+        problem = self._problem(model, library)
+        if problem:
+            self.message_label.setText(problem)
+            self.message_label.setVisible(True)
+            return
+        changed = set()
+        if model != self.settings.model:
+            changed.add("model")
+            self.settings.model = model
+        if device != self.settings.device:
+            changed.add("device")
+            self.settings.device = device
+        if not _same_folder(library, self.settings.library):
+            changed.add("library")
+            self.settings.library = str(Path(library).expanduser())
+        self.settings.sync()
+        self.changed = frozenset(changed)
+        super().accept()
+
+    @staticmethod
+    def _problem(model: str, library: str) -> str:
+        if not model:
+            return "Enter a model: a Hugging Face model id such as vidore/colqwen2-v1.0, or a model folder."
+        if not library:
+            return "Enter the folder where the library is kept."
+        if Path(library).expanduser().is_file():
+            return f"{library} is a file; the library needs a folder."
+        return ""
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the model folder", _start(self.model_edit))
+        if folder:
+            self.model_edit.setText(folder)
+
+    def _browse_library(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose the library folder", _start(self.library_edit)
+        )
+        if folder:
+            self.library_edit.setText(folder)
+
+
+def _start(edit: QLineEdit) -> str:
+    """Where a folder picker opens: the field's folder when it is one (a Hub id is not)."""
+    path = Path(edit.text().strip()).expanduser()
+    return str(path) if edit.text().strip() and path.is_dir() else ""
+
+
+def _with_button(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
