@@ -94,7 +94,7 @@ def test_cancel_an_ingest_from_the_status_bar(window: MainWindow, qtbot) -> None
     assert "stopped" in window.statusBar().currentMessage()
     assert not window.ingest_status.isVisible()
     qtbot.waitUntil(lambda: window.library_pane.tree.topLevelItemCount() == 1, timeout=10_000)
-    assert window.library_pane.tree.topLevelItem(0).text(2) == "Pending"
+    assert window.library_pane.tree.topLevelItem(0).text(3) == "Pending"
 
 
 def test_core_errors_become_an_error_dialog(app_settings, tmp_path: Path, qtbot) -> None:
@@ -147,3 +147,15 @@ def test_shortcuts_and_remembered_layout(window: MainWindow, qtbot) -> None:
     window.splitter.setSizes([200, 800])
     window.close()
     assert window.session.settings.geometry("splitter") is not None
+
+
+def test_the_library_refreshes_while_changes_keep_coming(window: MainWindow, qtbot, monkeypatch) -> None:
+    refreshes = []
+    monkeypatch.setattr(
+        window.library_pane, "set_documents", lambda documents: refreshes.append(len(documents))
+    )
+    # An ingest reports changes ten times a second for as long as it runs.
+    for _ in range(15):
+        window.session.documents_changed.emit()
+        qtbot.wait(100)
+    assert len(refreshes) >= 3  # throttled to one per 300 ms, never postponed to the end

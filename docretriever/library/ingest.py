@@ -55,10 +55,12 @@ def add_paths(
 
     catalog = library.catalog
     total = sum(len(catalog.pages(job.document.id, PENDING)) for job in jobs.values())
+    progress(Progress("Loading the model", 0, None))
+    embedder = library.embedder  # loads the model only when there is something to embed
+    # The rate is measured from here, so the model's loading time does not count as pages/s.
     meter = RateMeter("Indexing", total, progress)
     done = 0
     meter.report(0)
-    embedder = library.embedder  # loads the model only when there is something to embed
     since_save = 0
     try:
         for job in jobs.values():

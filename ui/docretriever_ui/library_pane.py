@@ -46,7 +46,8 @@ class LibraryPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tree = _DocumentTree(self)
-        self.tree.setHeaderLabels(["Document", "Pages", "Status", "Size"])
+        # Status goes last: a failure's reason may be long, and is elided there (full in the tooltip).
+        self.tree.setHeaderLabels(["Document", "Pages", "Size", "Status"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
@@ -56,8 +57,10 @@ class LibraryPane(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
+        for column in (1, 2):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(3, 90)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -76,13 +79,13 @@ class LibraryPane(QWidget):
             if document.status == "failed" and document.error:
                 status = f"Failed: {document.error}"
             item = QTreeWidgetItem(
-                [Path(path).name, str(document.page_count or 0), status, human_size(document.size)]
+                [Path(path).name, str(document.page_count or 0), human_size(document.size), status]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, document.doc_id)
             item.setToolTip(0, "\n".join(document.paths))
-            item.setToolTip(2, document.error or status)
+            item.setToolTip(3, document.error or status)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.tree.addTopLevelItem(item)
             item.setSelected(document.doc_id in selected)
         self.tree.verticalScrollBar().setValue(scroll)

@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         session = self.session
         self.search_box.returnPressed.connect(self.run_search)
-        session.documents_changed.connect(self._refresh_timer.start)
+        session.documents_changed.connect(self._schedule_refresh)
         session.ingest_started.connect(self.ingest_status.started)
         session.ingest_progress.connect(self.ingest_status.update_progress)
         session.ingest_finished.connect(self._ingest_finished)
@@ -194,6 +194,12 @@ class MainWindow(QMainWindow):
             self.show_error(TaskError("The new settings apply after the current indexing finishes.", ""))
             return
         self.session.reopen()
+
+    def _schedule_refresh(self) -> None:
+        # A throttle, not a debounce: changes arrive up to 10 times a second during an ingest,
+        # and restarting the timer on each would postpone the refresh until the ingest ends.
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
 
     def refresh_documents(self) -> None:
         try:

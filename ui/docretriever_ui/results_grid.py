@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMargins, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from docretriever.library import Hit
@@ -24,6 +24,10 @@ class ResultsGrid(QListWidget):
         super().__init__(parent)
         self.session = session
         self.hits: list[Hit] = []
+        self.empty_text = (
+            "Drop PDF files or folders anywhere on this window, then describe what a page shows "
+            "in the search bar and press Enter."
+        )
         self._generation = 0
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -33,6 +37,18 @@ class ResultsGrid(QListWidget):
         self.setWordWrap(True)
         self.setUniformItemSizes(True)
         self.itemActivated.connect(lambda item: self.hit_activated.emit(self.row(item)))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor("#888888"))
+            painter.drawText(
+                self.viewport().rect().adjusted(24, 24, -24, -24),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.empty_text,
+            )
+            painter.end()
 
     def show_hits(self, hits: list[Hit]) -> None:
         """Replace the grid with ``hits``; thumbnails arrive as they are rendered."""
