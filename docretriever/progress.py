@@ -84,3 +84,21 @@ class RateMeter:
         if rate and self.total is not None:
             eta = max(0.0, (self.total - done) / rate)
         self._callback(Progress(self.stage, done, self.total, self.unit, message, rate=rate, eta_s=eta))
+
+
+def format_bytes(size: float) -> str:
+    """A byte count in decimal units, as download sites and file managers show it: "4.4 GB"."""
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("kB", "MB", "GB"):
+        size /= 1000
+        if size < 1000 or unit == "GB":
+            return f"{size:.1f} {unit}"
+    return f"{size:.1f} GB"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as a clock reads it: "0:17", "12:05", "1:02:03"."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -15,7 +15,7 @@ from docretriever.embedding import ModelSpec
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
-from docretriever.progress import CancelToken
+from docretriever.progress import CancelToken, format_bytes
 from docretriever.storage import DocumentRecord
 
 # Pages written by --highlight-dir: about 150 dpi for a Letter page.
@@ -137,7 +137,7 @@ def _list(library: Library, args: argparse.Namespace) -> int:
         print("The library is empty: add PDFs with `docretriever add PATH`.")
     for d in documents:
         pages = f"{d.page_count or 0:>4} p"
-        print(f"{d.doc_id}  {d.status:<8} {pages}  {_size(d.size):>8}  {_name(d)}")
+        print(f"{d.doc_id}  {d.status:<8} {pages}  {format_bytes(d.size):>8}  {_name(d)}")
         if d.error:
             print(f"{'':14}{d.error}")
     return 0
@@ -156,18 +156,9 @@ def _info(library: Library, args: argparse.Namespace) -> int:
         f"{counts.get('documents_failed', 0)} failed, {counts.get('documents_pending', 0)} pending"
     )
     print(f"Pages:     {counts.get('pages_indexed', 0)} indexed")
-    print(f"On disk:   {_size(info.bytes_on_disk)}")
+    print(f"On disk:   {format_bytes(info.bytes_on_disk)}")
     return 0
 
 
 def _name(document: DocumentRecord) -> str:
     return document.paths[0] if document.paths else document.doc_id
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

@@ -7,26 +7,13 @@ import sys
 import time
 from typing import TextIO
 
-from docretriever.progress import Progress
+from docretriever.progress import Progress, format_bytes, format_duration
 
 _MIN_INTERVAL_S = 0.1  # at most 10 redraws per second
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _amount(value: float, unit: str) -> str:
-    if unit != "bytes":
-        return f"{int(value)}"
-    for suffix in ("B", "KB", "MB", "GB"):
-        if value < 1000 or suffix == "GB":
-            return f"{value:.0f} {suffix}" if suffix == "B" else f"{value:.1f} {suffix}"
-        value /= 1000
-    return f"{value:.1f} GB"
+    return format_bytes(value) if unit == "bytes" else f"{int(value)}"
 
 
 class ProgressBar:
@@ -73,7 +60,7 @@ class ProgressBar:
             rate = progress.rate / 1e6 if progress.unit == "bytes" else progress.rate
             parts.append(f"{rate:.1f} {unit}/s")
         if progress.eta_s is not None:
-            parts.append(f"ETA {_duration(progress.eta_s)}")
+            parts.append(f"ETA {format_duration(progress.eta_s)}")
         if progress.message:
             parts.append(progress.message)
         return " ".join(parts)[: max(10, width - 1)]

@@ -5,14 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from docretriever.library import AddReport
-from docretriever.progress import Progress
+from docretriever.progress import Progress, format_duration
 from docretriever_ui.tasks import TaskError
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def describe(progress: Progress) -> str:
@@ -23,7 +17,7 @@ def describe(progress: Progress) -> str:
     if progress.rate:
         parts.append(f"{progress.rate:.1f} {progress.unit}/s")
     if progress.eta_s is not None:
-        parts.append(f"ETA {_duration(progress.eta_s)}")
+        parts.append(f"ETA {format_duration(progress.eta_s)}")
     if progress.message:
         parts.append(progress.message)
     return " · ".join(parts)

@@ -8,18 +8,10 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from docretriever.progress import format_bytes
 from docretriever.storage import DocumentRecord
 
 _STATUS_TEXT = {"indexed": "Indexed", "pending": "Pending", "failed": "Failed"}
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 class _DocumentTree(QTreeWidget):
@@ -79,7 +71,7 @@ class LibraryPane(QWidget):
             if document.status == "failed" and document.error:
                 status = f"Failed: {document.error}"
             item = QTreeWidgetItem(
-                [Path(path).name, str(document.page_count or 0), human_size(document.size), status]
+                [Path(path).name, str(document.page_count or 0), format_bytes(document.size), status]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, document.doc_id)
             item.setToolTip(0, "\n".join(document.paths))

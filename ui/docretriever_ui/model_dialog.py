@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from docretriever.embedding.model_files import ModelFiles, download_size, locate_model, model_is_available
-from docretriever.progress import CancelToken, Progress, ProgressCallback
+from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
@@ -38,15 +38,6 @@ def model_needs_setup(settings: AppSettings) -> bool:
     Only the disk is looked at (no network), so this is quick enough to ask at start-up.
     """
     return not model_is_available(settings.model)
-
-
-def format_size(n_bytes: int) -> str:
-    """A byte count as a person reads it, in decimal units like download sites ("4.4 GB")."""
-    if n_bytes >= 1_000_000_000:
-        return f"{n_bytes / 1e9:.1f} GB"
-    if n_bytes >= 1_000_000:
-        return f"{n_bytes / 1e6:.0f} MB"
-    return f"{max(1, round(n_bytes / 1e3))} kB"
 
 
 def format_duration(seconds: float) -> str:
@@ -214,7 +205,7 @@ class ModelSetupDialog(QDialog):
                 "the download may still work)."
             )
         else:
-            self.size_label.setText(f"Download size: about {format_size(size)}.")
+            self.size_label.setText(f"Download size: about {format_bytes(size)}.")
         self._fit()
 
     def _size_failed(self, error: TaskError) -> None:
