@@ -16,7 +16,9 @@ def test_format_bytes(size: int, text: str) -> None:
     assert format_bytes(size) == text
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (17.4, "0:17"), (725, "12:05"), (3723, "1:02:03")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0:00"), (17.4, "0:17"), (725, "12:05"), (3723, "1:02:03")]
+)
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
