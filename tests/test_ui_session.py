@@ -44,3 +44,25 @@ def test_a_cancelled_ingest_reports_and_keeps_what_was_done(ui_session, qtbot) -
     qtbot.waitUntil(lambda: bool(outcomes), timeout=120_000)
     assert not isinstance(outcomes[0], AddReport) and outcomes[0].cancelled
     assert ui_session.documents()[0].status == "pending"
+
+
+def test_search_answers_while_an_ingest_is_running(ui_session, qtbot) -> None:
+    from conftest import SAMPLES, corpus_or_skip
+
+    path = corpus_or_skip(SAMPLES) / "009-pdflatex-geotopo" / "GeoTopo-komprimiert.pdf"
+    answered_during_ingest: list[tuple[int, bool]] = []
+    searched = []
+
+    def search_once_some_pages_are_in(progress) -> None:
+        if progress.stage == "Indexing" and progress.done >= 12 and not searched:
+            searched.append(True)
+            ui_session.search(
+                "Simplizialkomplex",
+                5,
+                lambda hits: answered_during_ingest.append((len(hits), ui_session.ingesting)),
+            )
+
+    ui_session.ingest_progress.connect(search_once_some_pages_are_in)
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=180_000):
+        ui_session.add([str(path)])
+    assert answered_during_ingest and answered_during_ingest[0] == (5, True)
