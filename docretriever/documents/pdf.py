@@ -14,6 +14,12 @@ from docretriever.errors import DocumentError, EncryptedDocumentError
 
 _HASH_CHUNK = 1 << 20
 
+# MuPDF prints recoverable problems (a mislabelled ICC profile, a repaired xref) straight to the
+# terminal. Pages it cannot handle raise exceptions, which are reported per file and page; the
+# rest is noise to a person.
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+
 
 @dataclass(frozen=True)
 class PageInfo:
