@@ -199,3 +199,23 @@ def test_error_dialog_copies_message_and_details_without_closing(qtbot) -> None:
     copied = QApplication.clipboard().text()
     assert "The library folder cannot be written." in copied and "PermissionError" in copied
     assert box.isVisible()
+
+
+def test_an_exception_in_a_slot_becomes_an_error_box(qtbot, monkeypatch) -> None:
+    import sys
+
+    from PySide6.QtWidgets import QWidget
+
+    from docretriever_ui.error_dialog import ErrorDialog, install_excepthook
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    monkeypatch.setattr(sys, "excepthook", lambda *args: None)  # keep pytest's hook untouched
+    install_excepthook(parent)
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())
+    boxes = parent.findChildren(ErrorDialog)
+    assert len(boxes) == 1
+    assert "ValueError: a bug" in boxes[0].text() and "Traceback" in boxes[0].detailedText()

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from docretriever_ui.error_dialog import ErrorDialog
 from docretriever_ui.main_window import MainWindow
+from docretriever_ui.overlay import HighlightOverlay
 from docretriever_ui.session import LibrarySession
-from docretriever_ui.viewer import HighlightOverlay, PageViewer
+from docretriever_ui.viewer import PageViewer
 
 
 def drop(window: MainWindow, *paths: Path) -> None:

@@ -10,9 +10,10 @@ from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from docretriever.errors import DocRetrieverError
+from docretriever_ui.overlay import heat_image
 from docretriever_ui.system import open_in_pdf_viewer, reveal_command, viewer_command
 from docretriever_ui.tasks import TaskError
-from docretriever_ui.viewer import PageViewer, heat_image
+from docretriever_ui.viewer import PageViewer
 
 QUERY = "lecture notes about arabic"
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QApplication
 
+from docretriever_ui.error_dialog import install_excepthook
 from docretriever_ui.main_window import MainWindow
 from docretriever_ui.model_dialog import ModelSetupDialog, model_needs_setup
 from docretriever_ui.session import LibrarySession
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("DocRetriever")
     app.setOrganizationName("DocRetriever")
     window = create_window()
+    install_excepthook(window)
     window.raise_()
     return int(app.exec())
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
+from types import TracebackType
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -36,3 +40,18 @@ def show_error(error: TaskError, parent: QWidget | None = None) -> ErrorDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
+
+
+def install_excepthook(parent: QWidget | None = None) -> None:
+    """Show any exception that escapes a slot on the UI thread as an error box (and still print
+    it), so that a bug is reported with its details instead of passing silently."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        previous(kind, value, tb)
+        if isinstance(value, KeyboardInterrupt) or QApplication.instance() is None:
+            return
+        details = "".join(traceback.format_exception(kind, value, tb))
+        show_error(TaskError(f"Something went wrong: {kind.__name__}: {value}", details), parent)
+
+    sys.excepthook = hook
