@@ -14,9 +14,9 @@ from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
 
 from docretriever.embedding import ModelSpec, load_embedder
 from docretriever.errors import Cancelled, InvalidInputError, LibraryError, ModelMismatchError
-from docretriever.library import local as local_module
 from docretriever.library import open_library
 from docretriever.progress import CancelToken, Progress
+from docretriever.search import ranking
 from docretriever.search.candidates import CandidateIndex
 from docretriever.testing.tiny_model import build_tiny_model
 
@@ -75,8 +75,8 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     library.add([docs])
     exact = library.search("topology", k=3, exact=True)
     # Force the two-stage path on 12 pages, and prove that it consults USearch.
-    monkeypatch.setattr(local_module, "RERANK_PAGES", 4)
-    monkeypatch.setattr(local_module, "RERANK_PER_HIT", 1)
+    monkeypatch.setattr(ranking, "RERANK_PAGES", 4)
+    monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
     calls = []
     real = CandidateIndex.approximate_scores
 
@@ -227,9 +227,9 @@ def test_two_stage_search_always_returns_k_hits(
 ) -> None:
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
-    monkeypatch.setattr(local_module, "RERANK_PAGES", 2)
-    monkeypatch.setattr(local_module, "RERANK_PER_HIT", 1)
-    monkeypatch.setattr(local_module, "CANDIDATES_PER_TOKEN", 1)  # neighbours on very few pages
+    monkeypatch.setattr(ranking, "RERANK_PAGES", 2)
+    monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
+    monkeypatch.setattr(ranking, "CANDIDATES_PER_TOKEN", 1)  # neighbours on very few pages
     assert len(library.search("a", k=11)) == 11
 
 

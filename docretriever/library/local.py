@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
-from docretriever.embedding.base import ModelIdentity, QueryEmbedding
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
 from docretriever.errors import InvalidInputError, LibraryError, ModelMismatchError
 from docretriever.library.base import AddReport, Library, LibraryInfo
 from docretriever.library.hits import Hit
@@ -20,16 +21,10 @@ from docretriever.library.ingest import add_paths
 from docretriever.library.lock import WriterLock
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.search.candidates import CandidateIndex, pooled_count
-from docretriever.search.maxsim import maxsim_scores, similarity_map
+from docretriever.search.maxsim import similarity_map
+from docretriever.search.ranking import exact_top_k, two_stage_top_k
 from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageRecord
 from docretriever.storage.vectors import VectorStore
-
-# The exact rerank scores at least this many candidate pages (or RERANK_PER_HIT per requested
-# hit); a library no larger than that is searched exhaustively.
-RERANK_PAGES = 100
-RERANK_PER_HIT = 10
-# Nearest pooled vectors fetched per query token in the first stage.
-CANDIDATES_PER_TOKEN = 64
 
 
 class LocalLibrary(Library):
@@ -67,6 +62,7 @@ class LocalLibrary(Library):
         # The GUI calls one library from its writer thread and its reader threads: loading the
         # model and the index happens once, under this lock.
         self._load_lock = threading.RLock()
+        self._page_cache: tuple[tuple[int, int], dict[int, PageRecord]] | None = None
         if embedder is not None:
             self._check_identity(embedder.identity)
 
@@ -155,18 +151,54 @@ class LocalLibrary(Library):
         """Embed rendered pages, append their vectors, then commit them and index them.
 
         Returns the number of pages stored."""
-        # Load (or rebuild) the index before the commit, or the rebuild would already hold
-        # the pages added below.
-        candidates = self.candidates
         embeddings = self.embedder.embed_pages([image.image for _, image in rendered], cancel)
-        stored = []
-        for (page, image), embedding in zip(rendered, embeddings, strict=True):
-            segment, offset = self.store.append(embedding.vectors)
-            stored.append((page.id, embedding.grid, len(embedding.vectors), segment, offset, image.renderer))
-        self.catalog.store_pages(stored)
-        for (page, _), embedding in zip(rendered, embeddings, strict=True):
+        self._store_pages(
+            [page for page, _ in rendered], embeddings, [image.renderer for _, image in rendered]
+        )
+        return len(embeddings)
+
+    def _store_pages(
+        self, pages: Sequence[PageRecord], embeddings: Sequence[PageEmbedding], renderers: Sequence[str]
+    ) -> None:
+        """Vectors first (durable), then the catalog commit, then the index (writer lock held)."""
+        # Load (or rebuild) the index before the commit, or the rebuild would already hold the
+        # pages added below and they would be added twice.
+        candidates = self.candidates
+        placed = self.store.append_batch([embedding.vectors for embedding in embeddings])
+        self.catalog.store_pages(
+            [
+                (page.id, embedding.grid, len(embedding.vectors), segment, offset, renderer)
+                for page, embedding, (segment, offset), renderer in zip(
+                    pages, embeddings, placed, renderers, strict=True
+                )
+            ]
+        )
+        for page, embedding in zip(pages, embeddings, strict=True):
             candidates.add_page(page.id, embedding.vectors[: embedding.n_cells], embedding.grid)
-        return len(stored)
+
+    def add_embedded_pages(
+        self,
+        sha256: str,
+        path: str,
+        pages: Sequence[tuple[PageInfo, PageEmbedding]],
+        *,
+        save_index: bool = True,
+    ) -> DocumentRecord:
+        """Store a document whose pages were embedded elsewhere (an import, a benchmark).
+
+        The embeddings must come from this library's model (``dim`` rows, cells first as in
+        :class:`PageEmbedding`). ``save_index=False`` leaves the index unsaved for bulk loads;
+        call ``candidates.save()`` at the end.
+        """
+        with self._writer:
+            document_id, _ = self.catalog.attach_file(sha256, 0, path, 0.0)
+            self.catalog.set_pages(document_id, [info for info, _ in pages])
+            records = self.catalog.pages(document_id)
+            self._store_pages(records, [embedding for _, embedding in pages], ["imported"] * len(pages))
+            self.catalog.set_document_status(document_id, INDEXED)
+            if save_index:
+                self.candidates.save()
+            return self.catalog.document(document_id)
 
     # --- the Library interface ---------------------------------------------------------------
 
@@ -184,41 +216,34 @@ class LocalLibrary(Library):
             raise InvalidInputError("Type something to search for.")
         if k < 1:
             raise InvalidInputError("The number of results must be at least 1.")
-        pages = {page.id: page for page in self.catalog.pages(status=INDEXED)}
-        if not pages:
+        if not self.indexed_pages():
             return []
-        embedded = self.embedder.embed_queries([query])[0]
-        rerank = max(RERANK_PAGES, RERANK_PER_HIT * k)
-        if exact or len(pages) <= rerank:
-            candidate_ids = list(pages)
+        return self.search_embedding(self.embedder.embed_queries([query])[0], k, exact=exact)
+
+    def search_embedding(
+        self, query: QueryEmbedding, k: int = 10, *, exact: bool = False, rerank: int | None = None
+    ) -> list[Hit]:
+        """Search with an already embedded query (benchmarks, saved queries); see search()."""
+        pages = self.indexed_pages()
+        page_ids = list(pages)
+        rows_of = self._rows_of(pages)
+        if exact:
+            ranked = exact_top_k(query.vectors, page_ids, rows_of, k)
         else:
-            candidate_ids = self._candidate_pages(embedded.vectors, pages, rerank, k)
-        scores = maxsim_scores(embedded.vectors, [self._rows(pages[i]) for i in candidate_ids])
-        order = np.argsort(-scores, kind="stable")[:k]
+            ranked = two_stage_top_k(query.vectors, page_ids, self.candidates, rows_of, k, rerank=rerank)
         return [
-            self._hit(rank, float(scores[i]), pages[candidate_ids[i]], embedded)
-            for rank, i in enumerate(order, start=1)
+            self._hit(rank, score, pages[page_id], query) for rank, (page_id, score) in enumerate(ranked, 1)
         ]
 
-    def _candidate_pages(
-        self, query: np.ndarray, pages: dict[int, PageRecord], rerank: int, k: int
-    ) -> list[int]:
-        """Up to ``rerank`` page ids, best approximate score first. Query tokens' neighbours
-        cluster on few pages, so the lookup widens until enough distinct pages come back; if
-        fewer than ``k`` exist in the index, every page is a candidate."""
-        per_token = CANDIDATES_PER_TOKEN
-        index = self.candidates
-        while True:
-            approximate = index.approximate_scores(query, per_token)
-            ranked = [
-                page_id
-                for page_id in sorted(approximate, key=approximate.__getitem__, reverse=True)
-                if page_id in pages
-            ]
-            if len(ranked) >= rerank or per_token >= len(index):
-                break
-            per_token *= 4
-        return ranked[:rerank] if len(ranked) >= k else list(pages)
+    def indexed_pages(self) -> dict[int, PageRecord]:
+        """Every indexed page by id, cached until the catalog changes (in any process)."""
+        version = self.catalog.version()
+        if self._page_cache is None or self._page_cache[0] != version:
+            self._page_cache = (version, {page.id: page for page in self.catalog.pages(status=INDEXED)})
+        return self._page_cache[1]
+
+    def _rows_of(self, pages: dict[int, PageRecord]) -> Callable[[int], np.ndarray]:
+        return lambda page_id: self._rows(pages[page_id])
 
     def _hit(self, rank: int, score: float, page: PageRecord, query: QueryEmbedding) -> Hit:
         document = self.catalog.document(page.document_id)

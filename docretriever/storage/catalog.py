@@ -116,6 +116,7 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"The library catalog {path} cannot be opened: {exc}.") from exc
         self._lock = threading.RLock()
+        self._commits = 0
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
@@ -132,6 +133,13 @@ class Catalog:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._commits += 1
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the catalog does: this connection's commits, and SQLite's
+        data_version, which moves when another connection (another process) commits."""
+        with self._lock:
+            return self._commits, int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         with self._lock:

@@ -39,14 +39,19 @@ class VectorStore:
         return max(numbers, default=1)
 
     def append(self, rows: np.ndarray) -> tuple[int, int]:
-        """Append ``rows`` (shape (n, dim), any float dtype) and make them durable.
+        """Append one page's ``rows`` (shape (n, dim), any float dtype); see append_batch()."""
+        return self.append_batch([rows])[0]
 
-        Returns (segment, first row index). The data is fsync'ed before returning, so a catalog
-        commit that follows never points at rows that a power cut could lose.
+    def append_batch(self, pages: list[np.ndarray]) -> list[tuple[int, int]]:
+        """Append several pages' rows (each (n_i, dim), any float dtype) in one durable write.
+
+        Returns (segment, first row index) per page. The data is fsync'ed before returning, so a
+        catalog commit that follows never points at rows that a power cut could lose.
         """
-        if rows.ndim != 2 or rows.shape[1] != self.dim:
-            raise ValueError(f"expected rows of shape (n, {self.dim}), got {rows.shape}")
-        data = np.ascontiguousarray(rows, dtype=_DTYPE).tobytes()
+        for rows in pages:
+            if rows.ndim != 2 or rows.shape[1] != self.dim:
+                raise ValueError(f"expected rows of shape (n, {self.dim}), got {rows.shape}")
+        data = np.ascontiguousarray(np.concatenate(pages), dtype=_DTYPE).tobytes()
         segment = self._last_segment()
         path = self._path(segment)
         size = path.stat().st_size if path.exists() else 0
@@ -71,7 +76,11 @@ class VectorStore:
                 f"Could not write page vectors to {self.folder}: {exc.strerror or exc}.",
                 details=repr(exc),
             ) from exc
-        return segment, start_row
+        placed = []
+        for rows in pages:
+            placed.append((segment, start_row))
+            start_row += len(rows)
+        return placed
 
     def rows(self, segment: int, start: int, count: int) -> np.ndarray:
         """A read-only float16 view, shape (count, dim), of rows stored by :meth:`append`."""
