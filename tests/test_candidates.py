@@ -14,16 +14,19 @@ def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def test_pooling_keeps_blocks_in_row_major_order() -> None:
-    grid = (9, 6)
-    cells = np.zeros((54, 128), np.float32)
-    cells[:, 0] = 1.0
-    cells[5 * 9 + 8, :] = 0.0
-    cells[5 * 9 + 8, 1] = 1.0  # bottom-right cell points elsewhere
-    pooled = pool_cells(cells, grid, block=4)
-    assert pooled.shape == (pooled_count(grid, 4), 128) == (6, 128)
-    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), 1.0, rtol=1e-6)
-    assert pooled[5, 1] > 0 and np.all(pooled[:5, 1] == 0)
+def test_pooling_gives_every_distinct_content_its_own_centroid() -> None:
+    rng = np.random.default_rng(1)
+    words = unit_rows(rng, 60)  # more distinct words than a plain average could keep apart
+    margin = unit_rows(rng, 1)[0]
+    cells = np.concatenate([np.repeat(margin[None], 300, axis=0), np.repeat(words, 7, axis=0)])
+    cells = cells + 0.01 * rng.normal(size=cells.shape)
+    cells = (cells / np.linalg.norm(cells, axis=1, keepdims=True)).astype(np.float32)
+    pooled = pool_cells(cells, count=64)
+    assert pooled.shape == (64, 128) == (pooled_count((24, 30), 64), 128)
+    np.testing.assert_allclose(np.linalg.norm(pooled, axis=1), 1.0, rtol=1e-5)
+    best = (np.concatenate([words, margin[None]]) @ pooled.T).max(axis=1)
+    assert best.min() > 0.98  # the margin and all 60 words are each kept almost exactly
+    assert np.array_equal(pool_cells(cells, count=64), pooled)  # deterministic
 
 
 def clustered_page(rng: np.random.Generator, margin: np.ndarray, topic: np.ndarray) -> np.ndarray:

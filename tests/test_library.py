@@ -74,19 +74,26 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
     exact = library.search("topology", k=3, exact=True)
-    # Force the two-stage path on 12 pages, and prove that it consults USearch.
+    # Force all three stages on 12 pages (survey 5, rerank 4), and prove each one runs.
     monkeypatch.setattr(ranking, "RERANK_PAGES", 4)
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
-    calls = []
-    real = CandidateIndex.approximate_scores
+    monkeypatch.setattr(ranking, "SURVEY_PAGES", 5)
+    monkeypatch.setattr(ranking, "SURVEY_PER_RERANK", 1)
+    calls: list[str] = []
+    nearest, pooled = CandidateIndex.approximate_scores, CandidateIndex.pooled_scores
 
-    def spy(self, query, per_token):
-        calls.append(per_token)
-        return real(self, query, per_token)
+    def spy_nearest(self, query, per_token):
+        calls.append("stage one")
+        return nearest(self, query, per_token)
 
-    monkeypatch.setattr(CandidateIndex, "approximate_scores", spy)
+    def spy_pooled(self, query, page_ids):
+        calls.append(f"stage two on {len(page_ids)}")
+        return pooled(self, query, page_ids)
+
+    monkeypatch.setattr(CandidateIndex, "approximate_scores", spy_nearest)
+    monkeypatch.setattr(CandidateIndex, "pooled_scores", spy_pooled)
     fast = library.search("topology", k=3)
-    assert calls and len(fast) == 3
+    assert calls == ["stage one", "stage two on 5"] and len(fast) == 3
     exact_by_page = {(h.doc_id, h.page): h.score for h in library.search("topology", k=12, exact=True)}
     for hit in fast:  # every reranked score is the exact MaxSim of that page
         assert hit.score == pytest.approx(exact_by_page[(hit.doc_id, hit.page)], rel=1e-6)

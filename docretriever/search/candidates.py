@@ -1,17 +1,22 @@
-"""The first search stage: a USearch HNSW index over a few pooled vectors per page.
+"""The first search stages: a few pooled vectors per page, in USearch and in memory.
 
 Putting every one of a page's ~770 patch vectors into HNSW would cap ingest near 2 pages/s per
-core, so each page contributes the means of blocks of ``POOL_BLOCK`` x ``POOL_BLOCK`` cells (about
-48 vectors for a Letter page). Each query token looks up its nearest pooled vectors; a page's
-approximate score sums, over query tokens, the best similarity found on that page. The exact
-MaxSim rerank then runs on the best-scoring pages only.
+core, so pages are summarised by centroids of their cells (spherical k-means): repeated words
+and blank margins collapse into one vector each while distinct content keeps its own. Stage one
+looks up each query token's nearest centroids among ``SEARCH_CENTROIDS`` per page in HNSW, which
+only has to find the right pages; stage two ranks the pages found by MaxSim over a finer
+``RANKING_CENTROIDS`` per page kept in RAM as int8; the exact rerank runs on the best of those.
+Measured on the synthetic benchmark corpus (2,000 pages): with 96 ranking centroids the exact
+top 10 were always within the stage-two top 32; with 48, 94.5 % were.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,37 +24,56 @@ from usearch.index import Index
 
 from docretriever.errors import LibraryError
 
-POOL_BLOCK = 4
-# Keys are page_id * KEY_STRIDE + block number, so a page's keys can be derived from its id.
+SEARCH_CENTROIDS = 48
+RANKING_CENTROIDS = 96
+# HNSW links per node: 8 halves the graph's RAM against 16; stage one only needs the right
+# pages among its few hundred, not each token's exact nearest centroid.
+CONNECTIVITY = 8
+_KMEANS_ROUNDS = 5
+# Keys are page_id * KEY_STRIDE + centroid number, so a page's keys can be derived from its id.
 KEY_STRIDE = 1 << 12
+_MAGIC = b"DOCRETRIEVER-INDEX-1\n"
+# int8 storage: unit vectors scaled to [-127, 127].
+_INT8_SCALE = 127.0
 
 
-def pool_cells(cells: np.ndarray, grid: tuple[int, int], block: int = POOL_BLOCK) -> np.ndarray:
-    """Mean of each ``block`` x ``block`` square of cells, re-normalised.
+def pool_cells(cells: np.ndarray, count: int = SEARCH_CENTROIDS) -> np.ndarray:
+    """Centroids of a page's cell vectors by spherical k-means.
 
     Args:
-        cells: shape (n_x * n_y, dim), a page's cell rows in row-major order.
-        grid: (n_x, n_y).
+        cells: shape (n_cells, dim), unit rows (a page's image-cell rows).
+        count: centroids wanted.
 
     Returns:
-        float32, shape (ceil(n_y / block) * ceil(n_x / block), dim), unit rows, blocks in
-        row-major order; edge blocks average the cells they have.
+        float32, shape (min(count, n_cells), dim), unit rows. Deterministic: seeded by
+        farthest-point sampling (the most distinct cells first), then ``_KMEANS_ROUNDS`` rounds.
     """
-    n_x, n_y = grid
-    dim = cells.shape[1]
-    table = cells.astype(np.float32).reshape(n_y, n_x, dim)
-    pooled = []
-    for y in range(0, n_y, block):
-        for x in range(0, n_x, block):
-            pooled.append(table[y : y + block, x : x + block].reshape(-1, dim).mean(axis=0))
-    result = np.stack(pooled)
-    norms = np.linalg.norm(result, axis=1, keepdims=True)
-    return result / np.maximum(norms, 1e-12)
+    vectors = np.ascontiguousarray(cells, dtype=np.float32)
+    count = min(count, len(vectors))
+    chosen = [0]
+    closest = vectors @ vectors[0]
+    for _ in range(1, count):
+        farthest = int(np.argmin(closest))
+        chosen.append(farthest)
+        closest = np.maximum(closest, vectors @ vectors[farthest])
+    centroids = vectors[chosen].copy()
+    for _ in range(_KMEANS_ROUNDS):
+        assignment = np.argmax(vectors @ centroids.T, axis=1)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assignment, vectors)
+        filled = np.bincount(assignment, minlength=count) > 0
+        norms = np.linalg.norm(sums[filled], axis=1, keepdims=True)
+        centroids[filled] = sums[filled] / np.maximum(norms, 1e-12)
+    return centroids
 
 
-def pooled_count(grid: tuple[int, int], block: int = POOL_BLOCK) -> int:
+def pooled_count(grid: tuple[int, int], count: int = SEARCH_CENTROIDS) -> int:
     """Number of pooled vectors :func:`pool_cells` makes for a (n_x, n_y) grid."""
-    return -(-grid[0] // block) * -(-grid[1] // block)
+    return min(count, grid[0] * grid[1])
+
+
+def _to_int8(vectors: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(vectors * _INT8_SCALE), -127, 127).astype(np.int8)
 
 
 class CandidateIndex:
@@ -59,40 +83,55 @@ class CandidateIndex:
         self.path = path
         self.dim = dim
         self._index = self._new()
+        self._pooled: dict[int, np.ndarray] = {}  # page id -> int8 ranking centroids (n, dim)
         self.dirty = False
         # Searches (reader threads) and additions (the writer) may overlap.
         self._lock = threading.RLock()
 
     def _new(self) -> Index:
-        return Index(ndim=self.dim, metric="ip", dtype="f16", connectivity=16)
+        return Index(ndim=self.dim, metric="ip", dtype="i8", connectivity=CONNECTIVITY)
 
     def load(self) -> bool:
-        """Load the saved index; False (leaving it empty) when missing or unreadable."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return False
+        """Load the saved index; False (leaving it empty) when missing or unreadable.
+
+        The file holds ``_MAGIC``, the length of USearch's serialised index (8 bytes, little
+        endian), that index, then the ranking centroids as an .npz (page ids, counts, rows).
+        """
         try:
-            restored = Index.restore(str(self.path))
-        except Exception:
+            data = self.path.read_bytes()
+            if not data.startswith(_MAGIC):
+                return False
+            start = len(_MAGIC) + 8
+            length = int.from_bytes(data[len(_MAGIC) : start], "little")
+            restored = Index.restore(data[start : start + length])
+            with np.load(io.BytesIO(data[start + length :]), allow_pickle=False) as arrays:
+                page_ids, counts, rows = arrays["page_ids"], arrays["counts"], arrays["rows"]
+        except Exception:  # missing, truncated, garbage: the caller rebuilds from the vectors
             return False
-        if restored is None or restored.ndim != self.dim:
+        if restored is None or restored.ndim != self.dim or rows.ndim != 2 or rows.shape[1] != self.dim:
             return False
+        offsets = np.r_[0, np.cumsum(counts)]
         self._index = restored
+        self._pooled = {int(p): rows[offsets[i] : offsets[i + 1]] for i, p in enumerate(page_ids)}
         return True
 
     def clear(self) -> None:
         self._index = self._new()
+        self._pooled = {}
         self.dirty = True
 
     def __len__(self) -> int:
         return len(self._index)
 
     def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
-        """Index a page's pooled cells. ``cells``: shape (n_x * n_y, dim), row-major; ``grid``:
-        (n_x, n_y). Marks the index dirty (unsaved)."""
-        pooled = pool_cells(cells, grid)
-        keys = page_id * KEY_STRIDE + np.arange(len(pooled), dtype=np.uint64)
+        """Index a page's centroids. ``cells``: shape (n_x * n_y, dim), the page's cell rows;
+        ``grid``: (n_x, n_y). Marks the index dirty (unsaved)."""
+        searched = _to_int8(pool_cells(cells, SEARCH_CENTROIDS))
+        ranking = _to_int8(pool_cells(cells, RANKING_CENTROIDS))
+        keys = page_id * KEY_STRIDE + np.arange(len(searched), dtype=np.uint64)
         with self._lock:
-            self._index.add(keys, pooled, threads=1)
+            self._index.add(keys, searched, threads=1)
+            self._pooled[page_id] = ranking
             self.dirty = True
 
     def remove_page(self, page_id: int, grid: tuple[int, int]) -> None:
@@ -100,6 +139,7 @@ class CandidateIndex:
         keys = page_id * KEY_STRIDE + np.arange(pooled_count(grid), dtype=np.uint64)
         with self._lock:
             self._index.remove(keys)
+            self._pooled.pop(page_id, None)
             self.dirty = True
 
     def approximate_scores(self, query: np.ndarray, per_token: int) -> dict[int, float]:
@@ -126,16 +166,47 @@ class CandidateIndex:
                 scores[page] = scores.get(page, 0.0) + sim
         return scores
 
+    def pooled_scores(self, query: np.ndarray, page_ids: Sequence[int]) -> np.ndarray:
+        """MaxSim of the query against each page's centroids (the second stage).
+
+        ``query`` is float32 (n_tokens, dim). Returns float32 (len(page_ids),); a page missing
+        from the index scores -inf.
+        """
+        with self._lock:
+            pooled = [self._pooled.get(page_id) for page_id in page_ids]
+        present = [i for i, p in enumerate(pooled) if p is not None]
+        scores = np.full(len(page_ids), -np.inf, dtype=np.float32)
+        if not present:
+            return scores
+        lengths = np.array([len(pooled[i]) for i in present])  # type: ignore[arg-type]
+        matrix = np.concatenate([pooled[i] for i in present]).astype(np.float32)
+        similarities = (np.ascontiguousarray(query, dtype=np.float32) / _INT8_SCALE) @ matrix.T
+        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+        scores[present] = np.maximum.reduceat(similarities, offsets, axis=1).sum(axis=0)
+        return scores
+
     def save(self) -> None:
         """Write the index to a temporary file, fsync it, then rename it over the old one.
 
         USearch's own ``save`` writes in place; on a full disk that would leave a broken file
-        where a good one was.
+        where a good one was. See :meth:`load` for the layout.
         """
         with self._lock:
-            data = self._index.save()
-        if data is None:
+            serialised = self._index.save()
+            page_ids = np.fromiter(self._pooled, dtype=np.int64, count=len(self._pooled))
+            counts = np.array([len(self._pooled[int(p)]) for p in page_ids], dtype=np.int64)
+            rows = (
+                np.concatenate([self._pooled[int(p)] for p in page_ids])
+                if len(page_ids)
+                else np.zeros((0, self.dim), dtype=np.int8)
+            )
+        if serialised is None:
             raise LibraryError("The search index could not be serialised.")
+        centroids = io.BytesIO()
+        np.savez(centroids, page_ids=page_ids, counts=counts, rows=rows)
+        data = b"".join(
+            [_MAGIC, len(serialised).to_bytes(8, "little"), bytes(serialised), centroids.getvalue()]
+        )
         folder = self.path.parent
         try:
             fd, temporary = tempfile.mkstemp(prefix=".index-", dir=folder)
@@ -155,4 +226,5 @@ class CandidateIndex:
         self.dirty = False
 
     def memory_bytes(self) -> int:
-        return int(self._index.memory_usage)
+        """RAM held: USearch's vectors and graph plus the in-memory centroids."""
+        return int(self._index.memory_usage) + sum(p.nbytes for p in self._pooled.values())

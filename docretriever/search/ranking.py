@@ -1,9 +1,11 @@
-"""Ranking pages for a query: exhaustive exact MaxSim, or the two-stage fast path.
+"""Ranking pages for a query: exhaustive exact MaxSim, or the three-stage fast path.
 
-The fast path asks the USearch index for each query token's nearest pooled vectors, ranks the
-pages those belong to by the best similarity found per token (an approximate MaxSim), and
-scores only the best ``rerank`` of them exactly on their stored vectors. Whatever the path,
-every returned score is exact.
+1. USearch finds each query token's nearest page centroids; the pages they belong to are the
+   candidates (at least ``SURVEY_PAGES`` of them).
+2. The candidates are ranked by MaxSim over their centroids (in RAM, int8).
+3. The best ``rerank`` pages are scored exactly on their stored vectors.
+
+Whatever the path, every returned score is exact MaxSim.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from docretriever.search.maxsim import maxsim_scores
 
 RowsOf = Callable[[int], np.ndarray]
 
-# Exact scores for this many candidate pages (or RERANK_PER_HIT per requested hit, if more).
-RERANK_PAGES = 100
-RERANK_PER_HIT = 10
-# Nearest pooled vectors fetched per query token in the first stage.
+# Pages scored exactly: at least RERANK_PAGES, or RERANK_PER_HIT per requested hit.
+RERANK_PAGES = 32
+RERANK_PER_HIT = 3
+# Pages ranked by their centroids in stage two: at least SURVEY_PAGES, or SURVEY_PER_RERANK
+# times the pages reranked.
+SURVEY_PAGES = 400
+SURVEY_PER_RERANK = 4
+# Nearest centroids fetched per query token in stage one (widened when too few pages come back).
 CANDIDATES_PER_TOKEN = 64
 
 
@@ -49,26 +55,38 @@ def two_stage_top_k(
     rerank: int | None = None,
     per_token: int | None = None,
 ) -> list[tuple[int, float]]:
-    """The ``k`` best pages, scoring exactly only the ``rerank`` best approximate candidates.
+    """The ``k`` best pages, scoring exactly only the ``rerank`` best by centroid MaxSim.
 
-    ``page_ids`` are the pages that may be returned (the indexed ones). Falls back to
-    :func:`exact_top_k` over all of them when there are no more than ``rerank`` pages, or when
-    the index cannot produce ``k`` candidates.
+    ``page_ids`` are the pages that may be returned (the indexed ones). A library of at most
+    ``rerank`` pages is scored exhaustively; one of at most ``SURVEY_PAGES`` skips stage one.
     """
     rerank = rerank or max(RERANK_PAGES, RERANK_PER_HIT * k)
-    per_token = per_token or CANDIDATES_PER_TOKEN
     if len(page_ids) <= rerank:
         return exact_top_k(query, page_ids, rows_of, k)
-    allowed = set(page_ids)
-    ranked: list[int] = []
-    # Query tokens' neighbours cluster on few pages: widen the lookup until enough distinct
-    # pages come back.
-    while True:
-        approximate = index.approximate_scores(query, per_token)
-        ranked = [p for p in sorted(approximate, key=approximate.__getitem__, reverse=True) if p in allowed]
-        if len(ranked) >= rerank or per_token >= len(index):
-            break
-        per_token *= 4
-    if len(ranked) < k:
+    survey = max(SURVEY_PAGES, SURVEY_PER_RERANK * rerank)
+    candidates = (
+        list(page_ids)
+        if len(page_ids) <= survey
+        else _nearest_pages(query, page_ids, index, survey, per_token)
+    )
+    scores = index.pooled_scores(query, candidates)
+    order = np.argsort(-scores, kind="stable")[:rerank]
+    shortlist = [candidates[i] for i in order if np.isfinite(scores[i])]
+    if len(shortlist) < k:  # the index lacks pages (being rebuilt): stay exact
         return exact_top_k(query, page_ids, rows_of, k)
-    return exact_top_k(query, ranked[:rerank], rows_of, k)
+    return exact_top_k(query, shortlist, rows_of, k)
+
+
+def _nearest_pages(
+    query: np.ndarray, page_ids: Sequence[int], index: CandidateIndex, survey: int, per_token: int | None
+) -> list[int]:
+    """Stage one: pages holding the query tokens' nearest centroids, widening the lookup until
+    ``survey`` distinct pages come back (tokens' neighbours cluster on few pages)."""
+    allowed = set(page_ids)
+    per_token = per_token or CANDIDATES_PER_TOKEN
+    while True:
+        found = index.approximate_scores(query, per_token)
+        pages = [p for p in sorted(found, key=found.__getitem__, reverse=True) if p in allowed]
+        if len(pages) >= survey or per_token >= len(index):
+            return pages[:survey]
+        per_token *= 4

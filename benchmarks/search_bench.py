@@ -1,0 +1,242 @@
+"""Search latency and recall of the fast path against exhaustive exact MaxSim.
+
+    uv run python benchmarks/search_bench.py --pages 10000 --json
+    uv run python benchmarks/search_bench.py --corpus tiny --model /tmp/tiny
+
+Corpora:
+- ``synthetic`` (default): ColQwen2-shaped pages (24 x 32 = 768 cells of 128-dim unit vectors
+  plus 13 prompt rows), clustered as real patch embeddings are: near-identical blank-margin
+  cells, and text cells drawn from a per-document vocabulary of "word" directions. Queries have
+  20 tokens: 12 words of a target page (with noise) and 8 augmentation-like tokens.
+- ``tiny``: the PDFs of ../shared/corpus embedded with the tiny random-weight model, searched
+  with text queries; it checks the pipeline on real page geometry, not ranking quality.
+
+Reported, all in one run on the same pages and queries: the fast path's median and p95 latency
+and recall@10 against exhaustive exact MaxSim; the project's exact mode; colpali-engine's
+``score_multi_vector`` (the reference; on at most --reference-pages pages, extrapolated
+linearly beyond); index build speed; RAM held for search and bytes on disk per page.
+A built library is kept in --library DIR and reused by later runs with the same settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from docretriever.documents import PageInfo
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.library.local import LocalLibrary
+from docretriever.search.candidates import CandidateIndex
+
+DIM, GRID, PROMPT_ROWS = 128, (24, 32), 13
+PAGES_PER_DOCUMENT = 20
+
+
+class SyntheticEmbedder:
+    """Only an identity: the synthetic corpus arrives already embedded."""
+
+    identity = ModelIdentity("synthetic", "1", "synthetic-colqwen2-shaped-v1", DIM)
+    max_pixels = 768 * 784
+    batch_size = 16
+
+    def embed_pages(self, images, cancel=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the synthetic corpus is embedded already")
+
+    def embed_queries(self, texts):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the synthetic corpus is embedded already")
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
+
+
+class SyntheticCorpus:
+    """Deterministic pages and queries; page i depends only on (seed, i)."""
+
+    def __init__(self, seed: int, vocabulary: int = 8192) -> None:
+        rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.words = unit(rng.normal(size=(vocabulary, DIM)))
+        self.margin = unit(rng.normal(size=DIM))
+        self.prompt = unit(rng.normal(size=(PROMPT_ROWS, DIM)))
+        self.augmentation = unit(rng.normal(size=DIM))
+
+    def _document_words(self, document: int) -> np.ndarray:
+        rng = np.random.default_rng((self.seed, 1, document))
+        return rng.choice(len(self.words), size=400, replace=False)
+
+    def page(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors (781, 128) float32, word ids per cell (768,), -1 for margin cells)."""
+        rng = np.random.default_rng((self.seed, 2, number))
+        vocabulary = self._document_words(number // PAGES_PER_DOCUMENT)
+        n_x, n_y = GRID
+        # Zipf-like: a few words recur on a page, most appear once or twice.
+        page_words = vocabulary[rng.zipf(1.3, size=n_x * n_y) % len(vocabulary)]
+        ids = page_words.reshape(n_y, n_x).copy()
+        ids[:3], ids[-3:], ids[:, :2], ids[:, -2:] = -1, -1, -1, -1  # blank margins
+        ids[1::3] = -1  # line spacing
+        ids = ids.reshape(-1)
+        cells = np.where(
+            (ids >= 0)[:, None],
+            self.words[np.maximum(ids, 0)] + 0.35 * rng.normal(size=(n_x * n_y, DIM)) / np.sqrt(DIM),
+            self.margin + 0.08 * rng.normal(size=(n_x * n_y, DIM)) / np.sqrt(DIM),
+        )
+        prompt = self.prompt + 0.05 * rng.normal(size=self.prompt.shape) / np.sqrt(DIM)
+        return unit(np.concatenate([cells, prompt])), ids
+
+    def query(self, number: int, n_pages: int) -> np.ndarray:
+        """20 tokens: 12 words of a random target page, 8 augmentation-like tokens."""
+        rng = np.random.default_rng((self.seed, 3, number))
+        _, ids = self.page(int(rng.integers(n_pages)))
+        present = np.unique(ids[ids >= 0])
+        chosen = rng.choice(present, size=min(12, len(present)), replace=False)
+        words = self.words[chosen] + 0.6 * rng.normal(size=(len(chosen), DIM)) / np.sqrt(DIM)
+        filler = self.augmentation + 0.3 * rng.normal(size=(8, DIM)) / np.sqrt(DIM)
+        return unit(np.concatenate([words, filler]))
+
+
+def build_synthetic(folder: Path, pages: int, seed: int) -> tuple[LocalLibrary, SyntheticCorpus]:
+    corpus = SyntheticCorpus(seed)
+    library = LocalLibrary(folder, embedder=SyntheticEmbedder())  # type: ignore[arg-type]
+    have = len(library.indexed_pages())
+    started = time.perf_counter()
+    for document in range(have // PAGES_PER_DOCUMENT, -(-pages // PAGES_PER_DOCUMENT)):
+        first = document * PAGES_PER_DOCUMENT
+        numbers = range(first, min(first + PAGES_PER_DOCUMENT, pages))
+        embedded = [
+            (PageInfo(n - first, 612.0, 792.0, 0), PageEmbedding(corpus.page(n)[0], GRID)) for n in numbers
+        ]
+        library.add_embedded_pages(
+            f"{seed:08x}{document:056x}", f"synthetic/{document}.pdf", embedded, save_index=False
+        )
+        done = numbers[-1] + 1
+        if document % 50 == 0:
+            rate = (done - have) / (time.perf_counter() - started)
+            print(f"  built {done}/{pages} pages ({rate:.0f} pages/s)", file=sys.stderr)
+    library.candidates.save()
+    return library, corpus
+
+
+def queries_for(corpus: SyntheticCorpus, n_queries: int, n_pages: int) -> list[QueryEmbedding]:
+    result = []
+    for number in range(n_queries):
+        vectors = corpus.query(number, n_pages)
+        result.append(
+            QueryEmbedding(f"q{number}", vectors, tuple("t" * len(vectors)), np.ones(len(vectors), bool))
+        )
+    return result
+
+
+def timed(function, repeat: int = 1):  # type: ignore[no-untyped-def]
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return result, min(times)
+
+
+def reference_seconds(library: LocalLibrary, query: np.ndarray, max_pages: int) -> tuple[float, int]:
+    """colpali-engine's exhaustive score_multi_vector over up to max_pages pages (float32)."""
+    import torch
+    from colpali_engine.utils.processing_utils import BaseVisualRetrieverProcessor
+
+    pages = list(library.indexed_pages().values())[:max_pages]
+    documents = [torch.from_numpy(library._rows(page).astype(np.float32)) for page in pages]
+    started = time.perf_counter()
+    BaseVisualRetrieverProcessor.score_multi_vector([torch.from_numpy(query)], documents, device="cpu")
+    return time.perf_counter() - started, len(pages)
+
+
+def measure(
+    library: LocalLibrary, queries: list[QueryEmbedding], args: argparse.Namespace
+) -> dict[str, object]:
+    n_pages = len(library.indexed_pages())
+    library.search_embedding(queries[0], args.k)  # warm caches and memory maps
+    fast_ms, exact_ms, recalls = [], [], []
+    for query in queries:
+        fast, seconds = timed(lambda q=query: library.search_embedding(q, args.k, rerank=args.rerank))
+        fast_ms.append(seconds * 1000)
+        exact, seconds = timed(lambda q=query: library.search_embedding(q, args.k, exact=True))
+        exact_ms.append(seconds * 1000)
+        truth = {(h.doc_id, h.page) for h in exact}
+        recalls.append(len(truth & {(h.doc_id, h.page) for h in fast}) / len(truth))
+    reference_s, reference_pages = reference_seconds(library, queries[0].vectors, args.reference_pages)
+    reference_ms = reference_s * 1000 * n_pages / reference_pages
+    index = library.candidates
+    pages = list(library.indexed_pages().values())[: min(n_pages, 2000)]
+    rebuild = CandidateIndex(Path("/nonexistent"), DIM)
+    started = time.perf_counter()
+    for page in pages:
+        rebuild.add_page(page.id, library._cells(page), page.grid or GRID)
+    build_rate = len(pages) / (time.perf_counter() - started)
+    disk = sum(p.stat().st_size for p in library.folder.rglob("*") if p.is_file())
+    median = statistics.median(fast_ms)
+    return {
+        "pages": n_pages,
+        "queries": len(queries),
+        "query_tokens": int(np.median([len(q.vectors) for q in queries])),
+        "k": args.k,
+        "fast_median_ms": round(median, 2),
+        "fast_p95_ms": round(float(np.percentile(fast_ms, 95)), 2),
+        "recall_at_k": round(statistics.mean(recalls), 4),
+        "exact_median_ms": round(statistics.median(exact_ms), 2),
+        "reference_colpali_ms": round(reference_ms, 1),
+        "reference_measured_on_pages": reference_pages,
+        "speedup_vs_reference": round(reference_ms / median, 1),
+        "speedup_vs_exact": round(statistics.median(exact_ms) / median, 1),
+        "index_build_pages_per_s": round(build_rate, 1),
+        "index_ram_bytes_per_page": round(index.memory_bytes() / n_pages),
+        "disk_bytes_per_page": round(disk / n_pages),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", choices=["synthetic", "tiny"], default="synthetic")
+    parser.add_argument("--pages", type=int, default=10_000, help="synthetic pages")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--rerank", type=int, default=None, help="pages scored exactly (default: the library's)"
+    )
+    parser.add_argument("--reference-pages", type=int, default=2000, help="pages colpali-engine scores")
+    parser.add_argument("--library", default=None, help="folder to build in (and reuse)")
+    parser.add_argument("--model", default=None, help="tiny model folder for --corpus tiny")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    if args.corpus == "synthetic":
+        folder = Path(args.library or f"/tmp/docretriever-bench-{args.seed}-{args.pages}")
+        library, corpus = build_synthetic(folder, args.pages, args.seed)
+        queries = queries_for(corpus, args.queries, args.pages)
+    else:
+        from docretriever.embedding import ModelSpec, load_embedder
+
+        embedder = load_embedder(ModelSpec(args.model or "", device="cpu"))
+        folder = Path(args.library or "/tmp/docretriever-bench-tiny")
+        library = LocalLibrary(folder, embedder=embedder)
+        corpus_root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+        library.add([corpus_root / "sample-files", corpus_root / "qpdf-malformed"])
+        texts = ["topology", "a form with fields", "arabic text", "a photograph", "a table"] * (
+            args.queries // 5 + 1
+        )
+        queries = embedder.embed_queries(texts[: args.queries])
+        if args.rerank is None:
+            args.rerank = 32  # a few hundred pages: force the two-stage path
+    figures = measure(library, queries, args)
+    figures["corpus"] = args.corpus
+    print(json.dumps(figures, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
