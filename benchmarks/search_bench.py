@@ -29,108 +29,32 @@ from pathlib import Path
 
 import numpy as np
 
-from docretriever.documents import PageInfo
-from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.embedding.base import QueryEmbedding
 from docretriever.library.local import LocalLibrary
 from docretriever.search.candidates import CandidateIndex
-
-DIM, GRID, PROMPT_ROWS = 128, (24, 32), 13
-PAGES_PER_DOCUMENT = 20
-
-
-class SyntheticEmbedder:
-    """Only an identity: the synthetic corpus arrives already embedded."""
-
-    identity = ModelIdentity("synthetic", "1", "synthetic-colqwen2-shaped-v1", DIM)
-    max_pixels = 768 * 784
-    batch_size = 16
-
-    def embed_pages(self, images, cancel=None):  # type: ignore[no-untyped-def]
-        raise RuntimeError("the synthetic corpus is embedded already")
-
-    def embed_queries(self, texts):  # type: ignore[no-untyped-def]
-        raise RuntimeError("the synthetic corpus is embedded already")
-
-
-def unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
-
-
-class SyntheticCorpus:
-    """Deterministic pages and queries; page i depends only on (seed, i)."""
-
-    def __init__(self, seed: int, vocabulary: int = 8192) -> None:
-        rng = np.random.default_rng(seed)
-        self.seed = seed
-        self.words = unit(rng.normal(size=(vocabulary, DIM)))
-        self.margin = unit(rng.normal(size=DIM))
-        self.prompt = unit(rng.normal(size=(PROMPT_ROWS, DIM)))
-        self.augmentation = unit(rng.normal(size=DIM))
-
-    def _document_words(self, document: int) -> np.ndarray:
-        rng = np.random.default_rng((self.seed, 1, document))
-        return rng.choice(len(self.words), size=400, replace=False)
-
-    def page(self, number: int) -> tuple[np.ndarray, np.ndarray]:
-        """(vectors (781, 128) float32, word ids per cell (768,), -1 for margin cells)."""
-        rng = np.random.default_rng((self.seed, 2, number))
-        vocabulary = self._document_words(number // PAGES_PER_DOCUMENT)
-        n_x, n_y = GRID
-        # Zipf-like: a few words recur on a page, most appear once or twice.
-        page_words = vocabulary[rng.zipf(1.3, size=n_x * n_y) % len(vocabulary)]
-        ids = page_words.reshape(n_y, n_x).copy()
-        ids[:3], ids[-3:], ids[:, :2], ids[:, -2:] = -1, -1, -1, -1  # blank margins
-        ids[1::3] = -1  # line spacing
-        ids = ids.reshape(-1)
-        cells = np.where(
-            (ids >= 0)[:, None],
-            self.words[np.maximum(ids, 0)] + 0.35 * rng.normal(size=(n_x * n_y, DIM)) / np.sqrt(DIM),
-            self.margin + 0.08 * rng.normal(size=(n_x * n_y, DIM)) / np.sqrt(DIM),
-        )
-        prompt = self.prompt + 0.05 * rng.normal(size=self.prompt.shape) / np.sqrt(DIM)
-        return unit(np.concatenate([cells, prompt])), ids
-
-    def query(self, number: int, n_pages: int) -> np.ndarray:
-        """20 tokens: 12 words of a random target page, 8 augmentation-like tokens."""
-        rng = np.random.default_rng((self.seed, 3, number))
-        _, ids = self.page(int(rng.integers(n_pages)))
-        present = np.unique(ids[ids >= 0])
-        chosen = rng.choice(present, size=min(12, len(present)), replace=False)
-        words = self.words[chosen] + 0.6 * rng.normal(size=(len(chosen), DIM)) / np.sqrt(DIM)
-        filler = self.augmentation + 0.3 * rng.normal(size=(8, DIM)) / np.sqrt(DIM)
-        return unit(np.concatenate([words, filler]))
+from docretriever.testing.synthetic import (
+    DIM,
+    GRID,
+    PAGES_PER_DOCUMENT,
+    SyntheticCorpus,
+    SyntheticEmbedder,
+    add_synthetic_pages,
+    synthetic_queries,
+)
 
 
 def build_synthetic(folder: Path, pages: int, seed: int) -> tuple[LocalLibrary, SyntheticCorpus]:
     corpus = SyntheticCorpus(seed)
     library = LocalLibrary(folder, embedder=SyntheticEmbedder())  # type: ignore[arg-type]
-    have = len(library.indexed_pages())
-    started = time.perf_counter()
-    for document in range(have // PAGES_PER_DOCUMENT, -(-pages // PAGES_PER_DOCUMENT)):
-        first = document * PAGES_PER_DOCUMENT
-        numbers = range(first, min(first + PAGES_PER_DOCUMENT, pages))
-        embedded = [
-            (PageInfo(n - first, 612.0, 792.0, 0), PageEmbedding(corpus.page(n)[0], GRID)) for n in numbers
-        ]
-        library.add_embedded_pages(
-            f"{seed:08x}{document:056x}", f"synthetic/{document}.pdf", embedded, save_index=False
+    have = len(library.indexed_pages()) // PAGES_PER_DOCUMENT * PAGES_PER_DOCUMENT
+    if have < pages:
+        started = time.perf_counter()
+        add_synthetic_pages(library, corpus, pages, start=have)
+        print(
+            f"  built {pages - have} pages at {(pages - have) / (time.perf_counter() - started):.0f} pages/s",
+            file=sys.stderr,
         )
-        done = numbers[-1] + 1
-        if document % 50 == 0:
-            rate = (done - have) / (time.perf_counter() - started)
-            print(f"  built {done}/{pages} pages ({rate:.0f} pages/s)", file=sys.stderr)
-    library.candidates.save()
     return library, corpus
-
-
-def queries_for(corpus: SyntheticCorpus, n_queries: int, n_pages: int) -> list[QueryEmbedding]:
-    result = []
-    for number in range(n_queries):
-        vectors = corpus.query(number, n_pages)
-        result.append(
-            QueryEmbedding(f"q{number}", vectors, tuple("t" * len(vectors)), np.ones(len(vectors), bool))
-        )
-    return result
 
 
 def timed(function, repeat: int = 1):  # type: ignore[no-untyped-def]
@@ -218,7 +142,7 @@ def main() -> None:
     if args.corpus == "synthetic":
         folder = Path(args.library or f"/tmp/docretriever-bench-{args.seed}-{args.pages}")
         library, corpus = build_synthetic(folder, args.pages, args.seed)
-        queries = queries_for(corpus, args.queries, args.pages)
+        queries = synthetic_queries(corpus, args.queries, args.pages)
     else:
         from docretriever.embedding import ModelSpec, load_embedder
 

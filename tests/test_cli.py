@@ -68,6 +68,9 @@ def test_add_search_json_and_highlights(tmp_path: Path, docs: Path, tiny_model_d
     code, out, _ = run(capsys, "info", *common)  # global options after the command work too
     assert code == 0 and "Pages:     5 indexed" in out
 
+    code, out, _ = run(capsys, *common, "bench", "-n", "4")
+    assert code == 0 and "recall" in out and "5 pages" in out
+
     doc_id = next(d["doc_id"] for d in documents if d["status"] == "indexed")
     code, out, _ = run(capsys, *common, "remove", doc_id)
     assert code == 0 and doc_id in out

@@ -35,6 +35,8 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
                 return _search(library, args)
             if args.command == "list":
                 return _list(library, args)
+            if args.command == "bench":
+                return _bench(library, args)
             if args.command == "remove":
                 document = library.remove(args.document)
                 print(f"Removed {document.doc_id} ({_name(document)}).")
@@ -114,6 +116,25 @@ def _write_highlights(library: Library, hits: list[Hit], folder: Path) -> dict[i
             continue
         written[hit.rank] = str(target)
     return written
+
+
+def _bench(library: Library, args: argparse.Namespace) -> int:
+    from docretriever.library.local import LocalLibrary
+    from docretriever.library.quality import check_search, sample_queries
+
+    if not isinstance(library, LocalLibrary):
+        raise InvalidInputError("bench measures local libraries only.")
+    if args.queries:
+        queries = library.embedder.embed_queries(args.queries)
+        source = f"{len(queries)} given queries"
+    else:
+        queries = sample_queries(library, args.n)
+        source = f"{len(queries)} queries sampled from the library's pages"
+    check = check_search(library, queries, args.k)
+    print(f"{check.pages} pages, {source}, top {check.k}:")
+    print(f"  fast path:  recall {check.recall:.3f} of exact search, median {check.fast_median_ms:.1f} ms")
+    print(f"  exhaustive: median {check.exact_median_ms:.1f} ms")
+    return 0
 
 
 def _list(library: Library, args: argparse.Namespace) -> int:

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", parents=[common], help="remove a document from the library")
     remove.add_argument("document", metavar="DOC", help="doc id (or its first characters) or a path")
 
+    bench = commands.add_parser(
+        "bench", parents=[common], help="measure what the fast search path costs this library"
+    )
+    bench.add_argument("queries", nargs="*", metavar="QUERY", help="queries to try (default: sampled pages)")
+    bench.add_argument("-n", type=int, default=20, metavar="N", help="sampled queries when none are given")
+    bench.add_argument("-k", type=int, default=10, metavar="K", help="results compared per query")
+
     info = commands.add_parser("info", parents=[common], help="show the library's location, model and size")
     info.add_argument("--json", action="store_true", help="print as JSON")
     return parser

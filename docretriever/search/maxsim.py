@@ -31,7 +31,7 @@ def maxsim_scores(query: np.ndarray, pages: Sequence[np.ndarray]) -> np.ndarray:
         lengths = np.fromiter((len(p) for p in chunk), dtype=np.int64, count=len(chunk))
         if (lengths == 0).any():
             raise ValueError("every page needs at least one row")
-        rows = np.concatenate(chunk).astype(np.float32, copy=False)
+        rows = np.concatenate(chunk, dtype=np.float32)  # one pass: gather and widen together
         similarities = query @ rows.T  # (n_query_tokens, total_rows)
         offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         per_token_max = np.maximum.reduceat(similarities, offsets, axis=1)

@@ -1,0 +1,65 @@
+"""The fast search path against exhaustive exact MaxSim, on synthetic ColQwen2-shaped pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docretriever.library.local import LocalLibrary
+from docretriever.library.quality import check_search, sample_queries
+from docretriever.search import ranking
+from docretriever.search.candidates import CandidateIndex
+from docretriever.testing.synthetic import (
+    SyntheticCorpus,
+    SyntheticEmbedder,
+    add_synthetic_pages,
+    synthetic_queries,
+)
+
+
+def synthetic_library(folder: Path, pages: int, seed: int) -> tuple[LocalLibrary, SyntheticCorpus]:
+    corpus = SyntheticCorpus(seed)
+    library = LocalLibrary(folder, embedder=SyntheticEmbedder())  # type: ignore[arg-type]
+    add_synthetic_pages(library, corpus, pages)
+    return library, corpus
+
+
+def test_the_three_stage_path_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    library, corpus = synthetic_library(tmp_path / "lib", 600, seed=3)
+    assert ranking.SURVEY_PAGES < 600  # so stage one (HNSW) really runs
+    queries = synthetic_queries(corpus, 12, 600)
+    check = check_search(library, queries, k=10)
+    assert check.pages == 600 and check.queries == 12
+    assert check.recall >= 0.95
+    exact = {(h.doc_id, h.page): h.score for h in library.search_embedding(queries[0], 600, exact=True)}
+    for hit in library.search_embedding(queries[0], 10):
+        assert hit.score == pytest.approx(exact[(hit.doc_id, hit.page)], rel=1e-6)  # scores are exact
+    # The library measures itself with pseudo-queries too (the `bench` command).
+    assert check_search(library, sample_queries(library, 5), k=10).recall >= 0.9
+
+
+def test_a_library_smaller_than_the_rerank_set_is_searched_exactly(tmp_path: Path) -> None:
+    library, corpus = synthetic_library(tmp_path / "lib", 20, seed=4)
+    for query in synthetic_queries(corpus, 5, 20):
+        fast = [(h.doc_id, h.page, h.score) for h in library.search_embedding(query, 10)]
+        exact = [(h.doc_id, h.page, h.score) for h in library.search_embedding(query, 10, exact=True)]
+        assert fast == exact
+
+
+def test_the_index_file_keeps_the_ranking_centroids(tmp_path: Path) -> None:
+    corpus = SyntheticCorpus(5)
+    index = CandidateIndex(tmp_path / "index.usearch", 128)
+    for number in range(30):
+        index.add_page(number + 1, corpus.page(number)[0][:768], (24, 32))
+    index.save()
+    reloaded = CandidateIndex(tmp_path / "index.usearch", 128)
+    assert reloaded.load()
+    query = corpus.query(0, 30)
+    np.testing.assert_array_equal(
+        reloaded.pooled_scores(query, list(range(1, 31))), index.pooled_scores(query, list(range(1, 31)))
+    )
+    assert reloaded.approximate_scores(query, 16) == index.approximate_scores(query, 16)
+    (tmp_path / "index.usearch").write_bytes((tmp_path / "index.usearch").read_bytes()[:1000])  # truncated
+    assert not CandidateIndex(tmp_path / "index.usearch", 128).load()
