@@ -53,7 +53,7 @@ def test_the_page_holding_the_query_ranks_first_and_survives_a_save(tmp_path: Pa
     reloaded = CandidateIndex(tmp_path / "index.usearch", 128)
     assert reloaded.load() and len(reloaded) == len(index) == 200 * pooled_count(grid)
     assert reloaded.approximate_scores(block, 32) == scores
-    reloaded.remove_page(123, grid)
+    reloaded.remove_page(123)
     assert 123 not in reloaded.approximate_scores(block, 32)
 
 

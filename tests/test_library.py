@@ -311,3 +311,35 @@ def test_references_by_relative_path_and_missing_libraries(tmp_path: Path, docs:
     with pytest.raises(LibraryError, match="no library"):
         open_library(tmp_path / "typo", embedder=tiny_embedder, create=False)
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_cancelled_reindex_keeps_the_document(tmp_path: Path, docs: Path, tiny_embedder) -> None:
+    library = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    library.add([docs / "multicolumn.pdf"])
+    target = library.documents()[0]
+    cancel = CancelToken()
+
+    def stop_while_reading(progress: Progress) -> None:
+        if progress.stage == "Reading files":
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        library.reindex(target.doc_id, progress=stop_while_reading, cancel=cancel)
+    document = library.documents()[0]
+    assert document.doc_id == target.doc_id and document.status == "pending" and document.paths
+    library.add([docs / "multicolumn.pdf"])  # an add finishes it
+    assert library.documents()[0].status == "indexed"
+    assert len(library.catalog.pages(status="indexed")) == 3
+
+
+def test_another_process_adding_pages_is_seen_by_the_fast_path(
+    tmp_path: Path, docs: Path, tiny_embedder
+) -> None:
+    first = open_library(tmp_path / "lib", embedder=tiny_embedder)
+    first.add([docs / "pdfkit.pdf"])
+    first.search("anything", k=1)  # loads the index in this "process"
+    second = open_library(tmp_path / "lib", embedder=tiny_embedder)  # another process's view
+    second.add([docs / "multicolumn.pdf"])
+    assert first.candidates.page_ids() == set(first.indexed_pages()) and len(first.indexed_pages()) == 4
+    second.remove(next(d.doc_id for d in second.documents() if d.paths[0].endswith("pdfkit.pdf")))
+    assert first.candidates.page_ids() == set(first.indexed_pages()) and len(first.indexed_pages()) == 3

@@ -88,7 +88,8 @@ class Library(ABC):
         cancel: CancelToken | None = None,
     ) -> AddReport:
         """Forget a document's pages and index its file again (all its known paths that still
-        exist). Raises LibraryError when none of its files is where it was."""
+        exist). The document stays in the library, pending, if this is cancelled. Raises
+        LibraryError when none of its files is where it was."""
 
     @abstractmethod
     def info(self) -> LibraryInfo:

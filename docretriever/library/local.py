@@ -20,7 +20,7 @@ from docretriever.library.hits import Hit
 from docretriever.library.ingest import add_paths
 from docretriever.library.lock import WriterLock
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.search.candidates import CandidateIndex, pooled_count
+from docretriever.search.candidates import CandidateIndex
 from docretriever.search.maxsim import similarity_map
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
 from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageRecord
@@ -63,6 +63,7 @@ class LocalLibrary(Library):
         # model and the index happens once, under this lock.
         self._load_lock = threading.RLock()
         self._page_cache: tuple[tuple[int, int], dict[int, PageRecord]] | None = None
+        self._candidates_version: tuple[int, int] | None = None
         if embedder is not None:
             self._check_identity(embedder.identity)
 
@@ -113,19 +114,35 @@ class LocalLibrary(Library):
 
     @property
     def candidates(self) -> CandidateIndex:
-        """The first-stage index, rebuilt from stored vectors when it disagrees with the catalog."""
+        """The search index, in step with the catalog.
+
+        Loaded from disk once, then reconciled whenever the catalog has changed since (here or
+        in another process, or before a crash): pages it lacks are added from their stored
+        vectors, pages no longer indexed are removed. A missing or unreadable file is rebuilt
+        the same way.
+        """
         with self._load_lock:
             if self._candidates is None:
-                index = CandidateIndex(self.folder / "index.usearch", self.store.dim)
-                indexed = self.catalog.pages(status=INDEXED)
-                expected = sum(pooled_count(p.grid) for p in indexed if p.grid)
-                if not index.load() or len(index) != expected:
-                    index.clear()
-                    for page in indexed:
-                        index.add_page(page.id, self._cells(page), page.grid or (0, 0))
-                    self._save_if_no_writer(index)
-                self._candidates = index
+                self._candidates = CandidateIndex(self.folder / "index.usearch", self.store.dim)
+                self._candidates.load()
+                self._candidates_version = None
+            version = self.catalog.version()
+            if version != self._candidates_version:
+                self._reconcile(self._candidates)
+                self._candidates_version = version
             return self._candidates
+
+    def _reconcile(self, index: CandidateIndex) -> None:
+        pages = self.indexed_pages()
+        held = index.page_ids()
+        missing = [page for page_id, page in pages.items() if page_id not in held]
+        extra = held - pages.keys()
+        for page_id in extra:
+            index.remove_page(page_id)
+        for page in missing:
+            index.add_page(page.id, self._cells(page), page.grid or (0, 0))
+        if missing or extra:
+            self._save_if_no_writer(index)
 
     def _save_if_no_writer(self, index: CandidateIndex) -> None:
         """Save a rebuilt index unless someone else is writing: a reader must never wait for or
@@ -283,15 +300,20 @@ class LocalLibrary(Library):
             self.forget(document)
             return document
 
-    def forget(self, document: DocumentRecord) -> None:
-        """Delete a document and its pages from the catalog and the index (writer lock held)."""
+    def forget(self, document: DocumentRecord, *, keep_document: bool = False) -> None:
+        """Delete a document's pages from the catalog and the index (writer lock held), and the
+        document itself unless ``keep_document`` (then it stays, pending, with its paths)."""
         pages = self.catalog.pages(document.id, INDEXED)
-        # Load the index before the catalog changes, or loading would see a mismatch and rebuild.
+        # Load the index before the catalog changes, so that it is reconciled against the
+        # catalog as it was and the pages removed below are really in it.
         candidates = self.candidates if pages else None
-        self.catalog.remove_document(document.id)
+        if keep_document:
+            self.catalog.reset_pages(document.id)
+        else:
+            self.catalog.remove_document(document.id)
         if candidates is not None:
             for page in pages:
-                candidates.remove_page(page.id, page.grid or (0, 0))
+                candidates.remove_page(page.id)
             candidates.save()
 
     def reindex(
@@ -300,7 +322,9 @@ class LocalLibrary(Library):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> AddReport:
+        cancel = cancel or CancelToken()
         with self._writer:
+            cancel.raise_if_cancelled()
             document = self.find_document(reference)
             paths = [path for path in document.paths if os.path.exists(path)]
             if not paths:
@@ -308,8 +332,10 @@ class LocalLibrary(Library):
                     f"The file of document {document.doc_id} is no longer at {document.paths[0]}; "
                     "add it again from where it is now."
                 )
-            self.forget(document)
-            return add_paths(self, paths, progress or ignore_progress, cancel or CancelToken())
+            # The document stays (pending) while it is re-indexed: a cancelled re-index leaves it
+            # for the next add to finish instead of losing it.
+            self.forget(document, keep_document=True)
+            return add_paths(self, paths, progress or ignore_progress, cancel)
 
     def info(self) -> LibraryInfo:
         meta = self.catalog.get_meta

@@ -125,18 +125,28 @@ class CandidateIndex:
 
     def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
         """Index a page's centroids. ``cells``: shape (n_x * n_y, dim), the page's cell rows;
-        ``grid``: (n_x, n_y). Marks the index dirty (unsaved)."""
+        ``grid``: (n_x, n_y). Adding a page already held does nothing. Marks the index dirty."""
+        with self._lock:
+            if page_id in self._pooled:
+                return  # a reader's reconciliation may have added it between commit and here
         searched = _to_int8(pool_cells(cells, SEARCH_CENTROIDS))
         ranking = _to_int8(pool_cells(cells, RANKING_CENTROIDS))
         keys = page_id * KEY_STRIDE + np.arange(len(searched), dtype=np.uint64)
         with self._lock:
+            if page_id in self._pooled:
+                return
             self._index.add(keys, searched, threads=1)
             self._pooled[page_id] = ranking
             self.dirty = True
 
-    def remove_page(self, page_id: int, grid: tuple[int, int]) -> None:
-        """Remove every pooled vector of a page indexed with this (n_x, n_y) grid."""
-        keys = page_id * KEY_STRIDE + np.arange(pooled_count(grid), dtype=np.uint64)
+    def page_ids(self) -> set[int]:
+        """The pages this index holds."""
+        with self._lock:
+            return set(self._pooled)
+
+    def remove_page(self, page_id: int) -> None:
+        """Remove every centroid of a page (absent keys are ignored)."""
+        keys = page_id * KEY_STRIDE + np.arange(SEARCH_CENTROIDS, dtype=np.uint64)
         with self._lock:
             self._index.remove(keys)
             self._pooled.pop(page_id, None)

@@ -24,7 +24,7 @@ PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     sha256 TEXT NOT NULL UNIQUE,
     size INTEGER NOT NULL,
     page_count INTEGER,
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS paths (
 );
 CREATE INDEX IF NOT EXISTS paths_by_document ON paths (document_id);
 CREATE TABLE IF NOT EXISTS pages (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: ids are never reused, so an index entry can never name another page.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
     page_index INTEGER NOT NULL,
     width_pt REAL NOT NULL,
@@ -320,6 +321,16 @@ class Catalog:
     def fail_page(self, page_id: int, error: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE pages SET status = 'failed', error = ? WHERE id = ?", (error, page_id))
+
+    def reset_pages(self, document_id: int) -> None:
+        """Forget a document's pages and mark it pending, keeping the document and its paths."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
+            db.execute(
+                "UPDATE documents SET status = 'pending', error = NULL, error_details = NULL,"
+                " page_count = NULL, updated_at = ? WHERE id = ?",
+                (time.time(), document_id),
+            )
 
     def remove_document(self, document_id: int) -> None:
         with self.transaction() as db:
