@@ -80,3 +80,27 @@ def test_writes_run_one_at_a_time(qtbot) -> None:
         runner.write(write)
     assert runner.wait(10_000)
     assert overlap == [1, 1, 1, 1]
+
+
+def test_a_task_cancelled_while_queued_never_runs_and_reads_can_jump_the_queue(qtbot) -> None:
+    runner = TaskRunner(readers=1)
+    release = threading.Event()
+    order: list[str] = []
+    errors: list[TaskError] = []
+
+    def blocker(progress, cancel):
+        release.wait(10)
+
+    def record(name):
+        return lambda progress, cancel: order.append(name)
+
+    runner.read(blocker)  # occupies the only reader
+    skipped = runner.read(record("skipped"), on_error=errors.append)
+    runner.read(record("low"))
+    runner.read(record("high"), priority=1)
+    skipped.cancel()
+    release.set()
+    assert runner.wait(10_000)
+    qtbot.waitUntil(lambda: len(errors) == 1, timeout=5_000)
+    assert order == ["high", "low"]
+    assert errors[0].cancelled

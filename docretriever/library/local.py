@@ -248,9 +248,13 @@ class LocalLibrary(Library):
             ranked = exact_top_k(query.vectors, page_ids, rows_of, k)
         else:
             ranked = two_stage_top_k(query.vectors, page_ids, self.candidates, rows_of, k, rerank=rerank)
-        return [
-            self._hit(rank, score, pages[page_id], query) for rank, (page_id, score) in enumerate(ranked, 1)
-        ]
+        hits: list[Hit] = []
+        for page_id, score in ranked:
+            try:
+                hits.append(self._hit(len(hits) + 1, score, pages[page_id], query))
+            except LibraryError:  # its document was removed while this search ran
+                continue
+        return hits
 
     def indexed_pages(self) -> dict[int, PageRecord]:
         """Every indexed page by id, cached until the catalog changes (in any process)."""

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
     def open_viewer(self, index: int) -> None:
         if self.viewer is not None:
             self.viewer.close()
+            self.viewer.deleteLater()  # one viewer at a time; the old one's page is freed
         self.viewer = PageViewer(self.session, self.results.hits, index, self)
         self.viewer.current_changed.connect(self.results.setCurrentRow)
         self.viewer.open()

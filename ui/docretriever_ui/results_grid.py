@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from docretriever.library import Hit
 from docretriever_ui.session import LibrarySession
-from docretriever_ui.tasks import TaskError
+from docretriever_ui.tasks import TaskError, TaskHandle
 
 THUMBNAIL = QSize(180, 240)
 
@@ -24,6 +24,7 @@ class ResultsGrid(QListWidget):
         super().__init__(parent)
         self.session = session
         self.hits: list[Hit] = []
+        self._renders: list[TaskHandle] = []
         self.empty_text = (
             "Drop PDF files or folders anywhere on this window, then describe what a page shows "
             "in the search bar and press Enter."
@@ -54,6 +55,9 @@ class ResultsGrid(QListWidget):
         """Replace the grid with ``hits``; thumbnails arrive as they are rendered."""
         self._generation += 1
         generation = self._generation
+        for handle in self._renders:  # the previous results' thumbnails are no longer wanted
+            handle.cancel()
+        self._renders = []
         self.clear()
         self.hits = list(hits)
         placeholder = _tile(None)
@@ -77,7 +81,7 @@ class ResultsGrid(QListWidget):
         def failed(error: TaskError) -> None:
             self._thumbnail_failed(generation, index, error.message)
 
-        self.session.render_hit(hit, pixels, on_done=done, on_error=failed)
+        self._renders.append(self.session.render_hit(hit, pixels, on_done=done, on_error=failed))
 
     def _set_thumbnail(self, generation: int, index: int, image: QImage) -> None:
         if generation != self._generation:

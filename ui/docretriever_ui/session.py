@@ -22,6 +22,8 @@ from docretriever_ui.images import to_qimage
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
 
+CLOSE_WAIT_MS = 3000
+
 
 class LibrarySession(QObject):
     """Opens the library named in the settings and runs its operations on a TaskRunner.
@@ -79,11 +81,12 @@ class LibrarySession(QObject):
         self.documents_changed.emit()
 
     def close(self) -> None:
+        """Stop what can be stopped and release the library; never blocks for long. A task that
+        cannot stop in time (a model still loading) keeps the library until the process ends."""
         self.cancel_ingest()
-        self.runner.wait()
-        if self._library is not None:
+        if self.runner.wait(CLOSE_WAIT_MS) and self._library is not None:
             self._library.close()
-            self._library = None
+        self._library = None
 
     def _report_model_progress(self, progress: Progress) -> None:
         now = time.monotonic()
@@ -165,10 +168,13 @@ class LibrarySession(QObject):
             if generation == self._search_generation:
                 on_done(hits)
 
+        def fail(error: TaskError) -> None:
+            if generation == self._search_generation:
+                (on_error or self.failed.emit)(error)
+
+        # Searches go ahead of queued thumbnail renders: a person waits on them.
         return self.runner.read(
-            lambda progress, cancel: self.library.search(query, k),
-            on_done=deliver,
-            on_error=on_error or self.failed.emit,
+            lambda progress, cancel: self.library.search(query, k), priority=1, on_done=deliver, on_error=fail
         )
 
     def render_page(

@@ -71,6 +71,10 @@ class _Task(QRunnable):
     def run(self) -> None:
         outcome: object
         failed = True
+        if self.handle.token.cancelled:  # cancelled while queued: skip the work entirely
+            self.handle.finished = True
+            self.signals.failed.emit(TaskError("Cancelled.", "", cancelled=True))
+            return
         try:
             outcome = self.function(self._progress, self.handle.token)
             failed = False
@@ -117,11 +121,18 @@ class TaskRunner(QObject):
     def write(self, function: TaskFunction, **callbacks: Callable[[Any], None]) -> TaskHandle:
         return self._start(self._writer, function, callbacks)
 
-    def read(self, function: TaskFunction, **callbacks: Callable[[Any], None]) -> TaskHandle:
-        return self._start(self._readers, function, callbacks)
+    def read(
+        self, function: TaskFunction, *, priority: int = 0, **callbacks: Callable[[Any], None]
+    ) -> TaskHandle:
+        """Run on the reader pool; a higher ``priority`` starts before queued lower ones."""
+        return self._start(self._readers, function, callbacks, priority)
 
     def _start(
-        self, pool: QThreadPool, function: TaskFunction, callbacks: dict[str, Callable[[Any], None]]
+        self,
+        pool: QThreadPool,
+        function: TaskFunction,
+        callbacks: dict[str, Callable[[Any], None]],
+        priority: int = 0,
     ) -> TaskHandle:
         unknown = set(callbacks) - {"on_done", "on_error", "on_progress"}
         if unknown:
@@ -137,7 +148,7 @@ class TaskRunner(QObject):
             signals.failed.connect(callbacks["on_error"])
         signals.done.connect(lambda result: self._finish(signals, result))
         signals.failed.connect(lambda error: self._finish(signals, error))
-        pool.start(_Task(function, signals, handle))
+        pool.start(_Task(function, signals, handle), priority)
         return handle
 
     def _finish(self, signals: _Signals, outcome: object) -> None:
