@@ -32,28 +32,13 @@ import numpy as np
 from docretriever.embedding.base import QueryEmbedding
 from docretriever.library.local import LocalLibrary
 from docretriever.search.candidates import CandidateIndex
-from docretriever.testing.synthetic import (
-    DIM,
-    GRID,
-    PAGES_PER_DOCUMENT,
-    SyntheticCorpus,
-    SyntheticEmbedder,
-    add_synthetic_pages,
-    synthetic_queries,
-)
+from docretriever.testing.synthetic import DIM, GRID, SyntheticCorpus, synthetic_library, synthetic_queries
 
 
 def build_synthetic(folder: Path, pages: int, seed: int) -> tuple[LocalLibrary, SyntheticCorpus]:
-    corpus = SyntheticCorpus(seed)
-    library = LocalLibrary(folder, embedder=SyntheticEmbedder())  # type: ignore[arg-type]
-    have = len(library.indexed_pages()) // PAGES_PER_DOCUMENT * PAGES_PER_DOCUMENT
-    if have < pages:
-        started = time.perf_counter()
-        add_synthetic_pages(library, corpus, pages, start=have)
-        print(
-            f"  built {pages - have} pages at {(pages - have) / (time.perf_counter() - started):.0f} pages/s",
-            file=sys.stderr,
-        )
+    started = time.perf_counter()
+    library, corpus = synthetic_library(folder, pages, seed)
+    print(f"  library ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return library, corpus
 
 

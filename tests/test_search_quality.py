@@ -7,23 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docretriever.library.local import LocalLibrary
 from docretriever.library.quality import check_search, sample_queries
 from docretriever.search import ranking
 from docretriever.search.candidates import CandidateIndex
-from docretriever.testing.synthetic import (
-    SyntheticCorpus,
-    SyntheticEmbedder,
-    add_synthetic_pages,
-    synthetic_queries,
-)
-
-
-def synthetic_library(folder: Path, pages: int, seed: int) -> tuple[LocalLibrary, SyntheticCorpus]:
-    corpus = SyntheticCorpus(seed)
-    library = LocalLibrary(folder, embedder=SyntheticEmbedder())  # type: ignore[arg-type]
-    add_synthetic_pages(library, corpus, pages)
-    return library, corpus
+from docretriever.testing.synthetic import SyntheticCorpus, synthetic_library, synthetic_queries
 
 
 def test_the_three_stage_path_finds_what_exact_search_finds(tmp_path: Path) -> None:

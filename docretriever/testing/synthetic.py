@@ -9,6 +9,7 @@ per-document vocabulary of "word" directions. Queries have 20 tokens: 12 words o
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -113,3 +114,18 @@ def synthetic_queries(corpus: SyntheticCorpus, count: int, n_pages: int) -> list
             QueryEmbedding(f"q{number}", vectors, ("",) * len(vectors), np.ones(len(vectors), bool))
         )
     return result
+
+
+def synthetic_library(
+    folder: str | os.PathLike[str], pages: int, seed: int = 0
+) -> tuple[LocalLibrary, SyntheticCorpus]:
+    """A local library in ``folder`` holding synthetic pages 0 .. ``pages - 1`` of ``seed``'s
+    corpus; pages already there (from an earlier, same-seed call) are kept, not rebuilt."""
+    from docretriever.library.local import LocalLibrary
+
+    corpus = SyntheticCorpus(seed)
+    library = LocalLibrary(folder, embedder=SyntheticEmbedder())
+    have = len(library.indexed_pages()) // PAGES_PER_DOCUMENT * PAGES_PER_DOCUMENT
+    if have < pages:
+        add_synthetic_pages(library, corpus, pages, start=have)
+    return library, corpus
