@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from docretriever.config import PIXELS_PER_CELL
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
 from docretriever.embedding.model_files import ModelFiles
 from docretriever.errors import ModelError
@@ -67,7 +68,7 @@ class ColQwen2Embedder:
 
     @property
     def max_pixels(self) -> int:
-        return self.visual_tokens * 28 * 28
+        return self.visual_tokens * PIXELS_PER_CELL
 
     def embed_pages(
         self, images: Sequence[Image.Image], cancel: CancelToken | None = None
@@ -178,7 +179,7 @@ def load_colqwen2(
     model = model.to(resolved).eval()
     processor.query_prefix = QUERY_PREFIX
     # Setting the size dict directly avoids the warning max_num_visual_tokens= prints per call.
-    processor.image_processor.size["longest_edge"] = visual_tokens * 28 * 28
+    processor.image_processor.size["longest_edge"] = visual_tokens * PIXELS_PER_CELL
     dim = int(getattr(model, "dim", _EMBEDDING_DIM))
     identity = ModelIdentity(files.model_id, files.revision, files.fingerprint(), dim)
     if batch_size is None:

@@ -154,10 +154,6 @@ class Catalog:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def document_by_hash(self, sha256: str) -> DocumentRecord | None:
-        found = self._documents("WHERE d.sha256 = ?", (sha256,))
-        return found[0] if found else None
-
     def document(self, document_id: int) -> DocumentRecord:
         found = self._documents("WHERE d.id = ?", (document_id,))
         if not found:
@@ -302,12 +298,6 @@ class Catalog:
             )
             for r in rows
         ]
-
-    def page(self, page_id: int) -> PageRecord:
-        rows = self._query("SELECT document_id FROM pages WHERE id = ?", (page_id,))
-        if not rows:
-            raise LibraryError(f"Page {page_id} is no longer in the library.")
-        return next(p for p in self.pages(rows[0][0]) if p.id == page_id)
 
     def store_pages(self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str]]) -> None:
         """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer)."""
