@@ -75,6 +75,7 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     library.add([docs])
     exact = library.search("topology", k=3, exact=True)
     # Force all three stages on 12 pages (survey 5, rerank 4), and prove each one runs.
+    monkeypatch.setattr(ranking, "EXACT_LIBRARY_PAGES", 0)
     monkeypatch.setattr(ranking, "RERANK_PAGES", 4)
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
     monkeypatch.setattr(ranking, "SURVEY_PAGES", 5)
@@ -234,6 +235,7 @@ def test_two_stage_search_always_returns_k_hits(
 ) -> None:
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
+    monkeypatch.setattr(ranking, "EXACT_LIBRARY_PAGES", 0)
     monkeypatch.setattr(ranking, "RERANK_PAGES", 2)
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
     monkeypatch.setattr(ranking, "CANDIDATES_PER_TOKEN", 1)  # neighbours on very few pages

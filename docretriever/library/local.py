@@ -242,12 +242,11 @@ class LocalLibrary(Library):
     ) -> list[Hit]:
         """Search with an already embedded query (benchmarks, saved queries); see search()."""
         pages = self.indexed_pages()
-        page_ids = list(pages)
         rows_of = self._rows_of(pages)
         if exact:
-            ranked = exact_top_k(query.vectors, page_ids, rows_of, k)
+            ranked = exact_top_k(query.vectors, list(pages), rows_of, k)
         else:
-            ranked = two_stage_top_k(query.vectors, page_ids, self.candidates, rows_of, k, rerank=rerank)
+            ranked = two_stage_top_k(query.vectors, pages.keys(), self.candidates, rows_of, k, rerank=rerank)
         hits: list[Hit] = []
         for page_id, score in ranked:
             try:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from usearch.index import Index
+from usearch.index import BatchMatches, Index
 
 from docretriever.errors import LibraryError
 
@@ -156,25 +156,32 @@ class CandidateIndex:
         """Approximate page scores from each query token's ``per_token`` nearest pooled vectors.
 
         ``query`` is float32, shape (n_query_tokens, dim). Returns {page_id: score}, where the
-        score sums over tokens the best inner product found on that page (0 when none).
+        score sums, over the tokens that found the page, the best inner product found there, in
+        USearch's int8 units (127² times the dot product of unit vectors).
         """
         with self._lock:
             if len(self._index) == 0:
                 return {}
             count = min(per_token, len(self._index))
-            matches = self._index.search(np.ascontiguousarray(query, dtype=np.float32), count)
-        keys = np.atleast_2d(matches.keys)
-        similarities = 1.0 - np.atleast_2d(matches.distances)  # usearch "ip" distance = 1 - dot
-        scores: dict[int, float] = {}
-        for token_keys, token_sims in zip(keys, similarities, strict=True):
-            best: dict[int, float] = {}
-            for key, sim in zip(token_keys.tolist(), token_sims.tolist(), strict=True):
-                page = key // KEY_STRIDE
-                if sim > best.get(page, -np.inf):
-                    best[page] = sim
-            for page, sim in best.items():
-                scores[page] = scores.get(page, 0.0) + sim
-        return scores
+            matches = self._index.search(np.atleast_2d(query).astype(np.float32), count)
+        if not isinstance(matches, BatchMatches):  # a 2-D query always gives a batch
+            raise TypeError(f"unexpected USearch result {type(matches).__name__}")
+        keys = matches.keys
+        # "ip" distance is 1 - dot (on int8-scaled vectors: only the order matters here).
+        similarities = 1.0 - matches.distances.astype(np.float64)
+        # Rows are padded when HNSW finds fewer than asked for.
+        found = np.arange(keys.shape[1]) < matches.counts[:, None]
+        tokens = np.broadcast_to(np.arange(len(keys))[:, None], keys.shape)[found]
+        pages = (keys[found] // KEY_STRIDE).astype(np.int64)
+        similarities = similarities[found]
+        # Each token counts once per page, with its best centroid there.
+        best_first = np.argsort(-similarities, kind="stable")
+        pairs = tokens[best_first] * (int(pages.max(initial=0)) + 1) + pages[best_first]
+        _, first = np.unique(pairs, return_index=True)
+        chosen = best_first[first]
+        page_ids, slot = np.unique(pages[chosen], return_inverse=True)
+        totals = np.bincount(slot, weights=similarities[chosen], minlength=len(page_ids))
+        return dict(zip(page_ids.tolist(), totals.tolist(), strict=True))
 
     def pooled_scores(self, query: np.ndarray, page_ids: Sequence[int]) -> np.ndarray:
         """MaxSim of the query against each page's centroids (the second stage).
@@ -234,7 +241,3 @@ class CandidateIndex:
                 f"Could not save the search index: {exc.strerror or exc}.", details=repr(exc)
             ) from exc
         self.dirty = False
-
-    def memory_bytes(self) -> int:
-        """RAM held: USearch's vectors and graph plus the in-memory centroids."""
-        return int(self._index.memory_usage) + sum(p.nbytes for p in self._pooled.values())

@@ -8,6 +8,10 @@ import numpy as np
 
 # Pages scored per matrix product: bounds the float32 copy at ~ chunk x 770 rows x 512 bytes.
 _CHUNK_PAGES = 256
+# ... and fewer when many query tokens are scored at once: the similarity matrix stays under
+# this many float32 values (64 MiB) for pages of ~800 rows.
+_SIMILARITY_BUDGET = 1 << 24
+_TYPICAL_ROWS = 800
 
 
 def maxsim_scores(query: np.ndarray, pages: Sequence[np.ndarray]) -> np.ndarray:
@@ -24,18 +28,33 @@ def maxsim_scores(query: np.ndarray, pages: Sequence[np.ndarray]) -> np.ndarray:
         ``score_multi_vector`` on the same embeddings, without its zero-padding rows (which
         would clamp a token whose similarities are all negative to 0).
     """
-    scores = np.empty(len(pages), dtype=np.float32)
-    query = np.ascontiguousarray(query, dtype=np.float32)
-    for start in range(0, len(pages), _CHUNK_PAGES):
-        chunk = pages[start : start + _CHUNK_PAGES]
+    return maxsim_score_matrix([query], pages)[0]
+
+
+def maxsim_score_matrix(queries: Sequence[np.ndarray], pages: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`maxsim_scores` for several queries at once, reading each page only once.
+
+    Args:
+        queries: one float32 array per query, shape (n_tokens_q, dim).
+        pages: as for :func:`maxsim_scores`.
+
+    Returns:
+        float32, shape (n_queries, n_pages).
+    """
+    tokens = np.concatenate([np.asarray(q, dtype=np.float32) for q in queries])
+    query_starts = np.concatenate(([0], np.cumsum([len(q) for q in queries])[:-1]))
+    scores = np.empty((len(queries), len(pages)), dtype=np.float32)
+    step = max(1, min(_CHUNK_PAGES, _SIMILARITY_BUDGET // (len(tokens) * _TYPICAL_ROWS)))
+    for start in range(0, len(pages), step):
+        chunk = pages[start : start + step]
         lengths = np.fromiter((len(p) for p in chunk), dtype=np.int64, count=len(chunk))
         if (lengths == 0).any():
             raise ValueError("every page needs at least one row")
         rows = np.concatenate(chunk, dtype=np.float32)  # one pass: gather and widen together
-        similarities = query @ rows.T  # (n_query_tokens, total_rows)
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        per_token_max = np.maximum.reduceat(similarities, offsets, axis=1)
-        scores[start : start + len(chunk)] = per_token_max.sum(axis=0)
+        similarities = tokens @ rows.T  # (all query tokens, total_rows)
+        page_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        per_token_max = np.maximum.reduceat(similarities, page_starts, axis=1)
+        scores[:, start : start + len(chunk)] = np.add.reduceat(per_token_max, query_starts, axis=0)
     return scores
 
 
