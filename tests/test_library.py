@@ -262,20 +262,16 @@ def test_an_edited_file_replaces_its_old_version(tmp_path: Path, docs: Path, tin
 def test_failed_pages_are_retried_on_the_next_add(
     tmp_path: Path, docs: Path, counting_embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docretriever.documents import render as render_module
+    from docretriever.documents.render_pool import RenderPool
     from docretriever.errors import PageError
 
-    real = render_module._render_with_mupdf
+    real = RenderPool.render
 
-    def fail_page_two(document, index, max_pixels):
-        if index == 1:
-            raise PageError("simulated")
-        return real(document, index, max_pixels)
+    def fail_page_two(self, path, pages, max_pixels):  # as a worker reports a page it cannot draw
+        results = real(self, path, pages, max_pixels)
+        return [PageError("simulated") if info.index == 1 else r for info, r in zip(pages, results)]
 
-    monkeypatch.setattr(render_module, "_render_with_mupdf", fail_page_two)
-    monkeypatch.setattr(
-        render_module, "_render_with_poppler", lambda *a: (_ for _ in ()).throw(PageError("no"))
-    )
+    monkeypatch.setattr(RenderPool, "render", fail_page_two)
     library = open_library(tmp_path / "lib", embedder=counting_embedder)
     report = library.add([docs / "multicolumn.pdf"])
     assert report.pages_embedded == 2  # of 3: only stored pages count

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docretriever.documents import find_pdfs, open_pdf, read_page_infos, render_page, sha256_of_file
+from docretriever.documents import find_pdfs, sha256_of_file
+from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import Embedder
-from docretriever.errors import DocRetrieverError, DocumentError, PageError
+from docretriever.errors import DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -115,16 +116,10 @@ def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) 
     # A new file, an interrupted one, or a retry (the failure may have been fixed since).
     catalog.set_document_status(document_id, PENDING)
     try:
-        with open_pdf(path) as pdf:
-            catalog.set_pages(document_id, read_page_infos(pdf))
-    except DocumentError as exc:
+        catalog.set_pages(document_id, library.renderer.inspect(path))
+    except DocumentError as exc:  # whatever MuPDF made of it, in a worker process
         catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
         report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=str(exc)))
-        return None
-    except Exception as exc:  # a malformed file must fail alone, whatever MuPDF raises
-        message = f"{path.name} could not be read: {exc.__class__.__name__}."
-        catalog.set_document_status(document_id, FAILED, message, repr(exc))
-        report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=message))
         return None
     return _Job(path, catalog.document(document_id))
 
@@ -143,22 +138,20 @@ def _index_document(
     stored = 0
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
     pending = catalog.pages(job.document.id, PENDING)
-    with open_pdf(job.path) as pdf:
-        for start in range(0, len(pending), batch_size):
-            cancel.raise_if_cancelled()
-            batch = pending[start : start + batch_size]
-            rendered = []
-            for page in batch:
-                try:
-                    rendered.append((page, render_page(job.path, pdf, page.info, library.max_pixels)))
-                except PageError as exc:
-                    catalog.fail_page(page.id, str(exc))
-                except Exception as exc:
-                    catalog.fail_page(page.id, f"Page {page.index + 1} could not be rendered: {exc!r}")
-            if rendered:
-                stored += library.store_embeddings(rendered, cancel)
-            done += len(batch)
-            meter.report(done, job.path.name)
+    for start in range(0, len(pending), batch_size):
+        cancel.raise_if_cancelled()
+        batch = pending[start : start + batch_size]
+        rendered = []
+        images = library.renderer.render(job.path, [page.info for page in batch], library.max_pixels)
+        for page, image in zip(batch, images, strict=True):
+            if isinstance(image, RenderedPage):
+                rendered.append((page, image))
+            else:
+                catalog.fail_page(page.id, str(image))
+        if rendered:
+            stored += library.store_embeddings(rendered, cancel)
+        done += len(batch)
+        meter.report(done, job.path.name)
     _finish_document(library, job.document.id)
     return done, stored
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage, render_page
+from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
 from docretriever.errors import InvalidInputError, LibraryError, ModelMismatchError
@@ -30,7 +31,7 @@ from docretriever.storage.vectors import VectorStore
 class LocalLibrary(Library):
     """A library in ``folder`` (created if missing, unless ``create`` is False). The model in
     ``model`` is loaded on first use (``add`` or ``search``), or pass a ready ``embedder``
-    (tests, the GUI's shared model)."""
+    (tests, the GUI's shared model). ``renderer`` replaces the default render workers."""
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class LocalLibrary(Library):
         model: ModelSpec | None = None,
         *,
         embedder: Embedder | None = None,
+        renderer: RenderPool | None = None,
         progress: ProgressCallback | None = None,
         create: bool = True,
     ) -> None:
@@ -59,6 +61,7 @@ class LocalLibrary(Library):
         self._writer = WriterLock(self.folder)
         self._store: VectorStore | None = None
         self._candidates: CandidateIndex | None = None
+        self._renderer = renderer
         # The GUI calls one library from its writer thread and its reader threads: loading the
         # model and the index happens once, under this lock.
         self._load_lock = threading.RLock()
@@ -363,7 +366,17 @@ class LocalLibrary(Library):
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         return render_page(path, None, records[0].info, max_pixels)
 
+    @property
+    def renderer(self) -> RenderPool:
+        """The worker processes that open and render PDFs for ingest (started on first use)."""
+        with self._load_lock:
+            if self._renderer is None:
+                self._renderer = RenderPool()
+            return self._renderer
+
     def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
         if self._store is not None:
             self._store.close()
         self.catalog.close()

@@ -1,0 +1,246 @@
+"""Rendering in worker processes, each with a time limit per request and a memory cap.
+
+A hostile PDF can crash MuPDF, loop in it, or make it allocate without bound. Each worker is a
+separate Python process (:mod:`docretriever.documents.render_worker`); when one dies or takes
+too long, it is killed and replaced, the request is retried once on a fresh worker (the death
+may have had another cause), and then it fails with a reason: the page, or the file when it
+could not even be opened. The library's own process never runs MuPDF during ingest.
+
+Workers are plain subprocesses fed over pipes, not ``multiprocessing``: its "spawn" start
+re-imports the caller's main module (the GUI, with Qt) in every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from docretriever.documents.pdf import PageInfo
+from docretriever.documents.render import RenderedPage
+from docretriever.documents.render_worker import ERROR_KINDS, read_message, write_message
+from docretriever.errors import DocRetrieverError, DocumentError, PageError
+
+# Rendering a page at the model's budget takes well under a second; a minute means MuPDF is
+# stuck (a pathological content stream), not busy.
+RENDER_TIMEOUT_S = 60.0
+# Address space per worker: far above what a 1-2 megapixel render needs, far below the machine.
+RENDER_MEMORY_BYTES = 4 << 30
+# A second try on a fresh worker, then the request fails.
+_ATTEMPTS = 2
+
+
+def default_worker_count() -> int:
+    """Half the cores (the other half embeds and stores), at least one, at most four."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+class _Process:
+    """One worker process and the thread that reads its replies into a shared queue."""
+
+    def __init__(self, number: int, replies: queue.Queue[tuple[int, Any]], command: list[str]) -> None:
+        self.number = number
+        self.popen = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._reader = threading.Thread(target=self._read, args=(replies,), daemon=True)
+        self._reader.start()
+
+    def _read(self, replies: queue.Queue[tuple[int, Any]]) -> None:
+        assert self.popen.stdout is not None
+        while True:
+            try:
+                message = read_message(self.popen.stdout)
+            except (EOFError, OSError, ValueError):
+                replies.put((self.number, None))  # None: the process is gone
+                return
+            replies.put((self.number, message))
+
+    def send(self, request: tuple[object, ...]) -> bool:
+        """False when the process has died (the pipe is closed)."""
+        try:
+            assert self.popen.stdin is not None
+            write_message(self.popen.stdin, request)
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def kill(self) -> None:
+        self.popen.kill()
+        self.popen.wait()
+        for stream in (self.popen.stdin, self.popen.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        try:
+            if self.popen.stdin is not None:
+                self.popen.stdin.close()  # the worker exits at end of input
+            self.popen.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+@dataclass
+class _Task:
+    position: int
+    request: tuple[object, ...]
+    what: str  # "page 3 of report.pdf", for messages
+    attempts: int = 0
+    started: float = field(default=0.0)
+
+
+class RenderPool:
+    """Worker processes that open and render PDFs; started on first use.
+
+    Calls are serialised (one ingest at a time uses it); ``close()`` stops the workers.
+    ``command`` replaces the worker's command line (tests use a worker that crashes on cue);
+    ``memory_bytes`` is the address-space cap of each worker (not enforced on Windows).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        timeout_s: float = RENDER_TIMEOUT_S,
+        memory_bytes: int = RENDER_MEMORY_BYTES,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.size = workers or default_worker_count()
+        self.timeout_s = timeout_s
+        self.command = list(command or [sys.executable, "-m", "docretriever.documents.render_worker"])
+        self.command.append(str(memory_bytes))
+        self._processes: dict[int, _Process] = {}
+        self._replies: queue.Queue[tuple[int, Any]] = queue.Queue()
+        self._next_number = 0
+        self._lock = threading.Lock()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers (for tests and diagnostics)."""
+        return [process.popen.pid for process in self._processes.values()]
+
+    def inspect(self, path: Path) -> list[PageInfo]:
+        """Every page's size and rotation, read in a worker. Raises :class:`DocumentError` (or
+        :class:`EncryptedDocumentError`) when the file cannot be opened, crashes the reader, or
+        takes longer than the time limit."""
+        result = self._run([_Task(0, ("inspect", str(path)), path.name)], workers=1)[0]
+        if isinstance(result, DocRetrieverError):
+            if isinstance(result, DocumentError):
+                raise result
+            raise DocumentError(str(result), details=result.details)
+        infos: list[PageInfo] = result
+        return infos
+
+    def render(
+        self, path: Path, pages: Sequence[PageInfo], max_pixels: int
+    ) -> list[RenderedPage | PageError]:
+        """Render ``pages`` of the PDF at ``path``, spread over the workers, in the given order.
+
+        Each item is the :class:`RenderedPage` (RGB, at most ``max_pixels`` pixels) or the
+        :class:`PageError` saying why that page could not be rendered.
+        """
+        tasks = [
+            _Task(i, ("render", str(path), info, max_pixels), f"page {info.index + 1} of {path.name}")
+            for i, info in enumerate(pages)
+        ]
+        results: list[RenderedPage | PageError] = []
+        for result in self._run(tasks, workers=self.size):
+            if isinstance(result, DocRetrieverError):
+                results.append(result if isinstance(result, PageError) else PageError(str(result)))
+            else:
+                mode, size, pixels, width_pt, height_pt, renderer = result
+                image = Image.frombytes(mode, size, pixels)
+                results.append(RenderedPage(image, width_pt, height_pt, renderer))
+        return results
+
+    def _run(self, tasks: list[_Task], workers: int) -> list[Any]:
+        with self._lock:
+            return self._schedule(tasks, workers)
+
+    def _schedule(self, tasks: list[_Task], workers: int) -> list[Any]:
+        results: list[Any] = [None] * len(tasks)
+        waiting = list(reversed(tasks))
+        running: dict[int, _Task] = {}
+        idle = list(self._processes)[:workers]
+        while waiting or running:
+            while waiting and (idle or len(running) + len(idle) < workers):
+                number = idle.pop() if idle else self._start()
+                task = waiting.pop()
+                task.attempts += 1
+                task.started = time.monotonic()
+                running[number] = task
+                if not self._processes[number].send(task.request):
+                    self._replace(number)
+                    del running[number]
+                    self._retry_or_fail(task, waiting, results, "the renderer stopped")
+            if not running:
+                continue
+            deadline = min(t.started for t in running.values()) + self.timeout_s
+            try:
+                number, message = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                now = time.monotonic()
+                for number, task in list(running.items()):
+                    if now - task.started >= self.timeout_s:
+                        self._replace(number)
+                        del running[number]
+                        reason = f"it took longer than {self.timeout_s:g} s"
+                        self._retry_or_fail(task, waiting, results, reason)
+                continue
+            if number not in running:  # a reply from a worker already replaced
+                continue
+            task = running.pop(number)
+            if message is None:
+                self._replace(number)
+                self._retry_or_fail(task, waiting, results, "the renderer crashed")
+                continue
+            idle.append(number)
+            if message[0] == "ok":
+                results[task.position] = message[1]
+            else:
+                _, kind, text, details = message
+                results[task.position] = ERROR_KINDS[kind](text, details=details)
+        return results
+
+    def _retry_or_fail(self, task: _Task, waiting: list[_Task], results: list[Any], reason: str) -> None:
+        if task.attempts < _ATTEMPTS:
+            waiting.append(task)
+            return
+        opening = task.request[0] == "inspect"
+        error_type = DocumentError if opening else PageError
+        results[task.position] = error_type(
+            f"Could not {'open' if opening else 'render'} {task.what}: {reason} (tried twice).",
+            details=f"request {task.request[0]!r}, {task.attempts} attempts",
+        )
+
+    def _start(self) -> int:
+        number = self._next_number
+        self._next_number += 1
+        self._processes[number] = _Process(number, self._replies, self.command)
+        return number
+
+    def _replace(self, number: int) -> None:
+        """Kill a dead or stuck worker; a new one starts when work needs it."""
+        self._processes.pop(number).kill()
+
+    def close(self) -> None:
+        with self._lock:
+            for process in self._processes.values():
+                process.close()
+            self._processes.clear()

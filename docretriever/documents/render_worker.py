@@ -1,0 +1,144 @@
+"""The render worker: a child process that opens PDFs and renders their pages.
+
+MuPDF is native code that hostile files can crash or drive into runaway memory or time; only
+this process touches it during ingest, so such a file costs a worker, never the library's
+process. Started by :class:`docretriever.documents.render_pool.RenderPool` as
+``python -m docretriever.documents.render_worker MEMORY_BYTES``; it reads requests from stdin
+and writes replies to stdout, each a length-prefixed pickle (see :func:`write_message`).
+
+Requests: ``("inspect", path)`` → the page infos; ``("render", path, PageInfo, max_pixels)`` →
+(mode, (width, height), pixel bytes, width_pt, height_pt, renderer). Replies are
+``("ok", payload)`` or ``("error", kind, message, details)`` with kind one of
+``_ERROR_KINDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from docretriever.errors import DocRetrieverError, DocumentError, EncryptedDocumentError, PageError
+
+_LENGTH = struct.Struct("<Q")
+ERROR_KINDS: dict[str, type[DocRetrieverError]] = {
+    "document": DocumentError,
+    "encrypted": EncryptedDocumentError,
+    "page": PageError,
+}
+
+
+def write_message(stream: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_message(stream: IO[bytes]) -> Any:
+    """The next message, or raise EOFError when the other side has gone."""
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError("the other process closed the pipe")
+    (length,) = _LENGTH.unpack(header)
+    data = stream.read(length)
+    if len(data) < length:
+        raise EOFError("the other process closed the pipe mid-message")
+    return pickle.loads(data)
+
+
+def _error_kind(error: DocRetrieverError) -> str:
+    for kind, cls in reversed(ERROR_KINDS.items()):  # most specific first
+        if isinstance(error, cls):
+            return kind
+    return "document"
+
+
+class _Worker:
+    """Keeps the last PDF open: a document's pages arrive one after another."""
+
+    def __init__(self) -> None:
+        self._open: tuple[str, ExitStack, Any] | None = None
+
+    def _document(self, path: str) -> Any:
+        from docretriever.documents.pdf import open_pdf
+
+        if self._open is None or self._open[0] != path:
+            self.close()
+            stack = ExitStack()
+            try:
+                document = stack.enter_context(open_pdf(Path(path)))
+            except BaseException:
+                stack.close()
+                raise
+            self._open = (path, stack, document)
+        return self._open[2]
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
+    def handle(self, request: tuple[Any, ...]) -> object:
+        from docretriever.documents.pdf import read_page_infos
+        from docretriever.documents.render import render_page
+
+        if request[0] == "inspect":
+            self.close()  # the file may have changed since it was last open
+            return read_page_infos(self._document(request[1]))
+        if request[0] == "render":
+            _, path, info, max_pixels = request
+            try:
+                document = self._document(path)
+            except DocumentError as exc:
+                raise PageError(str(exc), details=exc.details) from exc
+            page = render_page(Path(path), document, info, max_pixels)
+            image = page.image
+            return image.mode, image.size, image.tobytes(), page.width_pt, page.height_pt, page.renderer
+        raise ValueError(f"unknown request {request[0]!r}")
+
+
+def _limit_memory(max_bytes: int) -> None:
+    """Cap this process's address space, so runaway memory fails a page, not the machine."""
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits; the timeout still applies
+        return
+    if max_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    worker = _Worker()
+    while True:
+        try:
+            request = read_message(requests)
+        except EOFError:
+            break
+        try:
+            reply: tuple[object, ...] = ("ok", worker.handle(request))
+        except DocRetrieverError as exc:
+            reply = ("error", _error_kind(exc), str(exc), exc.details)
+        except MemoryError:
+            worker.close()
+            reply = ("error", "page", "Rendering needed more memory than allowed.", "MemoryError")
+        except Exception as exc:  # whatever MuPDF raises must fail this request only
+            reply = ("error", "document", f"The PDF could not be read ({exc.__class__.__name__}).", repr(exc))
+        write_message(replies, reply)
+    worker.close()
+
+
+def main() -> None:
+    # Replies go to the original stdout; anything a native library prints goes to stderr, so
+    # it can never corrupt a reply.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    _limit_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
