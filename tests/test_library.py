@@ -269,7 +269,8 @@ def test_failed_pages_are_retried_on_the_next_add(
 
     def fail_page_two(self, path, pages, max_pixels):  # as a worker reports a page it cannot draw
         results = real(self, path, pages, max_pixels)
-        return [PageError("simulated") if info.index == 1 else r for info, r in zip(pages, results, strict=True)]
+        pairs = zip(pages, results, strict=True)
+        return [PageError("simulated") if info.index == 1 else result for info, result in pairs]
 
     monkeypatch.setattr(RenderPool, "render", fail_page_two)
     library = open_library(tmp_path / "lib", embedder=counting_embedder)
