@@ -229,6 +229,7 @@ class LocalLibrary(Library):
         cancel: CancelToken | None = None,
     ) -> AddReport:
         with self._writer:
+            self.candidates.remove_leftovers()
             return add_paths(self, paths, progress or ignore_progress, cancel or CancelToken())
 
     def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:

@@ -33,6 +33,7 @@ _KMEANS_ROUNDS = 5
 # Keys are page_id * KEY_STRIDE + centroid number, so a page's keys can be derived from its id.
 KEY_STRIDE = 1 << 12
 _MAGIC = b"DOCRETRIEVER-INDEX-1\n"
+_TEMPORARY_PREFIX = ".index-"
 # int8 storage: unit vectors scaled to [-127, 127].
 _INT8_SCALE = 127.0
 
@@ -202,6 +203,12 @@ class CandidateIndex:
         scores[present] = np.maximum.reduceat(similarities, offsets, axis=1).sum(axis=0)
         return scores
 
+    def remove_leftovers(self) -> None:
+        """Delete the temporary files of saves a crash interrupted. Only the writer may call
+        this: another process's save in progress would lose its file."""
+        for leftover in self.path.parent.glob(_TEMPORARY_PREFIX + "*"):
+            leftover.unlink(missing_ok=True)
+
     def save(self) -> None:
         """Write the index to a temporary file, fsync it, then rename it over the old one.
 
@@ -226,7 +233,7 @@ class CandidateIndex:
         )
         folder = self.path.parent
         try:
-            fd, temporary = tempfile.mkstemp(prefix=".index-", dir=folder)
+            fd, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX, dir=folder)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
