@@ -7,6 +7,8 @@ message and exits non-zero, the GUI shows it with a "Copy details" button.
 
 from __future__ import annotations
 
+import errno
+
 
 class DocRetrieverError(Exception):
     """Base class: ``str(error)`` is a complete sentence a person can act on."""
@@ -50,3 +52,11 @@ class LibraryError(DocRetrieverError):
 
 class ModelMismatchError(LibraryError):
     """The library was built with a different model than the one configured now."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """The system's reason for a failed read or write, with what to do when the disk is full."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        reason += "; free some disk space, then try again (work committed before is kept)"
+    return reason

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from usearch.index import BatchMatches, Index
 
-from docretriever.errors import LibraryError
+from docretriever.errors import LibraryError, describe_os_error
 
 SEARCH_CENTROIDS = 48
 RANKING_CENTROIDS = 96
@@ -245,6 +245,6 @@ class CandidateIndex:
                 raise
         except OSError as exc:
             raise LibraryError(
-                f"Could not save the search index: {exc.strerror or exc}.", details=repr(exc)
+                f"Could not save the search index: {describe_os_error(exc)}.", details=repr(exc)
             ) from exc
         self.dirty = False

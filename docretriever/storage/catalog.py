@@ -126,14 +126,23 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing. A write SQLite refuses (disk full, I/O error) raises
+        :class:`LibraryError`, and nothing of the transaction is kept."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may have rolled back already
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                hint = " Free some disk space, then try again." if "full" in str(exc) else ""
+                raise LibraryError(
+                    f"The library catalog could not be written: {exc}.{hint}", details=repr(exc)
+                ) from exc
             self._commits += 1
 
     def version(self) -> tuple[int, int]:

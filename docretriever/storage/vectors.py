@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from docretriever.errors import LibraryError
+from docretriever.errors import LibraryError, describe_os_error
 
 _DTYPE = np.dtype("<f2")
 # Segments roll over at this size so no single file grows without bound (and mmaps stay modest
@@ -73,7 +73,7 @@ class VectorStore:
                 _fsync_folder(self.folder)
         except OSError as exc:
             raise LibraryError(
-                f"Could not write page vectors to {self.folder}: {exc.strerror or exc}.",
+                f"Could not write page vectors to {self.folder}: {describe_os_error(exc)}.",
                 details=repr(exc),
             ) from exc
         placed = []
