@@ -53,7 +53,7 @@ def test_a_full_disk_fails_clearly_keeps_everything_and_a_retry_completes(
     before = [(h.doc_id, h.page, h.score) for h in library.search("proof", k=4)]
 
     filler = fill(small_disk, leave_bytes=8 * 1024)
-    with pytest.raises(DocRetrieverError, match="space|full") as raised:
+    with pytest.raises(DocRetrieverError, match=r"space|full") as raised:
         library.add([second])
     assert "\n" not in str(raised.value)
     assert index_file.read_bytes() == index_bytes  # byte-identical

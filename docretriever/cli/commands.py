@@ -29,7 +29,7 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     with open_library(location, spec, progress=bar, create=args.command == "add") as library:
         try:
-            if args.command == "add":
+            if args.command in ("add", "sync"):
                 return _add(library, args, bar, cancel)
             if args.command == "search":
                 return _search(library, args)
@@ -48,17 +48,22 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
 
 def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:
     started = time.monotonic()
-    report = library.add(args.paths, progress=bar, cancel=cancel)
+    if args.command == "sync":
+        report = library.sync(progress=bar, cancel=cancel)
+    else:
+        report = library.add(args.paths, progress=bar, cancel=cancel)
     bar.finish()
     for path, reason in report.problems:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     for outcome in report.outcomes:
         if outcome.status == "failed":
             print(f"failed  {outcome.path}: {outcome.error}", file=sys.stderr)
+        elif outcome.status == "removed":
+            print(f"removed {outcome.path}: the file is gone", file=sys.stderr)
         elif outcome.error:
             print(f"partly  {outcome.path}: {outcome.error}", file=sys.stderr)
     print(_summary(report, time.monotonic() - started))
-    if not report.outcomes and report.problems:
+    if args.command == "add" and not report.outcomes and report.problems:
         raise InvalidInputError("None of the given paths could be used.")
     return 0
 
@@ -69,6 +74,8 @@ def _summary(report: AddReport, seconds: float) -> str:
         parts.append(f"{report.count('skipped')} already in the library")
     if report.count("failed"):
         parts.append(f"{report.count('failed')} failed")
+    if report.count("removed"):
+        parts.append(f"{report.count('removed')} removed (file gone)")
     rate = f", {report.pages_embedded / seconds:.1f} pages/s" if report.pages_embedded and seconds else ""
     return f"{', '.join(parts)}; {report.pages_embedded} pages embedded in {seconds:.1f} s{rate}."
 

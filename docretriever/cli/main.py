@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     add = commands.add_parser("add", parents=[common], help="index PDF files and folders")
     add.add_argument("paths", nargs="+", metavar="PATH", help="PDF files or folders (recursive)")
 
+    commands.add_parser(
+        "sync", parents=[common], help="follow the files: re-index changed ones, drop deleted ones"
+    )
+
     search = commands.add_parser("search", parents=[common], help="find the pages that match a query")
     search.add_argument("query", help="what to look for, in words")
     search.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")

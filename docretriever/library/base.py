@@ -19,7 +19,8 @@ from docretriever.storage.catalog import DocumentRecord
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What happened to one file of an ``add``: status is indexed, failed or skipped."""
+    """What happened to one file of an ``add``: status is indexed, failed, skipped (already in
+    the library) or removed (the file is gone, so its document left the library)."""
 
     path: str
     status: str
@@ -67,6 +68,12 @@ class Library(ABC):
     ) -> AddReport:
         """Index PDF files and folders (recursively). A file that fails is recorded as failed
         with its reason and does not stop the others."""
+
+    def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
+        """Follow the files on disk: add again every path the library knows, so that changed
+        files are re-indexed, and documents whose files are all gone are removed."""
+        paths = sorted({path for document in self.documents() for path in document.paths})
+        return self.add(paths, progress, cancel)
 
     @abstractmethod
     def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:

@@ -42,19 +42,37 @@ def add_paths(
     cancel: CancelToken,
 ) -> AddReport:
     """Implementation of :meth:`LocalLibrary.add`; the caller holds the writer lock."""
+    catalog = library.catalog
     discovery = find_pdfs(paths)
-    report = AddReport(problems=[(str(path), reason) for path, reason in discovery.problems])
+    gone = _detach_gone_paths(library, paths, {str(path) for path in discovery.files})
+    report = AddReport(
+        problems=[
+            (str(path), reason)
+            for path, reason in discovery.problems
+            if os.path.abspath(path) not in gone  # a deleted file: reported as removed below
+        ]
+    )
     jobs: dict[int, _Job] = {}  # one job per document, however many of its paths were given
-    for number, path in enumerate(discovery.files, start=1):
-        cancel.raise_if_cancelled()
-        progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
-        job = _record_file(library, path, report)
-        if job is not None:
-            jobs.setdefault(job.document.id, job)
+    try:
+        for number, path in enumerate(discovery.files, start=1):
+            cancel.raise_if_cancelled()
+            progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
+            job = _record_file(library, path, report)
+            if job is not None:
+                jobs.setdefault(job.document.id, job)
+    finally:  # after recording, so that a moved file keeps its document and its pages
+        forgotten = set()
+        for gone_path, document in gone.items():
+            if document.id not in forgotten and not catalog.has_paths(document.id):
+                library.forget(document)
+                forgotten.add(document.id)
+            if document.id in forgotten:
+                report.outcomes.append(
+                    FileOutcome(gone_path, "removed", document.doc_id, error="The file is gone.")
+                )
     if not jobs:
         return report
 
-    catalog = library.catalog
     total = sum(len(catalog.pages(job.document.id, PENDING)) for job in jobs.values())
     progress(Progress("Loading the model", 0, None))
     embedder = library.embedder  # loads the model only when there is something to embed
@@ -80,6 +98,21 @@ def add_paths(
         if library.candidates.dirty:
             library.candidates.save()
     return report
+
+
+def _detach_gone_paths(
+    library: LocalLibrary, given: Sequence[str | os.PathLike[str]], found: set[str]
+) -> dict[str, DocumentRecord]:
+    """Detach recorded paths, in or under what was given, whose files no longer exist (deleted
+    or moved away). Returns {path: the document it held}."""
+    catalog = library.catalog
+    gone = {}
+    for root in {os.path.abspath(os.fspath(path)) for path in given}:
+        for path, document_id in catalog.paths_under(root):
+            if path not in found and not os.path.exists(path):
+                gone[path] = catalog.document(document_id)
+                catalog.detach_path(path)
+    return gone
 
 
 def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:

@@ -7,6 +7,7 @@ committed) or still pending.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -231,6 +232,20 @@ class Catalog:
             )
         previous = int(before[0]) if before and before[0] != document_id else None
         return document_id, previous
+
+    def paths_under(self, root: str) -> list[tuple[str, int]]:
+        """(path, document id) of every recorded path equal to ``root`` or inside that folder."""
+        inside = root.rstrip("/\\") + os.sep
+        rows = self._query(
+            "SELECT path, document_id FROM paths WHERE path = ? OR substr(path, 1, ?) = ?",
+            (root, len(inside), inside),
+        )
+        return [(str(path), int(document_id)) for path, document_id in rows]
+
+    def detach_path(self, path: str) -> None:
+        """Forget that ``path`` holds a document (the file is gone); the document stays."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM paths WHERE path = ?", (path,))
 
     def has_paths(self, document_id: int) -> bool:
         return bool(self._query("SELECT 1 FROM paths WHERE document_id = ? LIMIT 1", (document_id,)))
