@@ -101,19 +101,28 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     assert fast[0].score <= exact[0].score + 1e-6
 
 
-def test_reopened_library_gives_the_same_hits_and_rebuilds_a_broken_index(
-    tmp_path: Path,
-    docs: Path,
-    tiny_embedder,
+@pytest.mark.parametrize("damage", ["truncated", "zero bytes", "garbage"])
+def test_a_damaged_index_file_is_rebuilt_and_gives_the_same_top_10(
+    tmp_path: Path, docs: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
+    monkeypatch.setattr(ranking, "EXACT_LIBRARY_PAGES", 0)  # 12 pages: make the index matter
+    monkeypatch.setattr(ranking, "RERANK_PAGES", 10)
+    monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
+    monkeypatch.setattr(ranking, "SURVEY_PAGES", 11)
+    monkeypatch.setattr(ranking, "SURVEY_PER_RERANK", 1)
     with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
         library.add([docs])
-        before = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=5)]
-    (tmp_path / "lib" / "index.usearch").write_bytes(b"garbage")
+        before = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=10)]
+    path = tmp_path / "lib" / "index.usearch"
+    data = path.read_bytes()
+    damaged = {"truncated": data[: len(data) // 2], "zero bytes": b"", "garbage": b"garbage" * 99}
+    path.write_bytes(damaged[damage])
     with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
-        after = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=5)]
-        assert len(library.candidates) > 0
-    assert after == before
+        after = [(h.doc_id, h.page, h.score) for h in library.search("forms", k=10)]
+        assert len(library.candidates.page_ids()) == 12
+    assert [hit[:2] for hit in after] == [hit[:2] for hit in before]
+    assert [hit[2] for hit in after] == pytest.approx([hit[2] for hit in before], rel=1e-6)
+    assert CandidateIndex(path, 128).load()  # rebuilt and saved whole
 
 
 def test_a_library_from_another_model_is_refused(tmp_path: Path, docs: Path, tiny_embedder) -> None:

@@ -252,6 +252,8 @@ class Catalog:
 
     def record_model(self, values: dict[str, str]) -> None:
         """Store the model's identity unless one is already recorded (first writer wins)."""
+        if self.get_meta("model_fingerprint") is not None:
+            return  # a reader opening the library during an ingest must not wait to write
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM meta WHERE key = 'model_fingerprint'").fetchone() is None:
                 db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
