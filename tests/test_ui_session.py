@@ -66,3 +66,20 @@ def test_search_answers_while_an_ingest_is_running(ui_session, qtbot) -> None:
     with qtbot.waitSignal(ui_session.ingest_finished, timeout=180_000):
         ui_session.add([str(path)])
     assert answered_during_ingest and answered_during_ingest[0] == (5, True)
+
+
+def test_sync_drops_the_documents_whose_files_are_gone(ui_session, qtbot, tmp_path) -> None:
+    import shutil
+
+    from conftest import SAMPLES, corpus_or_skip
+
+    kept = shutil.copy(corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf", tmp_path / "kept.pdf")
+    gone = shutil.copy(SAMPLES / "026-latex-multicolumn" / "multicolumn.pdf", tmp_path / "gone.pdf")
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000):
+        ui_session.add([str(kept), str(gone)])
+    assert len(ui_session.documents()) == 2
+    gone.unlink()
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000) as finished:
+        ui_session.sync()
+    assert isinstance(finished.args[0], AddReport) and finished.args[0].count("removed") == 1
+    assert [d.paths[0] for d in ui_session.documents()] == [str(kept)]

@@ -32,6 +32,8 @@ def summarize(outcome: AddReport | TaskError) -> str:
         parts.append(f"{outcome.count('skipped')} already in the library")
     if outcome.count("failed"):
         parts.append(f"{outcome.count('failed')} failed (see the library list)")
+    if outcome.count("removed"):
+        parts.append(f"{outcome.count('removed')} removed (file gone)")
     return "Done: " + ", ".join(parts) + "."
 
 

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
             file_menu, "Add &files…", self.choose_files, QKeySequence.StandardKey.Open
         )
         self._action(file_menu, "Add f&older…", self.choose_folder)
+        self._action(file_menu, "&Sync with files", self.session.sync)
         file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.open_preferences, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()

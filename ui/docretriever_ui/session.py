@@ -110,6 +110,10 @@ class LibrarySession(QObject):
         """Index files and folders in the background; progress and the report come as signals."""
         return self._start_ingest(lambda progress, cancel: self.library.add(list(paths), progress, cancel))
 
+    def sync(self) -> TaskHandle:
+        """Follow the files on disk: re-index edited ones, drop deleted ones (in the background)."""
+        return self._start_ingest(lambda progress, cancel: self.library.sync(progress, cancel))
+
     def reindex(self, doc_id: str) -> TaskHandle:
         return self._start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
 
