@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docretriever.documents import find_pdfs, sha256_of_file
-from docretriever.documents.render import RenderedPage
-from docretriever.embedding.base import Embedder
 from docretriever.errors import DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome
+from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
 
@@ -30,7 +29,9 @@ _SAVE_EVERY_PAGES = 256
 
 
 @dataclass
-class _Job:
+class Job:
+    """A file to index, and the document it holds."""
+
     path: Path
     document: DocumentRecord
 
@@ -52,7 +53,7 @@ def add_paths(
             if os.path.abspath(path) not in gone  # a deleted file: reported as removed below
         ]
     )
-    jobs: dict[int, _Job] = {}  # one job per document, however many of its paths were given
+    jobs: dict[int, Job] = {}  # one job per document, however many of its paths were given
     try:
         for number, path in enumerate(discovery.files, start=1):
             cancel.raise_if_cancelled()
@@ -78,22 +79,26 @@ def add_paths(
     embedder = library.embedder  # loads the model only when there is something to embed
     # The rate is measured from here, so the model's loading time does not count as pages/s.
     meter = RateMeter("Indexing", total, progress)
-    done = 0
     meter.report(0)
-    since_save = 0
+    done = since_save = 0
+
+    def stored(batch: EmbeddedBatch) -> None:
+        nonlocal done, since_save
+        done += len(batch.pages) + len(batch.failures)
+        report.pages_embedded += len(batch.pages)
+        since_save += len(batch.pages)
+        meter.report(done, batch.job.path.name)
+        if since_save >= _SAVE_EVERY_PAGES:
+            library.candidates.save()
+            since_save = 0
+
+    def document_done(job: Job) -> None:
+        _finish_document(library, job.document.id)
+        report.outcomes.append(_outcome(library, job))
+
+    batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
     try:
-        for job in jobs.values():
-            try:
-                done, stored = _index_document(library, job, embedder, meter, done, cancel)
-            except DocumentError as exc:  # the file changed or vanished since it was read
-                catalog.set_document_status(job.document.id, FAILED, str(exc), exc.details)
-                stored = 0
-            report.pages_embedded += stored
-            since_save += stored
-            report.outcomes.append(_outcome(library, job))
-            if since_save >= _SAVE_EVERY_PAGES:
-                library.candidates.save()
-                since_save = 0
+        Pipeline(library, embedder, batch_size, stored, document_done).run(list(jobs.values()), cancel)
     finally:
         if library.candidates.dirty:
             library.candidates.save()
@@ -115,7 +120,7 @@ def _detach_gone_paths(
     return gone
 
 
-def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:
+def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> Job | None:
     """Hash the file, attach its path, and record its pages; None when nothing is left to do.
 
     Whatever goes wrong with this one file is recorded as its failure; the batch goes on.
@@ -132,7 +137,7 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> _Job |
     return None
 
 
-def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) -> _Job | None:
+def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) -> Job | None:
     catalog = library.catalog
     str(path).encode("utf-8")  # SQLite stores text: refuse undecodable names before any write
     stat = path.stat()
@@ -154,39 +159,7 @@ def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) 
         catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
         report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=str(exc)))
         return None
-    return _Job(path, catalog.document(document_id))
-
-
-def _index_document(
-    library: LocalLibrary,
-    job: _Job,
-    embedder: Embedder,
-    meter: RateMeter,
-    done: int,
-    cancel: CancelToken,
-) -> tuple[int, int]:
-    """Render, embed and store a document's pending pages. Returns (pages processed so far in
-    this add, pages of this document stored)."""
-    catalog = library.catalog
-    stored = 0
-    batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
-    pending = catalog.pages(job.document.id, PENDING)
-    for start in range(0, len(pending), batch_size):
-        cancel.raise_if_cancelled()
-        batch = pending[start : start + batch_size]
-        rendered = []
-        images = library.renderer.render(job.path, [page.info for page in batch], library.max_pixels)
-        for page, image in zip(batch, images, strict=True):
-            if isinstance(image, RenderedPage):
-                rendered.append((page, image))
-            else:
-                catalog.fail_page(page.id, str(image))
-        if rendered:
-            stored += library.store_embeddings(rendered, cancel)
-        done += len(batch)
-        meter.report(done, job.path.name)
-    _finish_document(library, job.document.id)
-    return done, stored
+    return Job(path, catalog.document(document_id))
 
 
 def _finish_document(library: LocalLibrary, document_id: int) -> None:
@@ -203,7 +176,7 @@ def _finish_document(library: LocalLibrary, document_id: int) -> None:
         library.catalog.set_document_status(document_id, INDEXED)
 
 
-def _outcome(library: LocalLibrary, job: _Job) -> FileOutcome:
+def _outcome(library: LocalLibrary, job: Job) -> FileOutcome:
     document = library.catalog.document(job.document.id)
     indexed = len(library.catalog.pages(document.id, INDEXED))
     return FileOutcome(str(job.path), document.status, document.doc_id, indexed, document.error)

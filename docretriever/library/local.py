@@ -165,18 +165,6 @@ class LocalLibrary(Library):
         n_x, n_y = page.grid or (0, 0)
         return self._rows(page)[: n_x * n_y]
 
-    def store_embeddings(
-        self, rendered: Sequence[tuple[PageRecord, RenderedPage]], cancel: CancelToken
-    ) -> int:
-        """Embed rendered pages, append their vectors, then commit them and index them.
-
-        Returns the number of pages stored."""
-        embeddings = self.embedder.embed_pages([image.image for _, image in rendered], cancel)
-        self._store_pages(
-            [page for page, _ in rendered], embeddings, [image.renderer for _, image in rendered]
-        )
-        return len(embeddings)
-
     def _store_pages(
         self, pages: Sequence[PageRecord], embeddings: Sequence[PageEmbedding], renderers: Sequence[str]
     ) -> None:

@@ -1,0 +1,178 @@
+"""Ingest as a pipeline: rendering, embedding and storing run at the same time.
+
+Three stages joined by bounded queues, so memory stays flat however many pages wait:
+
+1. a thread that feeds the render worker processes, a batch at a time;
+2. the embedder, on the caller's thread (a GPU context stays on the thread that made it);
+3. a thread that stores: vectors (fsync'ed), the catalog commit, the search index.
+
+While the model embeds one batch, the next is being rendered and the previous one written, so
+the slowest stage sets the pace. Batches already embedded when a cancel arrives are still
+stored: that work cost the most.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from docretriever.documents.render import RenderedPage
+from docretriever.embedding.base import Embedder, PageEmbedding
+from docretriever.progress import CancelToken
+from docretriever.storage.catalog import PENDING, PageRecord
+
+if TYPE_CHECKING:
+    from docretriever.library.ingest import Job
+    from docretriever.library.local import LocalLibrary
+
+# Batches waiting between two stages. Two keep the next stage fed without holding many images.
+QUEUE_BATCHES = 2
+_POLL_S = 0.1
+_END = None
+
+
+@dataclass
+class RenderedBatch:
+    """Pages of one document and what rendering made of each: an image or the reason it failed."""
+
+    job: Job
+    pages: list[PageRecord]
+    images: list[Any]  # RenderedPage | PageError, one per page
+    last: bool  # the document's last batch
+
+
+@dataclass
+class EmbeddedBatch:
+    job: Job
+    pages: list[PageRecord] = field(default_factory=list)  # the rendered ones
+    embeddings: list[PageEmbedding] = field(default_factory=list)
+    renderers: list[str] = field(default_factory=list)
+    failures: list[tuple[PageRecord, str]] = field(default_factory=list)
+    last: bool = False
+
+
+class _Stop(Exception):
+    """Another stage failed or the ingest was cancelled: this one stops quietly."""
+
+
+class Pipeline:
+    """Runs the three stages over ``jobs``; see the module docstring.
+
+    ``on_stored(batch)`` and ``on_document_done(job)`` are called on the storing thread, in
+    order, after each batch is committed and after a document's last batch.
+    """
+
+    def __init__(
+        self,
+        library: LocalLibrary,
+        embedder: Embedder,
+        batch_size: int,
+        on_stored: Callable[[EmbeddedBatch], None],
+        on_document_done: Callable[[Job], None],
+    ) -> None:
+        self.library = library
+        self.embedder = embedder
+        self.batch_size = max(1, batch_size)
+        self.on_stored = on_stored
+        self.on_document_done = on_document_done
+        self._rendered: queue.Queue[RenderedBatch | None] = queue.Queue(QUEUE_BATCHES)
+        self._embedded: queue.Queue[EmbeddedBatch | None] = queue.Queue(QUEUE_BATCHES)
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+
+    def run(self, jobs: Sequence[Job], cancel: CancelToken) -> None:
+        """Render, embed and store every pending page of ``jobs``. Raises the first error of
+        any stage, or :class:`Cancelled`; batches embedded before that are stored."""
+        renderer = threading.Thread(target=self._guard, args=(self._render, jobs, cancel), daemon=True)
+        storer = threading.Thread(target=self._guard, args=(self._store,), daemon=True)
+        renderer.start()
+        storer.start()
+        try:
+            self._embed(cancel)
+        except _Stop:
+            pass
+        except BaseException as exc:
+            self._errors.append(exc)
+        finally:
+            self._put(self._embedded, _END, even_if_stopped=True)  # store what is embedded
+            self._stop.set()
+            storer.join()
+            renderer.join()
+        if self._errors:
+            raise self._errors[0]
+
+    def _guard(self, stage: Callable[..., None], *args: object) -> None:
+        try:
+            stage(*args)
+        except _Stop:
+            pass
+        except BaseException as exc:
+            self._errors.append(exc)
+            self._stop.set()
+
+    def _put(self, channel: queue.Queue[Any], item: object, even_if_stopped: bool = False) -> None:
+        while True:
+            if self._stop.is_set() and not even_if_stopped:
+                raise _Stop
+            try:
+                channel.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                if even_if_stopped and self._stop.is_set():
+                    return  # the consumer has gone
+                continue
+
+    def _get(self, channel: queue.Queue[Any], stop_when_set: bool = True) -> Any:
+        while True:
+            if stop_when_set and self._stop.is_set():
+                raise _Stop
+            try:
+                return channel.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+
+    def _render(self, jobs: Sequence[Job], cancel: CancelToken) -> None:
+        catalog, renderer = self.library.catalog, self.library.renderer
+        for job in jobs:
+            pending = catalog.pages(job.document.id, PENDING)
+            if not pending:
+                self._put(self._rendered, RenderedBatch(job, [], [], last=True))
+            for start in range(0, len(pending), self.batch_size):
+                if cancel.cancelled:
+                    self._put(self._rendered, _END)
+                    return
+                pages = pending[start : start + self.batch_size]
+                images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
+                last = start + self.batch_size >= len(pending)
+                self._put(self._rendered, RenderedBatch(job, pages, images, last))
+        self._put(self._rendered, _END)
+
+    def _embed(self, cancel: CancelToken) -> None:
+        while (batch := self._get(self._rendered)) is not _END:
+            cancel.raise_if_cancelled()
+            out = EmbeddedBatch(batch.job, last=batch.last)
+            for page, image in zip(batch.pages, batch.images, strict=True):
+                if isinstance(image, RenderedPage):
+                    out.pages.append(page)
+                    out.renderers.append(image.renderer)
+                else:
+                    out.failures.append((page, str(image)))
+            if out.pages:
+                images = [image.image for image in batch.images if isinstance(image, RenderedPage)]
+                out.embeddings = self.embedder.embed_pages(images, cancel)
+            self._put(self._embedded, out)
+        cancel.raise_if_cancelled()  # the renderer stopped early because of a cancel
+
+    def _store(self) -> None:
+        # Runs until the end marker, even after a stop: batches already embedded are kept.
+        while (batch := self._get(self._embedded, stop_when_set=False)) is not _END:
+            for page, reason in batch.failures:
+                self.library.catalog.fail_page(page.id, reason)
+            if batch.pages:
+                self.library._store_pages(batch.pages, batch.embeddings, batch.renderers)
+            self.on_stored(batch)
+            if batch.last:
+                self.on_document_done(batch.job)

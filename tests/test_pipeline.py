@@ -1,0 +1,46 @@
+"""The ingest pipeline stores exactly what embedding each page on its own gives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from conftest import SAMPLES, corpus_or_skip
+
+from docretriever.documents.pdf import open_pdf
+from docretriever.documents.render import render_page
+from docretriever.library.local import LocalLibrary
+
+FILES = [
+    "015-arabic/habibi-rotated.pdf",  # rotated pages
+    "004-pdflatex-4-pages/pdflatex-4-pages.pdf",
+    "022-pdfkit/pdfkit.pdf",
+    "026-latex-multicolumn/multicolumn.pdf",
+]
+
+
+def test_a_multi_document_ingest_stores_the_vectors_of_page_by_page_embedding(
+    tmp_path: Path, tiny_embedder
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in FILES:
+        shutil.copy(corpus_or_skip(SAMPLES) / name, inbox)
+    library = LocalLibrary(tmp_path / "lib", embedder=tiny_embedder)
+    report = library.add([inbox])
+    assert report.pages_embedded == 12 and report.count("indexed") == 4
+    pages = library.indexed_pages().values()
+    assert len(pages) == 12
+    for page in pages:
+        document = library.catalog.document(page.document_id)
+        path = Path(document.paths[0])
+        with open_pdf(path) as pdf:
+            image = render_page(path, pdf, page.info, tiny_embedder.max_pixels).image
+        (alone,) = tiny_embedder.embed_pages([image])
+        assert page.grid == alone.grid
+        stored = library._rows(page).astype(np.float32)
+        assert stored.shape == alone.vectors.shape
+        # float16 storage; batching pads shorter pages, which must not change their vectors.
+        np.testing.assert_allclose(stored, alone.vectors, atol=2e-3)
+    library.close()
