@@ -97,3 +97,13 @@ def test_missing_models_give_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "not-a-model").mkdir()
     with pytest.raises(ModelError, match="not a model folder"):
         locate_model(str(tmp_path / "not-a-model"))
+
+
+def test_batch_size_follows_free_gpu_memory() -> None:
+    from docretriever.embedding.colqwen2 import MAX_BATCH, batch_size_for_memory
+
+    gib = 1 << 30
+    sizes = [batch_size_for_memory(free * gib, 768) for free in (0, 1, 4, 16, 80)]
+    assert sizes[0] == 1 and sizes[-1] == MAX_BATCH
+    assert sizes == sorted(sizes) and len(set(sizes)) >= 4  # more memory, bigger batches
+    assert batch_size_for_memory(4 * gib, 256) > batch_size_for_memory(4 * gib, 768)  # smaller pages

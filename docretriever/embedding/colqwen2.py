@@ -184,7 +184,24 @@ def load_colqwen2(
     identity = ModelIdentity(files.model_id, files.revision, files.fingerprint(), dim)
     if batch_size is None:
         batch_size = 4 if resolved == "cpu" else 16
+        if resolved.startswith("cuda"):
+            free_bytes, _ = torch.cuda.mem_get_info(torch.device(resolved))
+            batch_size = batch_size_for_memory(free_bytes, visual_tokens)
     return ColQwen2Embedder(model, processor, identity, resolved, visual_tokens, batch_size)
+
+
+# GPU memory one page needs while it is embedded, per visual token (bf16): the vision tower's
+# widest intermediate (4 patches of 1,280 features per cell, ~12 such buffers alive at once)
+# dominates. An estimate: --batch-size overrides it.
+_BYTES_PER_VISUAL_TOKEN = 4 * 1280 * 2 * 12
+MAX_BATCH = 64
+
+
+def batch_size_for_memory(free_bytes: int, visual_tokens: int) -> int:
+    """Pages per batch that fit in half of ``free_bytes`` of device memory (the rest is headroom
+    for the allocator and for other programs), between 1 and ``MAX_BATCH``."""
+    per_page = max(1, visual_tokens) * _BYTES_PER_VISUAL_TOKEN
+    return max(1, min(MAX_BATCH, free_bytes // 2 // per_page))
 
 
 def _model_type(files: ModelFiles) -> str | None:

@@ -54,6 +54,10 @@ class EmbeddedBatch:
     last: bool = False
 
 
+def _shape(page: PageRecord) -> float:
+    return round(page.width_pt / max(page.height_pt, 1e-6), 3)
+
+
 class _Stop(Exception):
     """Another stage failed or the ingest was cancelled: this one stops quietly."""
 
@@ -137,7 +141,8 @@ class Pipeline:
     def _render(self, jobs: Sequence[Job], cancel: CancelToken) -> None:
         catalog, renderer = self.library.catalog, self.library.renderer
         for job in jobs:
-            pending = catalog.pages(job.document.id, PENDING)
+            # Pages of one shape get the same cell grid: batching them together leaves no padding.
+            pending = sorted(catalog.pages(job.document.id, PENDING), key=_shape)
             if not pending:
                 self._put(self._rendered, RenderedBatch(job, [], [], last=True))
             for start in range(0, len(pending), self.batch_size):
