@@ -87,7 +87,8 @@ def add_paths(
         done += len(batch.pages) + len(batch.failures)
         report.pages_embedded += len(batch.pages)
         since_save += len(batch.pages)
-        meter.report(done, batch.job.path.name)
+        rates = " · ".join(f"{stage} {rate:.1f}/s" for stage, rate in pipeline.stage_rates().items())
+        meter.report(done, f"{batch.job.path.name} ({rates})" if rates else batch.job.path.name)
         if since_save >= _SAVE_EVERY_PAGES:
             library.candidates.save()
             since_save = 0
@@ -97,8 +98,9 @@ def add_paths(
         report.outcomes.append(_outcome(library, job))
 
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
+    pipeline = Pipeline(library, embedder, batch_size, stored, document_done)
     try:
-        Pipeline(library, embedder, batch_size, stored, document_done).run(list(jobs.values()), cancel)
+        pipeline.run(list(jobs.values()), cancel)
     finally:
         if library.candidates.dirty:
             library.candidates.save()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,21 @@ class Pipeline:
         self._embedded: queue.Queue[EmbeddedBatch | None] = queue.Queue(QUEUE_BATCHES)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
+        # Seconds each stage spent working (not waiting on a queue) and pages it handled.
+        self._busy = {"render": 0.0, "embed": 0.0, "store": 0.0}
+        self._pages = {"render": 0, "embed": 0, "store": 0}
+
+    def stage_rates(self) -> dict[str, float]:
+        """Pages/s each stage manages while busy: the lowest one sets the pipeline's pace."""
+        return {
+            stage: self._pages[stage] / seconds
+            for stage, seconds in self._busy.items()
+            if seconds > 0 and self._pages[stage]
+        }
+
+    def _account(self, stage: str, started: float, pages: int) -> None:
+        self._busy[stage] += time.perf_counter() - started
+        self._pages[stage] += pages
 
     def run(self, jobs: Sequence[Job], cancel: CancelToken) -> None:
         """Render, embed and store every pending page of ``jobs``. Raises the first error of
@@ -150,7 +166,9 @@ class Pipeline:
                     self._put(self._rendered, _END)
                     return
                 pages = pending[start : start + self.batch_size]
+                started = time.perf_counter()
                 images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
+                self._account("render", started, len(pages))
                 last = start + self.batch_size >= len(pending)
                 self._put(self._rendered, RenderedBatch(job, pages, images, last))
         self._put(self._rendered, _END)
@@ -167,17 +185,21 @@ class Pipeline:
                     out.failures.append((page, str(image)))
             if out.pages:
                 images = [image.image for image in batch.images if isinstance(image, RenderedPage)]
+                started = time.perf_counter()
                 out.embeddings = self.embedder.embed_pages(images, cancel)
+                self._account("embed", started, len(images))
             self._put(self._embedded, out)
         cancel.raise_if_cancelled()  # the renderer stopped early because of a cancel
 
     def _store(self) -> None:
         # Runs until the end marker, even after a stop: batches already embedded are kept.
         while (batch := self._get(self._embedded, stop_when_set=False)) is not _END:
+            started = time.perf_counter()
             for page, reason in batch.failures:
                 self.library.catalog.fail_page(page.id, reason)
             if batch.pages:
                 self.library._store_pages(batch.pages, batch.embeddings, batch.renderers)
+            self._account("store", started, len(batch.pages))
             self.on_stored(batch)
             if batch.last:
                 self.on_document_done(batch.job)
