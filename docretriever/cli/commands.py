@@ -24,7 +24,7 @@ HIGHLIGHT_PIXELS = 1275 * 1650
 
 def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     bar = ProgressBar()
-    spec = ModelSpec(args.model or "", args.device, args.visual_tokens)
+    spec = ModelSpec(args.model or "", args.device, args.visual_tokens, args.batch_size)
     location = args.library or str(default_library_dir())
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     with open_library(location, spec, progress=bar, create=args.command == "add") as library:

@@ -70,6 +70,7 @@ _GLOBAL_DEFAULTS: dict[str, object] = {
     "model": None,
     "device": "auto",
     "visual_tokens": DEFAULT_VISUAL_TOKENS,
+    "batch_size": None,
     "debug": False,
 }
 
@@ -103,6 +104,13 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         metavar="N",
         default=default("visual_tokens"),
         help=f"image cells per page (default {DEFAULT_VISUAL_TOKENS}; fewer is faster on CPU)",
+    )
+    target.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        default=default("batch_size"),
+        help="pages embedded at once (default: 4 on CPU, from free memory on a GPU)",
     )
     target.add_argument(
         "--debug",
