@@ -33,8 +33,8 @@ SURVEY_PER_RERANK = 4
 # CANDIDATES_SCALE_PAGES pages (at least CANDIDATES_PER_TOKEN), widened when too few pages come
 # back. It grows with the library because the number of pages holding a vector close to any one
 # query token does: a fixed count samples an ever smaller share of them. On the synthetic
-# benchmark at 10,000 pages, 64 found 93.8 % of the exact top 10 and 128 found 99.2 %; 13 (the
-# same share as 128 at 100,000 pages) found 59.5 %.
+# benchmark at 10,000 pages, 64 found 93.8 % of the exact top 10 and 128 found 99.2 %; at
+# 100,000 pages even 1,280 found only 78.6 % (benchmarks/search_stages.py, search_bench.py).
 CANDIDATES_PER_TOKEN = 128
 CANDIDATES_SCALE_PAGES = 10_000
 
