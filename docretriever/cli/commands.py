@@ -69,15 +69,8 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
 
 
 def _summary(report: AddReport, seconds: float) -> str:
-    parts = [f"{report.count('indexed')} indexed"]
-    if report.count("skipped"):
-        parts.append(f"{report.count('skipped')} already in the library")
-    if report.count("failed"):
-        parts.append(f"{report.count('failed')} failed")
-    if report.count("removed"):
-        parts.append(f"{report.count('removed')} removed (file gone)")
     rate = f", {report.pages_embedded / seconds:.1f} pages/s" if report.pages_embedded and seconds else ""
-    return f"{', '.join(parts)}; {report.pages_embedded} pages embedded in {seconds:.1f} s{rate}."
+    return f"{report.summary()}; {report.pages_embedded} pages embedded in {seconds:.1f} s{rate}."
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:

@@ -40,6 +40,17 @@ class AddReport:
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
+    def summary(self, failed_note: str = "") -> str:
+        """The outcomes counted in words: "3 indexed, 1 already in the library, 1 failed"."""
+        parts = [f"{self.count('indexed')} indexed"]
+        if self.count("skipped"):
+            parts.append(f"{self.count('skipped')} already in the library")
+        if self.count("failed"):
+            parts.append(f"{self.count('failed')} failed{failed_note}")
+        if self.count("removed"):
+            parts.append(f"{self.count('removed')} removed (file gone)")
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class LibraryInfo:

@@ -27,14 +27,7 @@ def summarize(outcome: AddReport | TaskError) -> str:
     """One line for a finished ingest."""
     if isinstance(outcome, TaskError):
         return "Indexing stopped; the pages done so far are kept." if outcome.cancelled else outcome.message
-    parts = [f"{outcome.count('indexed')} indexed"]
-    if outcome.count("skipped"):
-        parts.append(f"{outcome.count('skipped')} already in the library")
-    if outcome.count("failed"):
-        parts.append(f"{outcome.count('failed')} failed (see the library list)")
-    if outcome.count("removed"):
-        parts.append(f"{outcome.count('removed')} removed (file gone)")
-    return "Done: " + ", ".join(parts) + "."
+    return f"Done: {outcome.summary(failed_note=' (see the library list)')}."
 
 
 class IngestStatus(QWidget):
