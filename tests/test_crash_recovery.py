@@ -101,9 +101,9 @@ def test_kill_minus_nine_at_thirty_moments_loses_nothing(inbox: Path, reference,
     for moment in range(MOMENTS):
         point = points[moment % len(points)]
         if point == "start":
-            plan: tuple[object, ...] = (point, 1, round(float(rng.uniform(0.0, 3.0)), 3))
+            plan: tuple[object, ...] = (point, 1, round(float(rng.uniform(0.0, 1.5)), 3))
         else:
-            nth = int(rng.integers(1, {"commit": 40, "vectors": 9, "index-save": 9}[point]))
+            nth = int(rng.integers(1, {"commit": 30, "vectors": 9, "index-save": 9}[point]))
             plan = (point, nth, round(float(rng.uniform(0.0, 0.01)), 4))
         folder = tmp_path / f"lib{moment}"
         code = run_child(folder, inbox, tmp_path / f"first{moment}.log", *plan)
