@@ -23,7 +23,7 @@ from pathlib import Path
 
 from docretriever.documents import find_pdfs
 from docretriever.documents.render import RenderedPage
-from docretriever.documents.render_pool import RenderPool
+from docretriever.documents.render_pool import RenderPool, default_worker_count
 from docretriever.embedding import ModelSpec, load_embedder
 from docretriever.errors import DocumentError
 from docretriever.library.local import LocalLibrary
@@ -98,7 +98,7 @@ def main() -> None:
         "embed_only_pages_per_s": round(embed_rate, 2),
         "end_to_end_pages_per_s": round(e2e_rate, 2),
         "end_to_end_vs_slowest_stage": round(e2e_rate / min(render_rate, embed_rate), 3),
-        "render_workers": RenderPool().size,
+        "render_workers": default_worker_count(),
         "batch_size": getattr(embedder, "batch_size", None),
         "peak_rss_mb_end_to_end": round(peak),
     }
