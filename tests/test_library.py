@@ -16,7 +16,7 @@ from docretriever.embedding import ModelSpec, load_embedder
 from docretriever.errors import Cancelled, InvalidInputError, LibraryError, ModelMismatchError
 from docretriever.library import open_library
 from docretriever.progress import CancelToken, Progress
-from docretriever.search import ranking
+from docretriever.search import candidates, ranking
 from docretriever.search.candidates import CandidateIndex
 from docretriever.testing.tiny_model import build_tiny_model
 
@@ -27,6 +27,12 @@ FILES = [
     "022-pdfkit/pdfkit.pdf",
     "026-latex-multicolumn/multicolumn.pdf",
 ]
+
+
+@pytest.fixture()
+def small_codebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A codebook trained once a library holds more than 4 pages (the fixture's 12 do)."""
+    monkeypatch.setattr(candidates, "CODEBOOK_MIN_PAGES", 4)
 
 
 @pytest.fixture()
@@ -65,11 +71,12 @@ def test_add_search_and_scores_equal_colpali_engine(tmp_path: Path, docs: Path, 
             assert 0 <= region.y0 < region.y1 <= hit.page_size[1] + 1e-6
 
 
-def test_the_usearch_stage_feeds_the_exact_rerank(
+def test_the_codebook_stage_feeds_the_exact_rerank(
     tmp_path: Path,
     docs: Path,
     tiny_embedder,
     monkeypatch: pytest.MonkeyPatch,
+    small_codebook: None,
 ) -> None:
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
@@ -80,18 +87,19 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
     monkeypatch.setattr(ranking, "SURVEY_PAGES", 5)
     monkeypatch.setattr(ranking, "SURVEY_PER_RERANK", 1)
+    assert library.candidates.codebook_size > 0  # trained past CODEBOOK_MIN_PAGES (see fixture)
     calls: list[str] = []
-    nearest, pooled = CandidateIndex.approximate_scores, CandidateIndex.pooled_scores
+    survey, pooled = CandidateIndex.survey, CandidateIndex.pooled_scores
 
-    def spy_nearest(self, query, per_token):
+    def spy_survey(self, query, count):
         calls.append("stage one")
-        return nearest(self, query, per_token)
+        return survey(self, query, count)
 
     def spy_pooled(self, query, page_ids):
         calls.append(f"stage two on {len(page_ids)}")
         return pooled(self, query, page_ids)
 
-    monkeypatch.setattr(CandidateIndex, "approximate_scores", spy_nearest)
+    monkeypatch.setattr(CandidateIndex, "survey", spy_survey)
     monkeypatch.setattr(CandidateIndex, "pooled_scores", spy_pooled)
     fast = library.search("topology", k=3)
     assert calls == ["stage one", "stage two on 5"] and len(fast) == 3
@@ -103,12 +111,19 @@ def test_the_usearch_stage_feeds_the_exact_rerank(
 
 @pytest.mark.parametrize("damage", ["truncated", "zero bytes", "garbage"])
 def test_a_damaged_index_file_is_rebuilt_and_gives_the_same_top_10(
-    tmp_path: Path, docs: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch, damage: str
+    tmp_path: Path,
+    docs: Path,
+    tiny_embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: str,
+    small_codebook: None,
 ) -> None:
     monkeypatch.setattr(ranking, "EXACT_LIBRARY_PAGES", 0)  # 12 pages: make the index matter
     monkeypatch.setattr(ranking, "RERANK_PAGES", 10)
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
-    monkeypatch.setattr(ranking, "SURVEY_PAGES", 11)
+    # Stage two ranks all 12 pages: stage one depends on the codebook, which the rebuild trains
+    # on the pages in another order (the catalog's, not the ingest's).
+    monkeypatch.setattr(ranking, "SURVEY_PAGES", 12)
     monkeypatch.setattr(ranking, "SURVEY_PER_RERANK", 1)
     with open_library(tmp_path / "lib", embedder=tiny_embedder) as library:
         library.add([docs])
@@ -122,7 +137,8 @@ def test_a_damaged_index_file_is_rebuilt_and_gives_the_same_top_10(
         assert len(library.candidates.page_ids()) == 12
     assert [hit[:2] for hit in after] == [hit[:2] for hit in before]
     assert [hit[2] for hit in after] == pytest.approx([hit[2] for hit in before], rel=1e-6)
-    assert CandidateIndex(path, 128).load()  # rebuilt and saved whole
+    rebuilt = CandidateIndex(path, 128)
+    assert rebuilt.load() and rebuilt.codebook_size > 0  # rebuilt and saved whole
 
 
 def test_a_library_from_another_model_is_refused(tmp_path: Path, docs: Path, tiny_embedder) -> None:
@@ -240,14 +256,14 @@ def test_query_words_group_their_tokens(tiny_embedder) -> None:
 
 
 def test_two_stage_search_always_returns_k_hits(
-    tmp_path: Path, docs: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, docs: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch, small_codebook: None
 ) -> None:
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs])
     monkeypatch.setattr(ranking, "EXACT_LIBRARY_PAGES", 0)
     monkeypatch.setattr(ranking, "RERANK_PAGES", 2)
     monkeypatch.setattr(ranking, "RERANK_PER_HIT", 1)
-    monkeypatch.setattr(ranking, "CANDIDATES_PER_TOKEN", 1)  # neighbours on very few pages
+    monkeypatch.setattr(candidates, "PROBED_CODES", 2)  # codes that few pages are filed under
     assert len(library.search("a", k=11)) == 11
 
 

@@ -182,7 +182,10 @@ class LocalLibrary(Library):
             ]
         )
         for page, embedding in zip(pages, embeddings, strict=True):
-            candidates.add_page(page.id, embedding.vectors[: embedding.n_cells], embedding.grid)
+            # Pooled from the vectors as stored, so that an index rebuilt from the store later
+            # holds the very same centroids.
+            cells = self.store.as_stored(embedding.vectors[: embedding.n_cells])
+            candidates.add_page(page.id, cells, embedding.grid)
 
     def add_embedded_pages(
         self,

@@ -1,6 +1,7 @@
-"""Search: a USearch first stage over pooled page vectors, then exact MaxSim on the candidates."""
+"""Search: a codebook first stage (USearch), centroid MaxSim, then exact MaxSim on the best."""
 
-from docretriever.search.candidates import CandidateIndex, pool_cells, pooled_count
+from docretriever.search.candidates import CandidateIndex
 from docretriever.search.maxsim import maxsim_scores, similarity_map
+from docretriever.search.pooling import pool_cells
 
-__all__ = ["CandidateIndex", "maxsim_scores", "pool_cells", "pooled_count", "similarity_map"]
+__all__ = ["CandidateIndex", "maxsim_scores", "pool_cells", "similarity_map"]

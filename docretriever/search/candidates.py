@@ -1,13 +1,13 @@
-"""The first search stages: a few pooled vectors per page, in USearch and in memory.
+"""The search index: each page's centroids in RAM, and the codebook's inverted lists over them.
 
-Putting every one of a page's ~770 patch vectors into HNSW would cap ingest near 2 pages/s per
-core, so pages are summarised by centroids of their cells (spherical k-means): repeated words
-and blank margins collapse into one vector each while distinct content keeps its own. Stage one
-looks up each query token's nearest centroids among ``SEARCH_CENTROIDS`` per page in HNSW, which
-only has to find the right pages; stage two ranks the pages found by MaxSim over a finer
-``RANKING_CENTROIDS`` per page kept in RAM as int8; the exact rerank runs on the best of those.
-Measured on the synthetic benchmark corpus (2,000 pages): with 96 ranking centroids the exact
-top 10 were always within the stage-two top 32; with 48, 94.5 % were.
+Stage one (:meth:`CandidateIndex.survey`) sends each query token to its nearest codes in the
+shared codebook (USearch) and scores every page filed under them; stage two
+(:meth:`CandidateIndex.pooled_scores`) ranks the surveyed pages by MaxSim over their
+``PAGE_CENTROIDS`` int8 centroids; the exact rerank (in ``ranking``) runs on the best of those.
+
+The codebook is trained from the library's own centroids once it holds more than
+``CODEBOOK_MIN_PAGES`` pages (below that, stage two looks at every page), and trained again,
+with every page re-filed, each time the library has grown ``RETRAIN_GROWTH`` times since.
 """
 
 from __future__ import annotations
@@ -18,174 +18,166 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
-from usearch.index import BatchMatches, Index
 
 from docretriever.errors import LibraryError, describe_os_error
+from docretriever.search.codebook import Codebook, codebook_size, train_codes
+from docretriever.search.pooling import INT8_SCALE, PAGE_CENTROIDS, from_int8, pool_cells, to_int8
+from docretriever.search.postings import InvertedLists
 
-SEARCH_CENTROIDS = 48
-RANKING_CENTROIDS = 96
-# HNSW links per node: 8 halves the graph's RAM against 16; stage one only needs the right
-# pages among its few hundred, not each token's exact nearest centroid.
-CONNECTIVITY = 8
-_KMEANS_ROUNDS = 5
-# Keys are page_id * KEY_STRIDE + centroid number, so a page's keys can be derived from its id.
-KEY_STRIDE = 1 << 12
-_MAGIC = b"DOCRETRIEVER-INDEX-1\n"
+CODEBOOK_MIN_PAGES = 400
+RETRAIN_GROWTH = 8
+# Nearest codes looked up per query token. On the synthetic benchmark corpus (100,000 pages,
+# 16,384 codes) stage one kept every one of the exact top 10 within its 400 best pages.
+PROBED_CODES = 8
+_MAGIC = b"DOCRETRIEVER-INDEX-2\n"
+# Version 1 held an HNSW graph of 48 centroids per page, then the same ranking centroids.
+_MAGIC_V1 = b"DOCRETRIEVER-INDEX-1\n"
 _TEMPORARY_PREFIX = ".index-"
-# int8 storage: unit vectors scaled to [-127, 127].
-_INT8_SCALE = 127.0
-
-
-def pool_cells(cells: np.ndarray, count: int = SEARCH_CENTROIDS) -> np.ndarray:
-    """Centroids of a page's cell vectors by spherical k-means.
-
-    Args:
-        cells: shape (n_cells, dim), unit rows (a page's image-cell rows).
-        count: centroids wanted.
-
-    Returns:
-        float32, shape (min(count, n_cells), dim), unit rows. Deterministic: seeded by
-        farthest-point sampling (the most distinct cells first), then ``_KMEANS_ROUNDS`` rounds.
-    """
-    vectors = np.ascontiguousarray(cells, dtype=np.float32)
-    count = min(count, len(vectors))
-    chosen = [0]
-    closest = vectors @ vectors[0]
-    for _ in range(1, count):
-        farthest = int(np.argmin(closest))
-        chosen.append(farthest)
-        closest = np.maximum(closest, vectors @ vectors[farthest])
-    centroids = vectors[chosen].copy()
-    for _ in range(_KMEANS_ROUNDS):
-        assignment = np.argmax(vectors @ centroids.T, axis=1)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assignment, vectors)
-        filled = np.bincount(assignment, minlength=count) > 0
-        norms = np.linalg.norm(sums[filled], axis=1, keepdims=True)
-        centroids[filled] = sums[filled] / np.maximum(norms, 1e-12)
-    return centroids
-
-
-def pooled_count(grid: tuple[int, int], count: int = SEARCH_CENTROIDS) -> int:
-    """Number of pooled vectors :func:`pool_cells` makes for a (n_x, n_y) grid."""
-    return min(count, grid[0] * grid[1])
-
-
-def _to_int8(vectors: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(vectors * _INT8_SCALE), -127, 127).astype(np.int8)
+# Pages whose centroids are filed in one batch when the codebook is (re)trained.
+_FILING_BATCH_PAGES = 2048
 
 
 class CandidateIndex:
-    """A USearch index of pooled page vectors, saved to ``path`` atomically."""
+    """Page centroids and the first-stage inverted lists, saved to ``path`` atomically."""
 
     def __init__(self, path: Path, dim: int) -> None:
         self.path = path
         self.dim = dim
-        self._index = self._new()
-        self._pooled: dict[int, np.ndarray] = {}  # page id -> int8 ranking centroids (n, dim)
+        self._pooled: dict[int, np.ndarray] = {}  # page id -> int8 centroids (n, dim)
+        self._slot_of: dict[int, int] = {}  # page id -> its slot in the inverted lists
+        self._slot_pages = np.zeros(0, dtype=np.int64)  # slot -> page id, -1 once removed
+        self._slots_used = 0
+        self._codebook: Codebook | None = None
+        self._lists: InvertedLists | None = None
+        self._trained_pages = 0
         self.dirty = False
         # Searches (reader threads) and additions (the writer) may overlap.
         self._lock = threading.RLock()
 
-    def _new(self) -> Index:
-        return Index(ndim=self.dim, metric="ip", dtype="i8", connectivity=CONNECTIVITY)
-
-    def load(self) -> bool:
-        """Load the saved index; False (leaving it empty) when missing or unreadable.
-
-        The file holds ``_MAGIC``, the length of USearch's serialised index (8 bytes, little
-        endian), that index, then the ranking centroids as an .npz (page ids, counts, rows).
-        """
-        try:
-            data = self.path.read_bytes()
-            if not data.startswith(_MAGIC):
-                return False
-            start = len(_MAGIC) + 8
-            length = int.from_bytes(data[len(_MAGIC) : start], "little")
-            restored = Index.restore(data[start : start + length])
-            with np.load(io.BytesIO(data[start + length :]), allow_pickle=False) as arrays:
-                page_ids, counts, rows = arrays["page_ids"], arrays["counts"], arrays["rows"]
-        except Exception:  # missing, truncated, garbage: the caller rebuilds from the vectors
-            return False
-        if restored is None or restored.ndim != self.dim or rows.ndim != 2 or rows.shape[1] != self.dim:
-            return False
-        offsets = np.r_[0, np.cumsum(counts)]
-        self._index = restored
-        self._pooled = {int(p): rows[offsets[i] : offsets[i + 1]] for i, p in enumerate(page_ids)}
-        return True
-
-    def clear(self) -> None:
-        self._index = self._new()
-        self._pooled = {}
-        self.dirty = True
+    # --- contents ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._index)
-
-    def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
-        """Index a page's centroids. ``cells``: shape (n_x * n_y, dim), the page's cell rows;
-        ``grid``: (n_x, n_y). Adding a page already held does nothing. Marks the index dirty."""
-        with self._lock:
-            if page_id in self._pooled:
-                return  # a reader's reconciliation may have added it between commit and here
-        searched = _to_int8(pool_cells(cells, SEARCH_CENTROIDS))
-        ranking = _to_int8(pool_cells(cells, RANKING_CENTROIDS))
-        keys = page_id * KEY_STRIDE + np.arange(len(searched), dtype=np.uint64)
-        with self._lock:
-            if page_id in self._pooled:
-                return
-            self._index.add(keys, searched, threads=1)
-            self._pooled[page_id] = ranking
-            self.dirty = True
+        """Pages held."""
+        return len(self._pooled)
 
     def page_ids(self) -> set[int]:
         """The pages this index holds."""
         with self._lock:
             return set(self._pooled)
 
-    def remove_page(self, page_id: int) -> None:
-        """Remove every centroid of a page (absent keys are ignored)."""
-        keys = page_id * KEY_STRIDE + np.arange(SEARCH_CENTROIDS, dtype=np.uint64)
+    @property
+    def codebook_size(self) -> int:
+        """Codes in the first-stage codebook; 0 while the library is too small to need one."""
+        return len(self._codebook) if self._codebook is not None else 0
+
+    def add_page(self, page_id: int, cells: np.ndarray, grid: tuple[int, int]) -> None:
+        """Index a page. ``cells``: shape (n_x * n_y, dim), the page's cell rows; ``grid``:
+        (n_x, n_y). Adding a page already held does nothing. Marks the index dirty; may train
+        the codebook (seconds to minutes, growing with the library) when the library has
+        outgrown it."""
         with self._lock:
-            self._index.remove(keys)
-            self._pooled.pop(page_id, None)
+            if page_id in self._pooled:
+                return  # a reader's reconciliation may have added it between commit and here
+        self._add_pooled(page_id, to_int8(pool_cells(cells, PAGE_CENTROIDS)))
+
+    def _add_pooled(self, page_id: int, pooled: np.ndarray) -> None:
+        with self._lock:
+            if page_id in self._pooled:
+                return
+            self._pooled[page_id] = pooled
+            slot = self._new_slot(page_id)
+            if self._codebook is not None and self._lists is not None:
+                self._lists.add(slot, self._codebook.assign(from_int8(pooled)))
+            self.dirty = True
+            if self._needs_training():
+                self._train()
+
+    def remove_page(self, page_id: int) -> None:
+        """Forget a page (an absent one is ignored)."""
+        with self._lock:
+            if self._pooled.pop(page_id, None) is None:
+                return
+            self._slot_pages[self._slot_of.pop(page_id)] = -1
             self.dirty = True
 
-    def approximate_scores(self, query: np.ndarray, per_token: int) -> dict[int, float]:
-        """Approximate page scores from each query token's ``per_token`` nearest pooled vectors.
+    def clear(self) -> None:
+        with self._lock:
+            self.__init__(self.path, self.dim)  # type: ignore[misc]
+            self.dirty = True
 
-        ``query`` is float32, shape (n_query_tokens, dim). Returns {page_id: score}, where the
-        score sums, over the tokens that found the page, the best inner product found there, in
-        USearch's int8 units (127² times the dot product of unit vectors).
+    def _new_slot(self, page_id: int) -> int:
+        if self._slots_used == len(self._slot_pages):
+            grown = np.full(max(1024, 2 * len(self._slot_pages)), -1, dtype=np.int64)
+            grown[: self._slots_used] = self._slot_pages[: self._slots_used]
+            self._slot_pages = grown
+        slot = self._slots_used
+        self._slot_pages[slot] = page_id
+        self._slot_of[page_id] = slot
+        self._slots_used += 1
+        return slot
+
+    # --- the codebook ------------------------------------------------------------------------
+
+    def _needs_training(self) -> bool:
+        if self._codebook is None:
+            return len(self._pooled) > CODEBOOK_MIN_PAGES
+        return len(self._pooled) >= RETRAIN_GROWTH * self._trained_pages
+
+    def _train(self) -> None:
+        """Train a codebook sized for the library and file every page under it (lock held)."""
+        page_ids = list(self._pooled)
+        # Sized for the library it will serve until the next training, RETRAIN_GROWTH times
+        # larger: trained for today's size, each code would soon cover several distinct words.
+        codes = codebook_size(RETRAIN_GROWTH * sum(len(self._pooled[p]) for p in page_ids))
+        rng = np.random.default_rng(len(page_ids))
+        # Enough pages for the training sample, chosen at random.
+        wanted_pages = max(1, -(-16 * codes // PAGE_CENTROIDS))
+        chosen = rng.choice(len(page_ids), min(len(page_ids), wanted_pages), replace=False)
+        sample = from_int8(np.concatenate([self._pooled[page_ids[i]] for i in np.sort(chosen)]))
+        codebook = Codebook(train_codes(sample, codes))
+        self._codebook, self._lists = codebook, InvertedLists(len(codebook))
+        self._slot_of, self._slots_used = {}, 0
+        self._slot_pages = np.full(len(page_ids) + 1024, -1, dtype=np.int64)
+        for start in range(0, len(page_ids), _FILING_BATCH_PAGES):
+            self._file_pages(page_ids[start : start + _FILING_BATCH_PAGES])
+        self._trained_pages = len(page_ids)
+        self.dirty = True
+
+    def _file_pages(self, page_ids: Sequence[int]) -> None:
+        """Give each page a slot and file it under its centroids' nearest codes, in one batch."""
+        assert self._codebook is not None and self._lists is not None
+        pooled = [self._pooled[p] for p in page_ids]
+        codes = self._codebook.assign(from_int8(np.concatenate(pooled)), threads=0)
+        offsets = np.cumsum([0] + [len(p) for p in pooled])
+        for number, page_id in enumerate(page_ids):
+            self._lists.add(self._new_slot(page_id), codes[offsets[number] : offsets[number + 1]])
+
+    # --- searching ---------------------------------------------------------------------------
+
+    def survey(self, query: np.ndarray, count: int) -> list[int]:
+        """Stage one: the ``count`` most promising pages for a query, best first.
+
+        ``query`` is float32, shape (n_tokens, dim). Every page held is returned (in no
+        particular order) while the library is too small for a codebook.
         """
         with self._lock:
-            if len(self._index) == 0:
-                return {}
-            count = min(per_token, len(self._index))
-            matches = self._index.search(np.atleast_2d(query).astype(np.float32), count)
-        if not isinstance(matches, BatchMatches):  # a 2-D query always gives a batch
-            raise TypeError(f"unexpected USearch result {type(matches).__name__}")
-        keys = matches.keys
-        # "ip" distance is 1 - dot (on int8-scaled vectors: only the order matters here).
-        similarities = 1.0 - matches.distances.astype(np.float64)
-        # Rows are padded when HNSW finds fewer than asked for.
-        found = np.arange(keys.shape[1]) < matches.counts[:, None]
-        tokens = np.broadcast_to(np.arange(len(keys))[:, None], keys.shape)[found]
-        pages = (keys[found] // KEY_STRIDE).astype(np.int64)
-        similarities = similarities[found]
-        # Each token counts once per page, with its best centroid there.
-        best_first = np.argsort(-similarities, kind="stable")
-        pairs = tokens[best_first] * (int(pages.max(initial=0)) + 1) + pages[best_first]
-        _, first = np.unique(pairs, return_index=True)
-        chosen = best_first[first]
-        page_ids, slot = np.unique(pages[chosen], return_inverse=True)
-        totals = np.bincount(slot, weights=similarities[chosen], minlength=len(page_ids))
-        return dict(zip(page_ids.tolist(), totals.tolist(), strict=True))
+            if self._codebook is None or self._lists is None:
+                return list(self._pooled)
+            codes, similarities = self._codebook.nearest(query, PROBED_CODES)
+            scores = self._lists.scores(codes, similarities, self._slots_used)
+            slot_pages = self._slot_pages[: self._slots_used].copy()
+        scores[slot_pages < 0] = -np.inf
+        count = min(count, len(self._pooled))
+        best = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
+        # Ties broken by page id, so that the order does not depend on how slots were numbered.
+        best = best[np.lexsort((slot_pages[best], -scores[best]))]
+        return [int(p) for p in slot_pages[best] if p >= 0]
 
     def pooled_scores(self, query: np.ndarray, page_ids: Sequence[int]) -> np.ndarray:
-        """MaxSim of the query against each page's centroids (the second stage).
+        """Stage two: MaxSim of the query against each page's centroids.
 
         ``query`` is float32 (n_tokens, dim). Returns float32 (len(page_ids),); a page missing
         from the index scores -inf.
@@ -198,45 +190,79 @@ class CandidateIndex:
             return scores
         lengths = np.array([len(pooled[i]) for i in present])  # type: ignore[arg-type]
         matrix = np.concatenate([pooled[i] for i in present]).astype(np.float32)
-        similarities = (np.ascontiguousarray(query, dtype=np.float32) / _INT8_SCALE) @ matrix.T
+        similarities = (np.ascontiguousarray(query, dtype=np.float32) / INT8_SCALE) @ matrix.T
         offsets = np.r_[0, np.cumsum(lengths)[:-1]]
         scores[present] = np.maximum.reduceat(similarities, offsets, axis=1).sum(axis=0)
         return scores
 
-    def remove_leftovers(self) -> None:
-        """Delete the temporary files of saves a crash interrupted. Only the writer may call
-        this: another process's save in progress would lose its file."""
-        for leftover in self.path.parent.glob(_TEMPORARY_PREFIX + "*"):
-            leftover.unlink(missing_ok=True)
+    # --- the file ----------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Load the saved index; False (leaving it empty) when missing or unreadable.
+
+        The file holds ``_MAGIC`` then an .npz of: page ids (in slot order), their centroid
+        counts and rows, and, once trained, the codes, USearch's graph of them, the inverted
+        lists and the page count they were trained at. A version 1 file gives its centroids,
+        added again one page at a time as an ingest would (training the codebook on the way).
+        """
+        try:
+            data = self.path.read_bytes()
+            if data.startswith(_MAGIC_V1):
+                start = len(_MAGIC_V1) + 8
+                body = data[start + int.from_bytes(data[len(_MAGIC_V1) : start], "little") :]
+            elif data.startswith(_MAGIC):
+                body = data[len(_MAGIC) :]
+            else:
+                return False
+            del data
+            with np.load(io.BytesIO(body), allow_pickle=False) as arrays:
+                contents = {name: arrays[name] for name in arrays.files}
+            self._restore(contents)
+        except Exception:  # missing, truncated, garbage: the caller rebuilds from the vectors
+            self.clear()
+            self.dirty = False
+            return False
+        return True
+
+    def _restore(self, contents: dict[str, np.ndarray]) -> None:
+        page_ids, counts, rows = contents["page_ids"], contents["counts"], contents["rows"]
+        if rows.ndim != 2 or rows.shape[1] != self.dim or counts.sum() != len(rows):
+            raise ValueError("the saved centroids do not fit this library")
+        offsets = np.r_[0, np.cumsum(counts)]
+        pooled = {int(p): rows[offsets[i] : offsets[i + 1]] for i, p in enumerate(page_ids)}
+        with self._lock:
+            self.__init__(self.path, self.dim)  # type: ignore[misc]
+            if "codes" not in contents:  # too small for a codebook, or a version 1 file
+                for page_id in sorted(pooled):
+                    self._add_pooled(page_id, pooled[page_id])
+                self.dirty = self._codebook is not None
+                return
+            self._pooled = pooled
+            for page_id in page_ids:
+                self._new_slot(int(page_id))
+            codes = contents["codes"]
+            self._codebook = Codebook.restore(codes, contents["graph"].tobytes())
+            starts, slots = contents["list_starts"], contents["list_slots"]
+            if len(starts) != len(codes) + 1 or (len(slots) and slots.max() >= len(page_ids)):
+                raise ValueError("the saved inverted lists do not fit the pages")
+            self._lists = InvertedLists(len(codes), starts, slots)
+            self._trained_pages = int(contents["trained_pages"])
 
     def save(self) -> None:
-        """Write the index to a temporary file, fsync it, then rename it over the old one.
-
-        USearch's own ``save`` writes in place; on a full disk that would leave a broken file
-        where a good one was. See :meth:`load` for the layout.
-        """
+        """Write the index to a temporary file, fsync it, then rename it over the old one, so
+        that a full disk or a crash never leaves a broken file where a good one was. See
+        :meth:`load` for the layout."""
         with self._lock:
-            serialised = self._index.save()
-            page_ids = np.fromiter(self._pooled, dtype=np.int64, count=len(self._pooled))
-            counts = np.array([len(self._pooled[int(p)]) for p in page_ids], dtype=np.int64)
-            rows = (
-                np.concatenate([self._pooled[int(p)] for p in page_ids])
-                if len(page_ids)
-                else np.zeros((0, self.dim), dtype=np.int8)
-            )
-        if serialised is None:
-            raise LibraryError("The search index could not be serialised.")
-        centroids = io.BytesIO()
-        np.savez(centroids, page_ids=page_ids, counts=counts, rows=rows)
-        data = b"".join(
-            [_MAGIC, len(serialised).to_bytes(8, "little"), bytes(serialised), centroids.getvalue()]
-        )
+            contents = self._contents()
+        buffer = io.BytesIO()
+        buffer.write(_MAGIC)
+        np.savez(buffer, **cast(dict[str, Any], contents))
         folder = self.path.parent
         try:
             fd, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX, dir=folder)
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                    handle.write(buffer.getbuffer())
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, self.path)
@@ -248,3 +274,33 @@ class CandidateIndex:
                 f"Could not save the search index: {describe_os_error(exc)}.", details=repr(exc)
             ) from exc
         self.dirty = False
+
+    def _contents(self) -> dict[str, np.ndarray]:
+        """The arrays :meth:`save` writes, with the slots renumbered to leave out removed pages."""
+        slot_pages = self._slot_pages[: self._slots_used]
+        live = slot_pages >= 0
+        page_ids = slot_pages[live]
+        pooled = [self._pooled[int(p)] for p in page_ids]
+        contents = {
+            "page_ids": page_ids,
+            "counts": np.array([len(p) for p in pooled], dtype=np.int64),
+            "rows": np.concatenate(pooled) if pooled else np.zeros((0, self.dim), dtype=np.int8),
+        }
+        if self._codebook is not None and self._lists is not None:
+            new_slot = np.full(len(slot_pages), -1, dtype=np.int64)
+            new_slot[live] = np.arange(len(page_ids))
+            starts, slots = self._lists.renumbered(new_slot).arrays()
+            contents |= {
+                "codes": self._codebook.codes,
+                "graph": np.frombuffer(self._codebook.serialise(), dtype=np.uint8),
+                "list_starts": starts,
+                "list_slots": slots,
+                "trained_pages": np.array(self._trained_pages),
+            }
+        return contents
+
+    def remove_leftovers(self) -> None:
+        """Delete the temporary files of saves a crash interrupted. Only the writer may call
+        this: another process's save in progress would lose its file."""
+        for leftover in self.path.parent.glob(_TEMPORARY_PREFIX + "*"):
+            leftover.unlink(missing_ok=True)

@@ -1,8 +1,8 @@
 """Ranking pages for a query: exhaustive exact MaxSim, or the three-stage fast path.
 
-1. USearch finds each query token's nearest page centroids; the pages they belong to are the
-   candidates (at least ``SURVEY_PAGES`` of them).
-2. The candidates are ranked by MaxSim over their centroids (in RAM, int8).
+1. Stage one: each query token's nearest codes in the shared codebook; every page filed under
+   them is scored by those codes' similarities, and the best ``survey`` pages go on.
+2. Stage two: those pages are ranked by MaxSim over their centroids (in RAM, int8).
 3. The best ``rerank`` pages are scored exactly on their stored vectors.
 
 Whatever the path, every returned score is exact MaxSim.
@@ -29,14 +29,6 @@ RERANK_PER_HIT = 3
 # times the pages reranked.
 SURVEY_PAGES = 400
 SURVEY_PER_RERANK = 4
-# Nearest centroids fetched per query token in stage one: CANDIDATES_PER_TOKEN for every
-# CANDIDATES_SCALE_PAGES pages (at least CANDIDATES_PER_TOKEN), widened when too few pages come
-# back. It grows with the library because the number of pages holding a vector close to any one
-# query token does: a fixed count samples an ever smaller share of them. On the synthetic
-# benchmark at 10,000 pages, 64 found 93.8 % of the exact top 10 and 128 found 99.2 %; at
-# 100,000 pages even 1,280 found only 78.6 % (benchmarks/search_stages.py, search_bench.py).
-CANDIDATES_PER_TOKEN = 128
-CANDIDATES_SCALE_PAGES = 10_000
 
 
 def exact_top_k(
@@ -62,23 +54,22 @@ def two_stage_top_k(
     k: int,
     *,
     rerank: int | None = None,
-    per_token: int | None = None,
 ) -> list[tuple[int, float]]:
     """The ``k`` best pages, scoring exactly only the ``rerank`` best by centroid MaxSim.
 
-    ``page_ids`` are the pages that may be returned (the indexed ones); a set or a dict's keys,
-    as it is only tested for membership (copying 100,000 ids would cost milliseconds a query).
-    A library of at most ``rerank`` pages is scored exhaustively; one of at most
-    ``SURVEY_PAGES`` skips stage one.
+    ``query`` is float32 (n_tokens, dim). ``page_ids`` are the pages that may be returned (the
+    indexed ones); a set or a dict's keys, as it is only tested for membership (copying 100,000
+    ids would cost milliseconds a query). A library of at most ``EXACT_LIBRARY_PAGES`` (or
+    ``rerank``) pages is scored exhaustively; one of at most ``SURVEY_PAGES`` skips stage one.
     """
     rerank = rerank or max(RERANK_PAGES, RERANK_PER_HIT * k)
-    if len(page_ids) <= rerank:
+    if len(page_ids) <= max(rerank, EXACT_LIBRARY_PAGES):
         return exact_top_k(query, list(page_ids), rows_of, k)
     survey = max(SURVEY_PAGES, SURVEY_PER_RERANK * rerank)
     candidates = (
         list(page_ids)
         if len(page_ids) <= survey
-        else _nearest_pages(query, page_ids, index, survey, per_token)
+        else [p for p in index.survey(query, survey) if p in page_ids]
     )
     scores = index.pooled_scores(query, candidates)
     order = np.argsort(-scores, kind="stable")[:rerank]
@@ -86,18 +77,3 @@ def two_stage_top_k(
     if len(shortlist) < k:  # the index lacks pages (being rebuilt): stay exact
         return exact_top_k(query, list(page_ids), rows_of, k)
     return exact_top_k(query, shortlist, rows_of, k)
-
-
-def _nearest_pages(
-    query: np.ndarray, allowed: Collection[int], index: CandidateIndex, survey: int, per_token: int | None
-) -> list[int]:
-    """Stage one: pages holding the query tokens' nearest centroids, widening the lookup until
-    ``survey`` distinct pages come back (tokens' neighbours cluster on few pages)."""
-    scaled = round(CANDIDATES_PER_TOKEN * len(allowed) / CANDIDATES_SCALE_PAGES)
-    per_token = per_token or max(CANDIDATES_PER_TOKEN, scaled)
-    while True:
-        found = index.approximate_scores(query, per_token)
-        pages = [p for p in sorted(found, key=found.__getitem__, reverse=True) if p in allowed]
-        if len(pages) >= survey or per_token >= len(index):
-            return pages[:survey]
-        per_token *= 4

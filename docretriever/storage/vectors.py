@@ -82,6 +82,11 @@ class VectorStore:
             start_row += len(rows)
         return placed
 
+    @staticmethod
+    def as_stored(rows: np.ndarray) -> np.ndarray:
+        """``rows`` rounded as :meth:`append` stores them: float16, same shape."""
+        return np.asarray(rows, dtype=_DTYPE)
+
     def rows(self, segment: int, start: int, count: int) -> np.ndarray:
         """A read-only float16 view, shape (count, dim), of rows stored by :meth:`append`."""
         mapped = self._map(segment, start + count)
