@@ -56,6 +56,7 @@ def test_codes_are_trained_on_the_sample_and_found_by_usearch() -> None:
     assert (np.diff(similarities, axis=1) <= 1e-6).all()  # most similar first
     restored = Codebook.restore(codes, codebook.serialise())
     assert np.array_equal(restored.assign(centres), codebook.assign(centres))
+    assert (codebook.assign(centres[:1]) == exact[:1, 0]).all()  # a single row too
 
 
 def brute_force_scores(filed: dict[int, set[int]], codes: np.ndarray, sims: np.ndarray, n: int) -> np.ndarray:

@@ -10,10 +10,13 @@ import pytest
 from docretriever.library.quality import check_search, sample_queries
 from docretriever.search import ranking
 from docretriever.search.candidates import CandidateIndex
+from docretriever.storage.vectors import VectorStore
 from docretriever.testing.synthetic import SyntheticCorpus, synthetic_library, synthetic_queries
 
 
-def test_the_three_stage_path_finds_what_exact_search_finds(tmp_path: Path) -> None:
+def test_the_three_stage_path_finds_what_exact_search_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library, corpus = synthetic_library(tmp_path / "lib", 600, seed=3)
     assert ranking.SURVEY_PAGES < 600  # so stage one really runs
     assert library.candidates.codebook_size > 0
@@ -24,6 +27,16 @@ def test_the_three_stage_path_finds_what_exact_search_finds(tmp_path: Path) -> N
     exact = {(h.doc_id, h.page): h.score for h in library.search_embedding(queries[0], 600, exact=True)}
     for hit in library.search_embedding(queries[0], 10):
         assert hit.score == pytest.approx(exact[(hit.doc_id, hit.page)], rel=1e-6)  # scores are exact
+    # The reranked pages are read ahead all at once (a cold rerank waits for one round of reads).
+    prefetched: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(VectorStore, "prefetch", lambda self, ranges: prefetched.extend(ranges))
+    hits = library.search_embedding(queries[1], 10)
+    pages = library.indexed_pages()
+    assert len(prefetched) == ranking.RERANK_PAGES
+    place = {(library.catalog.document(p.document_id).doc_id, p.index + 1): p for p in pages.values()}
+    for hit in hits:
+        page = place[(hit.doc_id, hit.page)]
+        assert (page.segment, page.row_offset, page.n_rows) in prefetched
     # The library measures itself with pseudo-queries too (the `bench` command).
     assert check_search(library, sample_queries(library, 5), k=10).recall >= 0.9
 

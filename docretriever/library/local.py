@@ -127,7 +127,8 @@ class LocalLibrary(Library):
         with self._load_lock:
             if self._candidates is None:
                 self._candidates = CandidateIndex(self.folder / "index.usearch", self.store.dim)
-                self._candidates.load()
+                if self._candidates.load() and self._candidates.dirty:
+                    self._save_if_no_writer(self._candidates)  # converted from an older layout
                 self._candidates_version = None
             version = self.catalog.version()
             if version != self._candidates_version:
@@ -160,6 +161,13 @@ class LocalLibrary(Library):
         if page.segment is None or page.row_offset is None or page.n_rows is None:
             raise LibraryError(f"Page {page.index + 1} has no stored vectors.")
         return self.store.rows(page.segment, page.row_offset, page.n_rows)
+
+    def _prefetch(self, pages: Sequence[PageRecord]) -> None:
+        self.store.prefetch(
+            (page.segment, page.row_offset, page.n_rows)
+            for page in pages
+            if page.segment is not None and page.row_offset is not None and page.n_rows is not None
+        )
 
     def _cells(self, page: PageRecord) -> np.ndarray:
         n_x, n_y = page.grid or (0, 0)
@@ -241,7 +249,15 @@ class LocalLibrary(Library):
         if exact:
             ranked = exact_top_k(query.vectors, list(pages), rows_of, k)
         else:
-            ranked = two_stage_top_k(query.vectors, pages.keys(), self.candidates, rows_of, k, rerank=rerank)
+            ranked = two_stage_top_k(
+                query.vectors,
+                pages.keys(),
+                self.candidates,
+                rows_of,
+                k,
+                rerank=rerank,
+                prefetch=lambda page_ids: self._prefetch([pages[p] for p in page_ids]),
+            )
         hits: list[Hit] = []
         for page_id, score in ranked:
             try:

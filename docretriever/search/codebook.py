@@ -107,13 +107,16 @@ class Codebook:
         matches = self._index.search(
             np.atleast_2d(vectors).astype(np.float32), count, exact=exact, threads=threads
         )
-        if not isinstance(matches, BatchMatches):
-            raise TypeError(f"unexpected USearch result {type(matches).__name__}")
-        codes = matches.keys.astype(np.int64)
-        similarities = (1.0 - matches.distances).astype(np.float32)
-        short = matches.counts < count
+        if isinstance(matches, BatchMatches):
+            keys, distances, counts = matches.keys, matches.distances, matches.counts
+        else:  # USearch answers a one-row batch with a single result
+            keys, distances = matches.keys[None], matches.distances[None]
+            counts = np.array([len(matches.keys)])
+        codes = keys.astype(np.int64)
+        similarities = (1.0 - distances).astype(np.float32)
+        short = counts < count
         for row in np.flatnonzero(short):
-            found = max(1, int(matches.counts[row]))
+            found = max(1, int(counts[row]))
             codes[row, found:] = codes[row, found - 1]
             similarities[row, found:] = similarities[row, found - 1]
         return codes, similarities

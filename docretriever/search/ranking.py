@@ -18,6 +18,7 @@ from docretriever.search.candidates import CandidateIndex
 from docretriever.search.maxsim import maxsim_scores
 
 RowsOf = Callable[[int], np.ndarray]
+Prefetch = Callable[[Sequence[int]], None]
 
 # A library this small is scored exhaustively: exact MaxSim costs about 0.2 ms a page on 2 cores
 # (float16 storage), so this stays within the fast path's 20 ms.
@@ -54,6 +55,7 @@ def two_stage_top_k(
     k: int,
     *,
     rerank: int | None = None,
+    prefetch: Prefetch | None = None,
 ) -> list[tuple[int, float]]:
     """The ``k`` best pages, scoring exactly only the ``rerank`` best by centroid MaxSim.
 
@@ -61,6 +63,7 @@ def two_stage_top_k(
     indexed ones); a set or a dict's keys, as it is only tested for membership (copying 100,000
     ids would cost milliseconds a query). A library of at most ``EXACT_LIBRARY_PAGES`` (or
     ``rerank``) pages is scored exhaustively; one of at most ``SURVEY_PAGES`` skips stage one.
+    ``prefetch(page_ids)``, when given, is told the reranked pages before their rows are read.
     """
     rerank = rerank or max(RERANK_PAGES, RERANK_PER_HIT * k)
     if len(page_ids) <= max(rerank, EXACT_LIBRARY_PAGES):
@@ -76,4 +79,6 @@ def two_stage_top_k(
     shortlist = [candidates[i] for i in order if np.isfinite(scores[i])]
     if len(shortlist) < k:  # the index lacks pages (being rebuilt): stay exact
         return exact_top_k(query, list(page_ids), rows_of, k)
+    if prefetch is not None:
+        prefetch(shortlist)
     return exact_top_k(query, shortlist, rows_of, k)
