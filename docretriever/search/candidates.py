@@ -46,6 +46,12 @@ class CandidateIndex:
     def __init__(self, path: Path, dim: int) -> None:
         self.path = path
         self.dim = dim
+        # Searches (reader threads) and additions (the writer) may overlap.
+        self._lock = threading.RLock()
+        self._empty()
+        self.dirty = False
+
+    def _empty(self) -> None:
         self._pooled: dict[int, np.ndarray] = {}  # page id -> int8 centroids (n, dim)
         self._slot_of: dict[int, int] = {}  # page id -> its slot in the inverted lists
         self._slot_pages = np.zeros(0, dtype=np.int64)  # slot -> page id, -1 once removed
@@ -53,9 +59,6 @@ class CandidateIndex:
         self._codebook: Codebook | None = None
         self._lists: InvertedLists | None = None
         self._trained_pages = 0
-        self.dirty = False
-        # Searches (reader threads) and additions (the writer) may overlap.
-        self._lock = threading.RLock()
 
     # --- contents ----------------------------------------------------------------------------
 
@@ -105,7 +108,7 @@ class CandidateIndex:
 
     def clear(self) -> None:
         with self._lock:
-            self.__init__(self.path, self.dim)  # type: ignore[misc]
+            self._empty()
             self.dirty = True
 
     def _new_slot(self, page_id: int) -> int:
@@ -231,7 +234,7 @@ class CandidateIndex:
         offsets = np.r_[0, np.cumsum(counts)]
         pooled = {int(p): rows[offsets[i] : offsets[i + 1]] for i, p in enumerate(page_ids)}
         with self._lock:
-            self.__init__(self.path, self.dim)  # type: ignore[misc]
+            self._empty()
             if "codes" not in contents:  # too small for a codebook, or a version 1 file
                 for page_id in sorted(pooled):
                     self._add_pooled(page_id, pooled[page_id])
