@@ -55,11 +55,15 @@ def refine_centroids(vectors: np.ndarray, centroids: np.ndarray, rounds: int) ->
     for _ in range(rounds):
         for start in range(0, len(vectors), step):
             assignment[start : start + step] = np.argmax(vectors[start : start + step] @ centroids.T, axis=1)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assignment, vectors)
+        # Sums per centroid over the rows sorted by centroid: np.add.at, the obvious way, is
+        # unbuffered and took 25 ms of a page's pooling here, against under 1 ms for this.
+        counts = np.bincount(assignment, minlength=len(centroids))
+        filled = np.flatnonzero(counts)
+        starts = (np.cumsum(counts) - counts)[filled]
+        sums = np.add.reduceat(vectors[np.argsort(assignment, kind="stable")], starts, axis=0)
         norms = np.linalg.norm(sums, axis=1)
-        filled = norms > 0
-        centroids[filled] = sums[filled] / norms[filled, None]
+        moved = norms > 0
+        centroids[filled[moved]] = sums[moved] / norms[moved, None]
     return centroids
 
 
