@@ -88,15 +88,12 @@ class Codebook:
             raise ValueError("the saved codebook graph does not match its codes")
         return cls(codes, index)
 
-    def nearest(
-        self, vectors: np.ndarray, count: int, *, exact: bool = False, threads: int = 1
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(self, vectors: np.ndarray, count: int, *, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Each row's ``count`` nearest codes, most similar first.
 
         Args:
             vectors: float32, shape (n, dim), unit rows.
             count: codes per row (at most the codebook's size).
-            exact: compare with every code instead of walking the HNSW graph (tests).
             threads: USearch threads; 0 for all cores.
 
         Returns:
@@ -104,9 +101,7 @@ class Codebook:
             codes is padded with its last code and similarity.
         """
         count = min(count, len(self.codes))
-        matches = self._index.search(
-            np.atleast_2d(vectors).astype(np.float32), count, exact=exact, threads=threads
-        )
+        matches = self._index.search(np.atleast_2d(vectors).astype(np.float32), count, threads=threads)
         if isinstance(matches, BatchMatches):
             keys, distances, counts = matches.keys, matches.distances, matches.counts
         else:  # USearch answers a one-row batch with a single result
