@@ -158,16 +158,13 @@ class LocalLibrary(Library):
             pass
 
     def _rows(self, page: PageRecord) -> np.ndarray:
-        if page.segment is None or page.row_offset is None or page.n_rows is None:
+        location = _location(page)
+        if location is None:
             raise LibraryError(f"Page {page.index + 1} has no stored vectors.")
-        return self.store.rows(page.segment, page.row_offset, page.n_rows)
+        return self.store.rows(*location)
 
     def _prefetch(self, pages: Sequence[PageRecord]) -> None:
-        self.store.prefetch(
-            (page.segment, page.row_offset, page.n_rows)
-            for page in pages
-            if page.segment is not None and page.row_offset is not None and page.n_rows is not None
-        )
+        self.store.prefetch(location for location in map(_location, pages) if location is not None)
 
     def _cells(self, page: PageRecord) -> np.ndarray:
         n_x, n_y = page.grid or (0, 0)
@@ -395,3 +392,10 @@ def _existing_path(document: DocumentRecord) -> str:
         if os.path.exists(path):
             return path
     return document.paths[0] if document.paths else ""
+
+
+def _location(page: PageRecord) -> tuple[int, int, int] | None:
+    """Where a page's rows are stored: (segment, first row, row count); None if nowhere yet."""
+    if page.segment is None or page.row_offset is None or page.n_rows is None:
+        return None
+    return page.segment, page.row_offset, page.n_rows

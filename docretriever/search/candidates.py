@@ -24,6 +24,7 @@ import numpy as np
 
 from docretriever.errors import LibraryError, describe_os_error
 from docretriever.search.codebook import Codebook, codebook_size, train_codes
+from docretriever.search.maxsim import maxsim_scores
 from docretriever.search.pooling import INT8_SCALE, PAGE_CENTROIDS, from_int8, pool_cells, to_int8
 from docretriever.search.postings import InvertedLists
 
@@ -142,8 +143,7 @@ class CandidateIndex:
         sample = from_int8(np.concatenate([self._pooled[page_ids[i]] for i in np.sort(chosen)]))
         codebook = Codebook(train_codes(sample, codes))
         self._codebook, self._lists = codebook, InvertedLists(len(codebook))
-        self._slot_of, self._slots_used = {}, 0
-        self._slot_pages = np.full(len(page_ids) + 1024, -1, dtype=np.int64)
+        self._slot_of, self._slots_used, self._slot_pages = {}, 0, np.zeros(0, dtype=np.int64)
         for start in range(0, len(page_ids), _FILING_BATCH_PAGES):
             self._file_pages(page_ids[start : start + _FILING_BATCH_PAGES])
         self._trained_pages = len(page_ids)
@@ -189,13 +189,9 @@ class CandidateIndex:
             pooled = [self._pooled.get(page_id) for page_id in page_ids]
         present = [i for i, p in enumerate(pooled) if p is not None]
         scores = np.full(len(page_ids), -np.inf, dtype=np.float32)
-        if not present:
-            return scores
-        lengths = np.array([len(pooled[i]) for i in present])  # type: ignore[arg-type]
-        matrix = np.concatenate([pooled[i] for i in present]).astype(np.float32)
-        similarities = (np.ascontiguousarray(query, dtype=np.float32) / INT8_SCALE) @ matrix.T
-        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
-        scores[present] = np.maximum.reduceat(similarities, offsets, axis=1).sum(axis=0)
+        if present:
+            scaled = np.ascontiguousarray(query, dtype=np.float32) / INT8_SCALE
+            scores[present] = maxsim_scores(scaled, [p for p in pooled if p is not None])
         return scores
 
     # --- the file ----------------------------------------------------------------------------

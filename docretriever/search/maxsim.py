@@ -20,7 +20,8 @@ def maxsim_scores(query: np.ndarray, pages: Sequence[np.ndarray]) -> np.ndarray:
     Args:
         query: float32, shape (n_query_tokens, dim), L2-normalised rows.
         pages: one array per page, shape (n_rows_i, dim), float16 or float32 (memory-mapped
-            views are fine); every page has at least one row.
+            views are fine; int8 centroids work too, with the query scaled to match); every
+            page has at least one row.
 
     Returns:
         float32, shape (n_pages,): for each page, the sum over query tokens of the largest dot

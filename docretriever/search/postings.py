@@ -53,23 +53,25 @@ class InvertedLists:
         starts, slots = self.arrays()
         mapped = new_slot[slots]
         keep = mapped >= 0
-        codes = np.repeat(np.arange(self.n_codes), np.diff(starts))[keep]
+        codes = self._code_of_entry(starts)[keep]
         new_starts = np.searchsorted(codes, np.arange(self.n_codes + 1)).astype(np.int64)
         return InvertedLists(self.n_codes, new_starts, mapped[keep].astype(np.int32))
+
+    def _code_of_entry(self, starts: np.ndarray) -> np.ndarray:
+        """The code of each entry of lists with these ``starts``: int64 (entries,)."""
+        return np.repeat(np.arange(self.n_codes), np.diff(starts))
 
     def _settle(self, merge: bool = False) -> None:
         if not self._pending_codes and not (merge and self._recent is not None):
             return
-        codes = [np.repeat(np.arange(self.n_codes), np.diff(self._recent[0]))] if self._recent else []
+        codes = [self._code_of_entry(self._recent[0])] if self._recent else []
         slots = [self._recent[1]] if self._recent else []
         codes += self._pending_codes
         slots += self._pending_slots
         self._pending_codes, self._pending_slots = [], []
         recent_codes, recent_slots = np.concatenate(codes), np.concatenate(slots)
         if merge or len(recent_codes) * _MERGE_FRACTION > len(self._slots):
-            whole_codes = np.concatenate(
-                [np.repeat(np.arange(self.n_codes), np.diff(self._starts)), recent_codes]
-            )
+            whole_codes = np.concatenate([self._code_of_entry(self._starts), recent_codes])
             self._starts, self._slots = _compressed(
                 whole_codes, np.concatenate([self._slots, recent_slots]), self.n_codes
             )
