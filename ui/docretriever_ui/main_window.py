@@ -217,6 +217,10 @@ class MainWindow(QMainWindow):
     def _ingest_finished(self, outcome: AddReport | TaskError) -> None:
         if not self.session.ingesting:
             self.ingest_status.finished()
+            # The final state at once, not through the throttle: a fresh-clone CI run twice
+            # showed documents still "Pending" after their ingest had ended.
+            self._refresh_timer.stop()
+            self.refresh_documents()
         self.statusBar().showMessage(summarize(outcome), 15000)
         if isinstance(outcome, TaskError) and not outcome.cancelled:
             self.show_error(outcome)
