@@ -2,19 +2,26 @@
 
     uv run python benchmarks/ingest_bench.py --model /tmp/tiny --json
     uv run python benchmarks/ingest_bench.py --model vidore/colqwen2-v1.0 --device cuda
+    uv run python benchmarks/ingest_bench.py --random-full-size --device cuda --json
+
+``--random-full-size`` builds the full-size ColQwen2 architecture (2.2 B parameters) with random
+weights in memory, bf16 on a GPU: the real compute per page, no download.
 
 Reported: render-only pages/s (the render worker processes, as ingest uses them), embed-only
 pages/s (pre-rendered images, in the embedder's batches), end-to-end pages/s (``add`` into a
 fresh library: render, embed, store, index; the model is loaded beforehand and not counted),
 the ratio of end-to-end to the slower stage alone, and the peak resident memory of this process
-during the end-to-end run. Default PDFs: ../shared/corpus/sample-files, which includes the
-117-page GeoTopo-komprimiert.pdf.
+during the end-to-end run. On a CPU every stage competes for the same cores, so it also reports
+the CPU seconds each run used per page and the most the cores could give if they were never
+idle: cores / (render + embed CPU seconds per page), storing not even counted.
+Default PDFs: ../shared/corpus/sample-files, which includes the 117-page GeoTopo-komprimiert.pdf.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -29,6 +36,12 @@ from docretriever.errors import DocumentError
 from docretriever.library.local import LocalLibrary
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "sample-files"
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its ended children (the render workers, once closed)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -75,7 +88,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("paths", nargs="*", type=Path, help=f"PDFs or folders (default {CORPUS})")
-    parser.add_argument("--model", required=True, help="model folder or Hub id")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model folder or Hub id")
+    source.add_argument(
+        "--random-full-size", action="store_true", help="the full-size architecture, random weights"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--visual-tokens", type=int, default=768)
     parser.add_argument("--batch-size", type=int, default=None)
@@ -83,13 +100,25 @@ def main() -> None:
     args = parser.parse_args()
 
     files = find_pdfs(args.paths or [CORPUS]).files
-    spec = ModelSpec(args.model, args.device, args.visual_tokens, args.batch_size)
-    embedder = load_embedder(spec)
+    if args.random_full_size:
+        from docretriever.testing.full_size_model import load_full_size_embedder
+
+        embedder: object = load_full_size_embedder(args.device, args.visual_tokens, args.batch_size)
+    else:
+        embedder = load_embedder(ModelSpec(args.model, args.device, args.visual_tokens, args.batch_size))
+    cpu = {"end_to_end": -cpu_seconds()}
     pages, e2e_s = end_to_end(files, embedder)
+    cpu["end_to_end"] += cpu_seconds()
     peak = peak_rss_mb()
+    cpu["render"] = -cpu_seconds()
     images, render_s = render_only(files, embedder.max_pixels)
+    cpu["render"] += cpu_seconds()
+    cpu["embed"] = -cpu_seconds()
     embed_s = embed_only(images, embedder)
+    cpu["embed"] += cpu_seconds()
     render_rate, embed_rate, e2e_rate = len(images) / render_s, len(images) / embed_s, pages / e2e_s
+    cores = os.cpu_count() or 1
+    ceiling = cores * len(images) / (cpu["render"] + cpu["embed"])
     figures = {
         "files": len(files),
         "pages": pages,
@@ -98,10 +127,19 @@ def main() -> None:
         "embed_only_pages_per_s": round(embed_rate, 2),
         "end_to_end_pages_per_s": round(e2e_rate, 2),
         "end_to_end_vs_slowest_stage": round(e2e_rate / min(render_rate, embed_rate), 3),
+        "cpu_seconds_per_page": {stage: round(seconds / len(images), 4) for stage, seconds in cpu.items()},
+        "cpu_bound_ceiling_pages_per_s": round(ceiling, 2),
+        "end_to_end_vs_cpu_ceiling": round(e2e_rate / ceiling, 3),
+        "cores": cores,
         "render_workers": default_worker_count(),
         "batch_size": getattr(embedder, "batch_size", None),
         "peak_rss_mb_end_to_end": round(peak),
     }
+    if args.random_full_size:
+        # Issue 6's arithmetic: about 7.5 TFLOP a page at 768 visual tokens, so an H100's
+        # ~790 TFLOP/s bf16 peak allows about 100 pages/s.
+        figures["embed_only_tflop_per_s_estimate"] = round(embed_rate * 7.5 * args.visual_tokens / 768, 1)
+        figures["embed_only_vs_h100_bf16_peak"] = round(embed_rate * 7.5 * args.visual_tokens / 768 / 790, 3)
     print(json.dumps(figures, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
 
 

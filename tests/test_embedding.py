@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import SAMPLES, corpus_or_skip
 
 from docretriever.documents import open_pdf, read_page_infos, render_page
@@ -107,3 +108,29 @@ def test_batch_size_follows_free_gpu_memory() -> None:
     assert sizes[0] == 1 and sizes[-1] == MAX_BATCH
     assert sizes == sorted(sizes) and len(set(sizes)) >= 4  # more memory, bigger batches
     assert batch_size_for_memory(4 * gib, 256) > batch_size_for_memory(4 * gib, 768)  # smaller pages
+
+
+def test_prepared_pages_embed_exactly_as_plain_images(tiny_embedder) -> None:
+    # Same-size pages take the one-copy path, mixed sizes colpali-engine's padding path.
+    same = rendered_pages(tiny_embedder, "004-pdflatex-4-pages/pdflatex-4-pages.pdf", 3)
+    mixed = same[:1] + rendered_pages(tiny_embedder, "015-arabic/habibi-rotated.pdf", 1)
+    for pages in (same, mixed):
+        images = [p.image for p in pages]
+        prepared = tiny_embedder.prepare_pages(images)
+        assert len(prepared) == len(images)
+        reference = tiny_embedder._processor.process_images(images)  # colpali-engine's own
+        (batch,) = prepared.batches
+        assert set(batch.keys()) == set(reference.keys())
+        for key in reference:
+            assert torch.equal(batch[key], reference[key]), key
+        for a, b in zip(tiny_embedder.embed_pages(prepared), tiny_embedder.embed_pages(images), strict=True):
+            assert a.grid == b.grid
+            np.testing.assert_array_equal(a.vectors, b.vectors)
+
+
+def test_the_random_full_size_architecture_has_colqwen2s_parameter_count() -> None:
+    from docretriever.testing.full_size_model import FULL_SIZE_PARAMETERS, build_full_size_model
+
+    model, processor = build_full_size_model("meta")  # shapes only: no memory, no compute
+    assert sum(p.numel() for p in model.parameters()) == FULL_SIZE_PARAMETERS == 2_209_182_336
+    assert model.config.image_token_id == processor.image_token_id

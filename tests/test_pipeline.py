@@ -44,3 +44,31 @@ def test_a_multi_document_ingest_stores_the_vectors_of_page_by_page_embedding(
         # float16 storage; batching pads shorter pages, which must not change their vectors.
         np.testing.assert_allclose(stored, alone.vectors, atol=2e-3)
     library.close()
+
+
+def test_pages_are_prepared_off_the_thread_that_runs_the_model(tmp_path: Path, tiny_embedder) -> None:
+    import threading
+
+    class ThreadRecorder:
+        def __init__(self, inner) -> None:
+            self.inner, self.threads = inner, {"prepare": set(), "embed": set()}
+            self.identity, self.max_pixels, self.batch_size = inner.identity, inner.max_pixels, 2
+
+        def prepare_pages(self, images):
+            self.threads["prepare"].add(threading.get_ident())
+            return self.inner.prepare_pages(images)
+
+        def embed_pages(self, pages, cancel=None):
+            self.threads["embed"].add(threading.get_ident())
+            assert type(pages).__name__ == "_ProcessedBatches"  # the model thread only runs the model
+            return self.inner.embed_pages(pages, cancel)
+
+    recorder = ThreadRecorder(tiny_embedder)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(corpus_or_skip(SAMPLES) / FILES[1], inbox)
+    library = LocalLibrary(tmp_path / "lib", embedder=recorder)
+    assert library.add([inbox]).pages_embedded == 4
+    library.close()
+    assert recorder.threads["embed"] == {threading.get_ident()}
+    assert recorder.threads["prepare"] and not recorder.threads["prepare"] & recorder.threads["embed"]

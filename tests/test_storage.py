@@ -35,7 +35,7 @@ def test_catalog_documents_paths_and_pages(tmp_path: Path) -> None:
     catalog.set_pages(doc, [PageInfo(0, 612, 792, 0)])  # again: nothing duplicated
     pages = catalog.pages(doc)
     assert [p.status for p in pages] == [PENDING, PENDING]
-    catalog.store_pages([(pages[0].id, (24, 31), 757, 1, 0, "mupdf")])
+    catalog.store_pages([(pages[0].id, (24, 31), 757, 1, 0, "mupdf", None)])
     catalog.fail_page(pages[1].id, "broken")
     record = catalog.document(doc)
     assert record.doc_id == "ab" * 6 and record.paths == ("/x/a.pdf", "/y/copy of a.pdf")
@@ -80,3 +80,34 @@ def test_writer_lock_is_reentrant_for_its_thread_only(tmp_path: Path) -> None:
     assert outcome == ["refused"]
     with other:  # free again once released
         pass
+
+
+def test_a_version_1_catalog_gains_the_cell_rows_column_and_keeps_its_pages(tmp_path: Path) -> None:
+    import sqlite3
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    doc, _ = catalog.attach_file("ab" * 32, 1, "/x/a.pdf", 1.0)
+    catalog.set_pages(doc, [PageInfo(0, 612, 792, 0)])
+    catalog.close()
+    # Make it what version 1 wrote: no cell_rows column.
+    db = sqlite3.connect(tmp_path / "catalog.sqlite3")
+    db.execute("ALTER TABLE pages DROP COLUMN cell_rows")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    assert catalog.get_meta("schema_version") == "2"
+    (page,) = catalog.pages(doc)
+    catalog.store_pages([(page.id, (2, 2), 6, 1, 0, "mupdf", b"\0\0\1\0\1\0\0\0")])
+    assert catalog.pages(doc)[0].cell_rows == b"\0\0\1\0\1\0\0\0"
+    catalog.close()
+
+
+def test_a_catalog_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from docretriever.errors import LibraryError
+
+    Catalog(tmp_path / "catalog.sqlite3").set_meta("schema_version", "99")
+    with pytest.raises(LibraryError, match="newer version"):
+        Catalog(tmp_path / "catalog.sqlite3")

@@ -172,6 +172,13 @@ def test_preferences_show_store_and_report_changes(qtbot, app_settings, tmp_path
     assert again.result() == QDialog.DialogCode.Accepted
     assert again.changed == {"device"} and app_settings.device == "auto"
 
+    pooling = PreferencesDialog(app_settings)
+    qtbot.addWidget(pooling)
+    assert pooling.pooling_combo.currentData() == 1
+    pooling.pooling_combo.setCurrentIndex(pooling.pooling_combo.findData(3))
+    pooling.accept()
+    assert pooling.changed == {"token_pooling"} and app_settings.token_pooling == 3
+
 
 def test_preferences_refuse_an_empty_field(qtbot, app_settings) -> None:
     library = app_settings.library

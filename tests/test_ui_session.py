@@ -83,3 +83,20 @@ def test_sync_drops_the_documents_whose_files_are_gone(ui_session, qtbot, tmp_pa
         ui_session.sync()
     assert isinstance(finished.args[0], AddReport) and finished.args[0].count("removed") == 1
     assert [d.paths[0] for d in ui_session.documents()] == [str(kept)]
+
+
+def test_the_token_pooling_preference_applies_to_new_libraries_only(ui_session, qtbot, tmp_path) -> None:
+    from conftest import SAMPLES, corpus_or_skip
+
+    document = corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf"
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000):
+        ui_session.add([str(document)])
+    ui_session.settings.token_pooling = 3
+    ui_session.reopen()
+    assert ui_session.library.info().token_pool_factor == 1  # it already holds unpooled pages
+    ui_session.settings.library = str(tmp_path / "new-library")
+    ui_session.reopen()
+    with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000):
+        ui_session.add([str(document)])
+    info = ui_session.library.info()
+    assert info.token_pool_factor == 3 and info.counts["pages_indexed"] > 0

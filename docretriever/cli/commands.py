@@ -27,7 +27,10 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     spec = ModelSpec(args.model or "", args.device, args.visual_tokens, args.batch_size)
     location = args.library or str(default_library_dir())
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
-    with open_library(location, spec, progress=bar, create=args.command == "add") as library:
+    pooling = getattr(args, "token_pooling", None)
+    with open_library(
+        location, spec, progress=bar, create=args.command == "add", token_pooling=pooling
+    ) as library:
         try:
             if args.command in ("add", "sync"):
                 return _add(library, args, bar, cancel)
@@ -176,7 +179,8 @@ def _info(library: Library, args: argparse.Namespace) -> int:
         f"Documents: {counts.get('documents_indexed', 0)} indexed, "
         f"{counts.get('documents_failed', 0)} failed, {counts.get('documents_pending', 0)} pending"
     )
-    print(f"Pages:     {counts.get('pages_indexed', 0)} indexed")
+    pooling = f", token pooling by {info.token_pool_factor}" if info.token_pool_factor > 1 else ""
+    print(f"Pages:     {counts.get('pages_indexed', 0)} indexed{pooling}")
     print(f"On disk:   {format_bytes(info.bytes_on_disk)}")
     return 0
 

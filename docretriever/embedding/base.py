@@ -16,20 +16,35 @@ from docretriever.progress import CancelToken
 class PageEmbedding:
     """One page's multi-vector embedding.
 
-    ``vectors`` is float32, shape (n_rows, dim), each row L2-normalised. Rows
-    ``[0, n_x * n_y)`` are the image cells in row-major order (row ``y * n_x + x`` is the
-    28 x 28 px cell in column x, row y of the rendered page); the remaining rows are the
-    prompt tokens of the visual prompt. Both are kept because MaxSim was trained over the
-    whole sequence (the published scores include them), while only cell rows have a place
-    on the page for highlights. Padding rows are dropped.
+    ``vectors`` is float32, shape (n_rows, dim), each row L2-normalised. As the model returns
+    it, rows ``[0, n_x * n_y)`` are the image cells in row-major order (row ``y * n_x + x`` is
+    the 28 x 28 px cell in column x, row y of the rendered page) and the remaining rows are the
+    prompt tokens of the visual prompt. Both are kept because MaxSim was trained over the whole
+    sequence (the published scores include them), while only cell rows have a place on the page
+    for highlights. Padding rows are dropped.
+
+    A token-pooled page (see :mod:`docretriever.embedding.token_pooling`) has fewer image rows
+    than cells: ``cell_rows``, int32 shape (n_x * n_y,), then names the row standing for each
+    cell, and the prompt rows follow the pooled ones.
     """
 
     vectors: np.ndarray
     grid: tuple[int, int]  # (n_x, n_y)
+    cell_rows: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
         return self.grid[0] * self.grid[1]
+
+    def cells(self) -> np.ndarray:
+        """One row per cell, shape (n_x * n_y, dim), row-major; pooled rows repeated."""
+        return page_cells(self.vectors, self.n_cells, self.cell_rows)
+
+
+def page_cells(rows: np.ndarray, n_cells: int, cell_rows: np.ndarray | None) -> np.ndarray:
+    """A page's vector per cell, shape (n_cells, dim), from its stored ``rows`` (n_rows, dim)
+    and, for a pooled page, ``cell_rows`` (int, shape (n_cells,)); see :class:`PageEmbedding`."""
+    return rows[:n_cells] if cell_rows is None else rows[cell_rows]
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,26 @@ class ModelIdentity:
     dim: int
 
 
+class PreparedPages:
+    """Page images made ready for an embedder's model: resized, patched, tokenised.
+
+    Preparing is CPU work that needs no model, so ingest does it on the rendering thread and
+    the thread that runs the model only runs the model. This base class holds the images as
+    they are, for embedders with nothing to prepare; an embedder may subclass it.
+    """
+
+    def __init__(self, images: Sequence[Image.Image]) -> None:
+        self.images = list(images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def prepared(pages: Sequence[Image.Image] | PreparedPages) -> PreparedPages:
+    """``pages`` as a :class:`PreparedPages`, wrapping plain images unchanged."""
+    return pages if isinstance(pages, PreparedPages) else PreparedPages(pages)
+
+
 class Embedder(Protocol):
     """Turns page images and query texts into multi-vector embeddings."""
 
@@ -94,10 +129,15 @@ class Embedder(Protocol):
         """Pixel budget per page image: visual tokens x 784 (28 x 28 px cells)."""
         ...
 
+    def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
+        """Do the model-free part of embedding ``images``; safe on any thread."""
+        ...
+
     def embed_pages(
-        self, images: Sequence[Image.Image], cancel: CancelToken | None = None
+        self, images: Sequence[Image.Image] | PreparedPages, cancel: CancelToken | None = None
     ) -> list[PageEmbedding]:
-        """Embed RGB page images, ideally rendered at a size from ``fit_to_cell_budget``."""
+        """Embed RGB page images, ideally rendered at a size from ``fit_to_cell_budget``, or
+        pages this embedder prepared. One embedding per page, in order."""
         ...
 
     def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:

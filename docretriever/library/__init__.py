@@ -18,12 +18,16 @@ def open_library(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
     create: bool = True,
+    token_pooling: int | None = None,
+    token_pooling_for_new: int = 1,
 ) -> Library:
     """Open (creating if needed) the library at ``location``: a folder on this computer.
 
     ``model`` says which embedding model to load on first use; ``progress`` receives its
     download progress. With ``create=False`` a missing library is an error instead of a new,
-    empty one. Server locations (``qdrant://``) are planned and refused for now.
+    empty one. ``token_pooling`` sets a new library's pooling factor, ``token_pooling_for_new``
+    is the preference used if the library is new (see :class:`LocalLibrary`).
+    Server locations (``qdrant://``) are planned and refused for now.
     """
     text = os.fspath(location)
     if "://" in text:
@@ -31,7 +35,15 @@ def open_library(
         raise InvalidInputError(f"Libraries at {scheme}:// locations are not supported yet.")
     from docretriever.library.local import LocalLibrary
 
-    return LocalLibrary(text, model, embedder=embedder, progress=progress, create=create)
+    return LocalLibrary(
+        text,
+        model,
+        embedder=embedder,
+        progress=progress,
+        create=create,
+        token_pooling=token_pooling,
+        token_pooling_for_new=token_pooling_for_new,
+    )
 
 
 __all__ = ["AddReport", "FileOutcome", "Hit", "Library", "LibraryInfo", "open_library"]

@@ -63,6 +63,7 @@ class LibraryInfo:
     dim: int | None
     counts: dict[str, int]
     bytes_on_disk: int
+    token_pool_factor: int = 1  # 1: every cell keeps its vector
 
 
 class Library(ABC):

@@ -14,7 +14,8 @@ from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
-from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
+from docretriever.embedding.token_pooling import check_pool_factor, pool_page
 from docretriever.errors import InvalidInputError, LibraryError, ModelMismatchError
 from docretriever.library.base import AddReport, Library, LibraryInfo
 from docretriever.library.hits import Hit
@@ -31,7 +32,13 @@ from docretriever.storage.vectors import VectorStore
 class LocalLibrary(Library):
     """A library in ``folder`` (created if missing, unless ``create`` is False). The model in
     ``model`` is loaded on first use (``add`` or ``search``), or pass a ready ``embedder``
-    (tests, the GUI's shared model). ``renderer`` replaces the default render workers."""
+    (tests, the GUI's shared model). ``renderer`` replaces the default render workers.
+
+    ``token_pooling`` pools each page's cell vectors by that factor at ingest (see
+    :mod:`~docretriever.embedding.token_pooling`). It is chosen when a library is created and
+    recorded in it; None keeps what the library recorded, and asking an existing library for
+    another factor is an error. ``token_pooling_for_new`` is a preference instead (the GUI's):
+    it applies to a library that holds no pages and records no factor, and is otherwise ignored."""
 
     def __init__(
         self,
@@ -42,6 +49,8 @@ class LocalLibrary(Library):
         renderer: RenderPool | None = None,
         progress: ProgressCallback | None = None,
         create: bool = True,
+        token_pooling: int | None = None,
+        token_pooling_for_new: int = 1,
     ) -> None:
         self.folder = Path(os.path.abspath(Path(folder).expanduser()))
         if not create and not (self.folder / "catalog.sqlite3").exists():
@@ -67,6 +76,7 @@ class LocalLibrary(Library):
         self._load_lock = threading.RLock()
         self._page_cache: tuple[tuple[int, int], dict[int, PageRecord]] | None = None
         self._candidates_version: tuple[int, int] | None = None
+        self.token_pool_factor = self._pool_factor(token_pooling, token_pooling_for_new)
         if embedder is not None:
             self._check_identity(embedder.identity)
 
@@ -100,6 +110,29 @@ class LocalLibrary(Library):
                 f"(revision {self.catalog.get_meta('model_revision')}), not {identity.model_id}. "
                 "Choose that model again, or use another library folder for this one."
             )
+
+    def _pool_factor(self, requested: int | None, for_new: int) -> int:
+        recorded = self.catalog.get_meta("token_pool_factor")
+        if requested is not None:
+            check_pool_factor(requested)
+        elif recorded is None and check_pool_factor(for_new) > 1:
+            requested = 1 if self.catalog.counts().get("pages_indexed", 0) else for_new
+        if recorded is not None:
+            if requested is not None and requested != int(recorded):
+                raise InvalidInputError(
+                    f"This library pools page vectors by {recorded}, not {requested}: the factor is "
+                    "chosen when a library is created. Use another library folder for this one."
+                )
+            return int(recorded)
+        if requested is None or requested == 1:
+            return 1
+        if self.catalog.counts().get("pages_indexed", 0):
+            raise InvalidInputError(
+                "This library already holds pages without token pooling; the factor is chosen "
+                "when a library is created. Use a new library folder for a pooled library."
+            )
+        self.catalog.set_meta("token_pool_factor", str(requested))
+        return requested
 
     def _dim(self) -> int | None:
         value = self.catalog.get_meta("dim")
@@ -168,7 +201,8 @@ class LocalLibrary(Library):
 
     def _cells(self, page: PageRecord) -> np.ndarray:
         n_x, n_y = page.grid or (0, 0)
-        return self._rows(page)[: n_x * n_y]
+        cell_rows = None if page.cell_rows is None else np.frombuffer(page.cell_rows, dtype="<i2")
+        return page_cells(self._rows(page), n_x * n_y, cell_rows)
 
     def _store_pages(
         self, pages: Sequence[PageRecord], embeddings: Sequence[PageEmbedding], renderers: Sequence[str]
@@ -177,10 +211,19 @@ class LocalLibrary(Library):
         # Load (or rebuild) the index before the commit, or the rebuild would already hold the
         # pages added below and they would be added twice.
         candidates = self.candidates
+        embeddings = [pool_page(embedding, self.token_pool_factor) for embedding in embeddings]
         placed = self.store.append_batch([embedding.vectors for embedding in embeddings])
         self.catalog.store_pages(
             [
-                (page.id, embedding.grid, len(embedding.vectors), segment, offset, renderer)
+                (
+                    page.id,
+                    embedding.grid,
+                    len(embedding.vectors),
+                    segment,
+                    offset,
+                    renderer,
+                    _packed(embedding),
+                )
                 for page, embedding, (segment, offset), renderer in zip(
                     pages, embeddings, placed, renderers, strict=True
                 )
@@ -189,7 +232,7 @@ class LocalLibrary(Library):
         for page, embedding in zip(pages, embeddings, strict=True):
             # Pooled from the vectors as stored, so that an index rebuilt from the store later
             # holds the very same centroids.
-            cells = self.store.as_stored(embedding.vectors[: embedding.n_cells])
+            cells = self.store.as_stored(embedding.cells())
             candidates.add_page(page.id, cells, embedding.grid)
 
     def add_embedded_pages(
@@ -359,6 +402,7 @@ class LocalLibrary(Library):
             dim=self._dim(),
             counts=self.catalog.counts(),
             bytes_on_disk=size,
+            token_pool_factor=self.token_pool_factor,
         )
 
     def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
@@ -392,6 +436,11 @@ def _existing_path(document: DocumentRecord) -> str:
         if os.path.exists(path):
             return path
     return document.paths[0] if document.paths else ""
+
+
+def _packed(embedding: PageEmbedding) -> bytes | None:
+    """A pooled page's ``cell_rows`` as the catalog keeps them (int16: pages hold < 32,768 rows)."""
+    return None if embedding.cell_rows is None else embedding.cell_rows.astype("<i2").tobytes()
 
 
 def _location(page: PageRecord) -> tuple[int, int, int] | None:

@@ -2,8 +2,10 @@
 
 Three stages joined by bounded queues, so memory stays flat however many pages wait:
 
-1. a thread that feeds the render worker processes, a batch at a time;
-2. the embedder, on the caller's thread (a GPU context stays on the thread that made it);
+1. a thread that feeds the render worker processes, a batch at a time, and prepares each
+   rendered batch for the model (the image processor's resizing and patching: on a CPU about
+   half of what embedding costs, and it needs no model);
+2. the model, on the caller's thread (a GPU context stays on the thread that made it);
 3. a thread that stores: vectors (fsync'ed), the catalog commit, the search index.
 
 While the model embeds one batch, the next is being rendered and the previous one written, so
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from docretriever.documents.render import RenderedPage
-from docretriever.embedding.base import Embedder, PageEmbedding
+from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages
 from docretriever.progress import CancelToken
 from docretriever.storage.catalog import PENDING, PageRecord
 
@@ -43,6 +45,7 @@ class RenderedBatch:
     pages: list[PageRecord]
     images: list[Any]  # RenderedPage | PageError, one per page
     last: bool  # the document's last batch
+    prepared: PreparedPages | None = None  # the rendered pages, ready for the model
 
 
 @dataclass
@@ -168,9 +171,11 @@ class Pipeline:
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
                 images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
+                rendered = [image.image for image in images if isinstance(image, RenderedPage)]
+                prepared = self.embedder.prepare_pages(rendered) if rendered else None
                 self._account("render", started, len(pages))
                 last = start + self.batch_size >= len(pending)
-                self._put(self._rendered, RenderedBatch(job, pages, images, last))
+                self._put(self._rendered, RenderedBatch(job, pages, images, last, prepared))
         self._put(self._rendered, _END)
 
     def _embed(self, cancel: CancelToken) -> None:
@@ -183,11 +188,10 @@ class Pipeline:
                     out.renderers.append(image.renderer)
                 else:
                     out.failures.append((page, str(image)))
-            if out.pages:
-                images = [image.image for image in batch.images if isinstance(image, RenderedPage)]
+            if batch.prepared is not None:
                 started = time.perf_counter()
-                out.embeddings = self.embedder.embed_pages(images, cancel)
-                self._account("embed", started, len(images))
+                out.embeddings = self.embedder.embed_pages(batch.prepared, cancel)
+                self._account("embed", started, len(batch.prepared))
             self._put(self._embedded, out)
         cancel.raise_if_cancelled()  # the renderer stopped early because of a cancel
 

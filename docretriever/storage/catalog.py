@@ -19,7 +19,8 @@ from pathlib import Path
 from docretriever.documents.pdf import PageInfo
 from docretriever.errors import LibraryError
 
-SCHEMA_VERSION = 1
+# 2: pages.cell_rows, for token-pooled pages.
+SCHEMA_VERSION = 2
 PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 
 _SCHEMA = """
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS pages (
     segment INTEGER,
     row_offset INTEGER,
     renderer TEXT,
+    cell_rows BLOB,
     UNIQUE (document_id, page_index)
 );
 CREATE INDEX IF NOT EXISTS pages_by_status ON pages (status);
@@ -99,6 +101,8 @@ class PageRecord:
     n_rows: int | None
     segment: int | None
     row_offset: int | None
+    # Token-pooled pages: the stored row of each cell, int16 little-endian (see PageEmbedding).
+    cell_rows: bytes | None = None
 
     @property
     def info(self) -> PageInfo:
@@ -120,10 +124,18 @@ class Catalog:
         self._lock = threading.RLock()
         self._commits = 0
         version = self.get_meta("schema_version")
-        if version is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(version) > SCHEMA_VERSION:
+        if version is not None and int(version) > SCHEMA_VERSION:
             raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
+        if version is not None and int(version) < 2:
+            self._add_column("pages", "cell_rows BLOB")
+        if version is None or int(version) < SCHEMA_VERSION:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _add_column(self, table: str, column: str) -> None:
+        with self.transaction() as db:
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column.split()[0] not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -303,7 +315,7 @@ class Catalog:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._query(
             "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
-            f" grid_x, grid_y, n_rows, segment, row_offset FROM pages {where}"
+            f" grid_x, grid_y, n_rows, segment, row_offset, cell_rows FROM pages {where}"
             " ORDER BY document_id, page_index",
             args,
         )
@@ -321,17 +333,21 @@ class Catalog:
                 n_rows=r[10],
                 segment=r[11],
                 row_offset=r[12],
+                cell_rows=r[13],
             )
             for r in rows
         ]
 
-    def store_pages(self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str]]) -> None:
-        """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer)."""
+    def store_pages(
+        self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str, bytes | None]]
+    ) -> None:
+        """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer,
+        cell_rows), ``cell_rows`` None for pages that are not token-pooled."""
         with self.transaction() as db:
             db.executemany(
                 "UPDATE pages SET status = 'indexed', error = NULL, grid_x = ?, grid_y = ?,"
-                " n_rows = ?, segment = ?, row_offset = ?, renderer = ? WHERE id = ?",
-                [(g[0], g[1], n, seg, off, rend, pid) for pid, g, n, seg, off, rend in stored],
+                " n_rows = ?, segment = ?, row_offset = ?, renderer = ?, cell_rows = ? WHERE id = ?",
+                [(g[0], g[1], n, seg, off, rend, cells, pid) for pid, g, n, seg, off, rend, cells in stored],
             )
 
     def fail_page(self, page_id: int, error: str) -> None:

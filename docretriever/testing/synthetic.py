@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from docretriever.documents import PageInfo
-from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
 
 if TYPE_CHECKING:
     from docretriever.library.local import LocalLibrary
@@ -32,7 +33,12 @@ class SyntheticEmbedder:
     max_pixels = 768 * 784
     batch_size = 16
 
-    def embed_pages(self, images: Sequence[object], cancel: object = None) -> list[PageEmbedding]:
+    def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
+        return PreparedPages(images)
+
+    def embed_pages(
+        self, pages: Sequence[Image.Image] | PreparedPages, cancel: object = None
+    ) -> list[PageEmbedding]:
         raise RuntimeError("the synthetic corpus is embedded already")
 
     def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:

@@ -32,7 +32,15 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-__all__ = ["CHAT_TEMPLATE", "SPECIAL_TOKENS", "build_tiny_model", "main"]
+__all__ = [
+    "CHAT_TEMPLATE",
+    "SPECIAL_TOKENS",
+    "build_processor",
+    "build_tiny_model",
+    "build_tokenizer",
+    "main",
+    "token_id",
+]
 
 # Same tokens, in the same order, as the added tokens of the real Qwen2-VL tokenizer.
 SPECIAL_TOKENS: tuple[str, ...] = (
@@ -113,7 +121,7 @@ def _corpus(n_lines: int = 400) -> list[str]:
     return lines + ["user\nDescribe the image."] * 20
 
 
-def _build_tokenizer() -> Qwen2Tokenizer:
+def build_tokenizer() -> Qwen2Tokenizer:
     # Train with the exact pre-tokenisation Qwen2Tokenizer applies, so that every learnt
     # merge is reachable at encode time.
     bpe = Tokenizer(models.BPE())
@@ -153,7 +161,7 @@ def _build_tokenizer() -> Qwen2Tokenizer:
     )
 
 
-def _token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
+def token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
     token_id = tokenizer.convert_tokens_to_ids(token)
     if not isinstance(token_id, int):
         raise TypeError(f"{token!r} did not map to a single id: {token_id!r}")
@@ -161,7 +169,7 @@ def _token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
 
 
 def _build_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
-    ids = {token: _token_id(tokenizer, token) for token in SPECIAL_TOKENS}
+    ids = {token: token_id(tokenizer, token) for token in SPECIAL_TOKENS}
     text_config = {
         "vocab_size": len(tokenizer),
         "hidden_size": _TEXT_HIDDEN,
@@ -205,7 +213,7 @@ def _build_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
     return config
 
 
-def _build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
+def build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
     # ColQwen2 page settings: at most 768 visual tokens of 28x28 pixels; CLIP mean/std.
     size = {"shortest_edge": 56 * 56, "longest_edge": 768 * 28 * 28}
     image_processor = Qwen2VLImageProcessor(
@@ -245,8 +253,8 @@ def build_tiny_model(destination: str | Path, *, seed: int = 0) -> Path:
     """
     folder = Path(destination)
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = _build_tokenizer()
-    processor = _build_processor(tokenizer)
+    tokenizer = build_tokenizer()
+    processor = build_processor(tokenizer)
     model = _build_model(_build_config(tokenizer), seed)
     model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding, prepared
 
 _PROJECTION = np.random.default_rng(1234).normal(size=(16, 128)).astype(np.float32)
 
@@ -30,7 +30,13 @@ class PixelEmbedder:
     def __init__(self, log: Path | None = None) -> None:
         self.log = log
 
-    def embed_pages(self, images: Sequence[Image.Image], cancel: object = None) -> list[PageEmbedding]:
+    def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
+        return PreparedPages(images)
+
+    def embed_pages(
+        self, pages: Sequence[Image.Image] | PreparedPages, cancel: object = None
+    ) -> list[PageEmbedding]:
+        images = prepared(pages).images
         result = []
         for image in images:
             n_x, n_y = image.width // 28, image.height // 28

@@ -68,6 +68,7 @@ class LibrarySession(QObject):
                 self.settings.model_spec(),
                 embedder=self._embedder,
                 progress=self._report_model_progress,
+                token_pooling_for_new=self.settings.token_pooling,
             )
         return self._library
 

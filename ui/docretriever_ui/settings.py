@@ -6,6 +6,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir, default_model
 from docretriever.embedding import ModelSpec
+from docretriever.embedding.token_pooling import POOL_FACTORS
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -44,6 +45,19 @@ class AppSettings:
             return int(self._text("model/visual_tokens", str(DEFAULT_VISUAL_TOKENS)))
         except ValueError:
             return DEFAULT_VISUAL_TOKENS
+
+    @property
+    def token_pooling(self) -> int:
+        """Pooling factor for libraries created from now on (1: none)."""
+        try:
+            value = int(self._text("library/token_pooling", "1"))
+        except ValueError:
+            return 1
+        return value if value in POOL_FACTORS else 1
+
+    @token_pooling.setter
+    def token_pooling(self, value: int) -> None:
+        self.store.setValue("library/token_pooling", str(value if value in POOL_FACTORS else 1))
 
     @property
     def library(self) -> str:
