@@ -49,9 +49,9 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
-def end_to_end(files: list[Path], embedder: object) -> tuple[int, float]:
+def end_to_end(files: list[Path], embedder: object, token_pooling: int = 1) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as folder:
-        library = LocalLibrary(folder, embedder=embedder)  # type: ignore[arg-type]
+        library = LocalLibrary(folder, embedder=embedder, token_pooling=token_pooling)  # type: ignore[arg-type]
         started = time.perf_counter()
         report = library.add(files)
         seconds = time.perf_counter() - started
@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--visual-tokens", type=int, default=768)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--token-pooling", type=int, default=1, metavar="FACTOR", help="pool the end-to-end library's pages"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -107,7 +110,7 @@ def main() -> None:
     else:
         embedder = load_embedder(ModelSpec(args.model, args.device, args.visual_tokens, args.batch_size))
     cpu = {"end_to_end": -cpu_seconds()}
-    pages, e2e_s = end_to_end(files, embedder)
+    pages, e2e_s = end_to_end(files, embedder, args.token_pooling)
     cpu["end_to_end"] += cpu_seconds()
     peak = peak_rss_mb()
     cpu["render"] = -cpu_seconds()
@@ -133,6 +136,7 @@ def main() -> None:
         "cores": cores,
         "render_workers": default_worker_count(),
         "batch_size": getattr(embedder, "batch_size", None),
+        "token_pooling": args.token_pooling,
         "peak_rss_mb_end_to_end": round(peak),
     }
     if args.random_full_size:

@@ -11,6 +11,10 @@ torch and colpali-engine are imported when a page is pooled, not before.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from docretriever.embedding.base import PageEmbedding
@@ -18,6 +22,8 @@ from docretriever.errors import InvalidInputError
 
 # The factors offered: beyond 4 the published quality falls off quickly.
 POOL_FACTORS = (1, 2, 3, 4)
+# Half the cores, at most four: the other half renders and embeds.
+POOLING_THREADS = max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def check_pool_factor(factor: int) -> int:
@@ -28,6 +34,17 @@ def check_pool_factor(factor: int) -> int:
             f"The token pooling factor must be one of {choices} (1: no pooling), not {factor}."
         )
     return factor
+
+
+def pool_pages(embeddings: Sequence[PageEmbedding], factor: int) -> list[PageEmbedding]:
+    """:func:`pool_page` for each page, on up to :data:`POOLING_THREADS` threads: the
+    clustering (tens of ms a page) runs in numpy and SciPy, which release the GIL."""
+    check_pool_factor(factor)
+    if factor == 1 or len(embeddings) < 2:
+        return [pool_page(embedding, factor) for embedding in embeddings]
+    workers = min(POOLING_THREADS, len(embeddings))
+    with ThreadPoolExecutor(workers, thread_name_prefix="token-pooling") as pool:
+        return list(pool.map(lambda embedding: pool_page(embedding, factor), embeddings))
 
 
 def pool_page(embedding: PageEmbedding, factor: int) -> PageEmbedding:

@@ -15,7 +15,7 @@ from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
-from docretriever.embedding.token_pooling import check_pool_factor, pool_page
+from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
 from docretriever.errors import InvalidInputError, LibraryError, ModelMismatchError
 from docretriever.library.base import AddReport, Library, LibraryInfo
 from docretriever.library.hits import Hit
@@ -211,7 +211,7 @@ class LocalLibrary(Library):
         # Load (or rebuild) the index before the commit, or the rebuild would already hold the
         # pages added below and they would be added twice.
         candidates = self.candidates
-        embeddings = [pool_page(embedding, self.token_pool_factor) for embedding in embeddings]
+        embeddings = pool_pages(embeddings, self.token_pool_factor)
         placed = self.store.append_batch([embedding.vectors for embedding in embeddings])
         self.catalog.store_pages(
             [
