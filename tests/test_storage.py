@@ -96,10 +96,13 @@ def test_a_version_1_catalog_gains_the_cell_rows_column_and_keeps_its_pages(tmp_
     db.commit()
     db.close()
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    assert catalog.get_meta("schema_version") == "2"
+    # Opening only reads: the first write migrates.
+    assert catalog.get_meta("schema_version") == "1"
     (page,) = catalog.pages(doc)
+    assert page.cell_rows is None
     catalog.store_pages([(page.id, (2, 2), 6, 1, 0, "mupdf", b"\0\0\1\0\1\0\0\0")])
     assert catalog.pages(doc)[0].cell_rows == b"\0\0\1\0\1\0\0\0"
+    assert catalog.get_meta("schema_version") == "2"
     catalog.close()
 
 

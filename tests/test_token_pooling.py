@@ -99,7 +99,7 @@ def test_a_pooled_library_stores_a_third_of_the_cells_and_still_highlights_every
     again.close()
     with pytest.raises(InvalidInputError, match="pools page vectors by 3"):
         LocalLibrary(tmp_path / "pooled", embedder=tiny_embedder, token_pooling=2)
-    with pytest.raises(InvalidInputError, match="without token pooling"):
+    with pytest.raises(InvalidInputError, match="pools page vectors by 1, not 3"):
         LocalLibrary(tmp_path / "plain", embedder=tiny_embedder, token_pooling=3)
 
 

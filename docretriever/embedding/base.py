@@ -130,7 +130,8 @@ class Embedder(Protocol):
         ...
 
     def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
-        """Do the model-free part of embedding ``images``; safe on any thread."""
+        """Do the model-free part of embedding ``images``. May run on another thread than
+        :meth:`embed_pages`; implementations guard what the two share."""
         ...
 
     def embed_pages(

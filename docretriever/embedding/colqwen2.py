@@ -7,6 +7,7 @@ help and the GUI start without paying for them.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ class ColQwen2Embedder:
         self.visual_tokens = visual_tokens
         self.batch_size = batch_size
         self._augmentation_id = processor.tokenizer.convert_tokens_to_ids(processor.query_augmentation_token)
+        # The processor's fast tokenizer changes its padding settings per call and is shared by
+        # the ingest's preparing thread and the threads that embed queries.
+        self._processor_lock = threading.Lock()
 
     @property
     def identity(self) -> ModelIdentity:
@@ -76,11 +80,15 @@ class ColQwen2Embedder:
         batches = []
         for start in range(0, len(images), self.batch_size):
             batch_images = [_rgb(image) for image in images[start : start + self.batch_size]]
-            sizes = {image.size for image in batch_images}
-            if len(sizes) == 1:
-                batches.append(self._process_same_size(batch_images))
-            else:
-                batches.append(self._processor.process_images(batch_images))
+            with self._processor_lock:
+                if len({image.size for image in batch_images}) == 1:
+                    batch = self._process_same_size(batch_images)
+                else:
+                    batch = self._processor.process_images(batch_images)
+            # The vision tower casts pixels to its own dtype first, so casting here gives the
+            # same result and halves what a queued bf16 batch holds.
+            batch["pixel_values"] = batch["pixel_values"].to(self._model.dtype)
+            batches.append(batch)
         return _ProcessedBatches(batches, len(images))
 
     def _process_same_size(self, images: list[Image.Image]) -> Any:
@@ -137,7 +145,8 @@ class ColQwen2Embedder:
     def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:
         """Embed queries as "Query: " + text + 10 augmentation tokens, the training format."""
         processor = self._processor
-        batch = processor.process_queries(list(texts))
+        with self._processor_lock:
+            batch = processor.process_queries(list(texts))
         output = self._forward(batch)
         valid = batch["attention_mask"].bool().numpy()
         tokenizer = processor.tokenizer
@@ -147,9 +156,10 @@ class ColQwen2Embedder:
             ids = batch["input_ids"][i][valid[i]].tolist()
             vectors = output[i][valid[i]].astype(np.float32, copy=False)
             word_span = (len(QUERY_PREFIX), len(QUERY_PREFIX) + len(text))
-            encoded = tokenizer(
-                QUERY_PREFIX + text + suffix, return_offsets_mapping=True, add_special_tokens=True
-            )
+            with self._processor_lock:
+                encoded = tokenizer(
+                    QUERY_PREFIX + text + suffix, return_offsets_mapping=True, add_special_tokens=True
+                )
             if encoded["input_ids"] == ids:
                 is_word = np.array(
                     [end > word_span[0] and start < word_span[1] for start, end in encoded["offset_mapping"]]

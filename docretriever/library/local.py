@@ -112,11 +112,13 @@ class LocalLibrary(Library):
             )
 
     def _pool_factor(self, requested: int | None, for_new: int) -> int:
+        """The factor asked for, checked against what the library holds. Recorded only when
+        pages are first stored (:meth:`_settled_pool_factor`), under the writer lock."""
         recorded = self.catalog.get_meta("token_pool_factor")
         if requested is not None:
             check_pool_factor(requested)
         elif recorded is None and check_pool_factor(for_new) > 1:
-            requested = 1 if self.catalog.counts().get("pages_indexed", 0) else for_new
+            requested = 1 if self._holds_pages() else for_new
         if recorded is not None:
             if requested is not None and requested != int(recorded):
                 raise InvalidInputError(
@@ -126,13 +128,28 @@ class LocalLibrary(Library):
             return int(recorded)
         if requested is None or requested == 1:
             return 1
-        if self.catalog.counts().get("pages_indexed", 0):
+        if self._holds_pages():
             raise InvalidInputError(
                 "This library already holds pages without token pooling; the factor is chosen "
                 "when a library is created. Use a new library folder for a pooled library."
             )
-        self.catalog.set_meta("token_pool_factor", str(requested))
         return requested
+
+    def _holds_pages(self) -> bool:
+        return bool(self.catalog.counts().get("pages_indexed", 0))
+
+    def _settled_pool_factor(self) -> int:
+        """The library's factor, recorded by the first write (writer lock held): another
+        process may have opened the same new library with another factor and stored first."""
+        recorded = self.catalog.get_meta("token_pool_factor")
+        if recorded is None:
+            self.catalog.set_meta("token_pool_factor", str(self.token_pool_factor))
+        elif int(recorded) != self.token_pool_factor:
+            raise InvalidInputError(
+                f"This library pools page vectors by {recorded}, not {self.token_pool_factor}: "
+                "another program set it up first. Open the library again."
+            )
+        return self.token_pool_factor
 
     def _dim(self) -> int | None:
         value = self.catalog.get_meta("dim")
@@ -211,7 +228,7 @@ class LocalLibrary(Library):
         # Load (or rebuild) the index before the commit, or the rebuild would already hold the
         # pages added below and they would be added twice.
         candidates = self.candidates
-        embeddings = pool_pages(embeddings, self.token_pool_factor)
+        embeddings = pool_pages(embeddings, self._settled_pool_factor())
         placed = self.store.append_batch([embedding.vectors for embedding in embeddings])
         self.catalog.store_pages(
             [
@@ -439,8 +456,16 @@ def _existing_path(document: DocumentRecord) -> str:
 
 
 def _packed(embedding: PageEmbedding) -> bytes | None:
-    """A pooled page's ``cell_rows`` as the catalog keeps them (int16: pages hold < 32,768 rows)."""
-    return None if embedding.cell_rows is None else embedding.cell_rows.astype("<i2").tobytes()
+    """A pooled page's ``cell_rows`` as the catalog keeps them: int16, half the bytes of int32
+    for the 768 cells of a default page."""
+    if embedding.cell_rows is None:
+        return None
+    if len(embedding.vectors) > np.iinfo(np.int16).max:
+        raise InvalidInputError(
+            f"A page has {len(embedding.vectors)} pooled vectors; pooled pages can hold at most 32,767. "
+            "Use a smaller visual-token budget."
+        )
+    return embedding.cell_rows.astype("<i2").tobytes()
 
 
 def _location(page: PageRecord) -> tuple[int, int, int] | None:

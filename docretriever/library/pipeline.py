@@ -3,8 +3,8 @@
 Three stages joined by bounded queues, so memory stays flat however many pages wait:
 
 1. a thread that feeds the render worker processes, a batch at a time, and prepares each
-   rendered batch for the model (the image processor's resizing and patching: on a CPU about
-   half of what embedding costs, and it needs no model);
+   rendered batch for the model (the image processor's normalising and patching: on a CPU about
+   half of what embedding costs, and it needs no model); its busy time counts as "render";
 2. the model, on the caller's thread (a GPU context stays on the thread that made it);
 3. a thread that stores: vectors (fsync'ed), the catalog commit, the search index.
 
@@ -43,7 +43,7 @@ class RenderedBatch:
 
     job: Job
     pages: list[PageRecord]
-    images: list[Any]  # RenderedPage | PageError, one per page
+    outcomes: list[Any]  # the renderer's name (str) or the PageError, one per page
     last: bool  # the document's last batch
     prepared: PreparedPages | None = None  # the rendered pages, ready for the model
 
@@ -173,21 +173,25 @@ class Pipeline:
                 images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
                 rendered = [image.image for image in images if isinstance(image, RenderedPage)]
                 prepared = self.embedder.prepare_pages(rendered) if rendered else None
+                # Only the prepared tensors travel on: the images would double what a queued
+                # batch holds.
+                outcomes = [image.renderer if isinstance(image, RenderedPage) else image for image in images]
+                del images, rendered
                 self._account("render", started, len(pages))
                 last = start + self.batch_size >= len(pending)
-                self._put(self._rendered, RenderedBatch(job, pages, images, last, prepared))
+                self._put(self._rendered, RenderedBatch(job, pages, outcomes, last, prepared))
         self._put(self._rendered, _END)
 
     def _embed(self, cancel: CancelToken) -> None:
         while (batch := self._get(self._rendered)) is not _END:
             cancel.raise_if_cancelled()
             out = EmbeddedBatch(batch.job, last=batch.last)
-            for page, image in zip(batch.pages, batch.images, strict=True):
-                if isinstance(image, RenderedPage):
+            for page, outcome in zip(batch.pages, batch.outcomes, strict=True):
+                if isinstance(outcome, str):
                     out.pages.append(page)
-                    out.renderers.append(image.renderer)
+                    out.renderers.append(outcome)
                 else:
-                    out.failures.append((page, str(image)))
+                    out.failures.append((page, str(outcome)))
             if batch.prepared is not None:
                 started = time.perf_counter()
                 out.embeddings = self.embedder.embed_pages(batch.prepared, cancel)

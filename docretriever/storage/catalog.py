@@ -124,18 +124,27 @@ class Catalog:
         self._lock = threading.RLock()
         self._commits = 0
         version = self.get_meta("schema_version")
-        if version is not None and int(version) > SCHEMA_VERSION:
-            raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
-        if version is not None and int(version) < 2:
-            self._add_column("pages", "cell_rows BLOB")
-        if version is None or int(version) < SCHEMA_VERSION:
+        if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(version) > SCHEMA_VERSION:
+            raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
+        # A version-1 catalog is migrated by its first write, not by opening it: a reader (a
+        # search, another process) must never wait to write, nor fail on read-only storage.
+        self._has_cell_rows = "cell_rows" in self._columns("pages")
 
-    def _add_column(self, table: str, column: str) -> None:
-        with self.transaction() as db:
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            if column.split()[0] not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._query(f"PRAGMA table_info({table})")}
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Bring a version-1 catalog to version 2, inside the caller's write transaction."""
+        if self._has_cell_rows:
+            return
+        if "cell_rows" not in {row[1] for row in db.execute("PRAGMA table_info(pages)")}:
+            db.execute("ALTER TABLE pages ADD COLUMN cell_rows BLOB")
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._has_cell_rows = True
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -313,9 +322,10 @@ class Catalog:
             clauses.append("status = ?")
             args.append(status)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        cell_rows = "cell_rows" if self._has_cell_rows else "NULL"
         rows = self._query(
             "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
-            f" grid_x, grid_y, n_rows, segment, row_offset, cell_rows FROM pages {where}"
+            f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows} FROM pages {where}"
             " ORDER BY document_id, page_index",
             args,
         )
@@ -344,6 +354,7 @@ class Catalog:
         """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer,
         cell_rows), ``cell_rows`` None for pages that are not token-pooled."""
         with self.transaction() as db:
+            self._migrate(db)
             db.executemany(
                 "UPDATE pages SET status = 'indexed', error = NULL, grid_x = ?, grid_y = ?,"
                 " n_rows = ?, segment = ?, row_offset = ?, renderer = ?, cell_rows = ? WHERE id = ?",

@@ -77,15 +77,14 @@ def build_full_size_model(
     device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16
 ) -> tuple[Any, Any]:
     """(model, processor): the full-size architecture on ``device`` in ``dtype``, random
-    weights (on "meta": shapes only, no memory)."""
+    weights from torch's global generator (on "meta": shapes only, no memory)."""
     tokenizer = build_tokenizer()
     processor = build_processor(tokenizer)
     ids = {token: token_id(tokenizer, token) for token in SPECIAL_TOKENS}
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        with torch.device(device), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
+        with torch.device(device):
             model = ColQwen2(full_size_config(ids))
     finally:
         torch.set_default_dtype(previous)
