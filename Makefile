@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # uv's bundled roots.
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run test lint sync uv
+.PHONY: run test lint sync uv installers
 
 # Inside a virtualenv a plain install works; a system Python wants --user, and one marked
 # externally managed (PEP 668) also --break-system-packages (uv is a self-contained binary).
@@ -32,3 +32,7 @@ lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+
+# The Linux installers (.deb and .tar.gz) in dist/installers; see packaging/README.md.
+installers: uv
+	$(UV) run --frozen --group packaging python packaging/build.py

@@ -37,7 +37,9 @@ def _build_with_window(runtime: Runtime, upgrade: bool) -> int:
     if isinstance(window.outcome, Cancelled):
         return 2
     if upgrade and runtime.current() is not None:
-        QMessageBox.information(None, "DocRetriever", "The update could not be installed; the previous version starts.")
+        QMessageBox.information(
+            None, "DocRetriever", "The update could not be installed; the previous version starts."
+        )
         return 0
     del app
     return 1

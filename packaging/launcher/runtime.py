@@ -118,7 +118,9 @@ def find_payload(executable: Path) -> Payload:
     for candidate in candidates:
         if (candidate / "uv.lock").exists():
             return Payload(candidate)
-    raise SetupError("The installation is incomplete: the payload folder was not found. Reinstall DocRetriever.")
+    raise SetupError(
+        "The installation is incomplete: the payload folder was not found. Reinstall DocRetriever."
+    )
 
 
 def nvidia_gpu_present() -> bool:
@@ -150,16 +152,23 @@ def locked_version(lock_text: str, name: str) -> str | None:
 
 
 def _wheel_fits_here(filename: str, python: str) -> bool:
-    """True for a binary wheel of this OS and machine and of CPython ``python`` (or abi3)."""
-    if python not in filename and "abi3" not in filename:
+    """True for a binary wheel of this OS and machine that CPython ``python`` (``cp311``) can
+    load: ``{name}-{version}(-{build})?-{python tag}-{abi tag}-{platform tag}.whl``."""
+    parts = filename[: -len(".whl")].split("-")
+    if len(parts) < 5:
+        return False
+    python_tags, abi_tags, platform_tags = parts[-3].split("."), parts[-2].split("."), parts[-1]
+    if not ({python, "py3", f"py{python[2:]}"} & set(python_tags)):
+        return False
+    if not ({python, "abi3", "none"} & set(abi_tags)):
         return False
     machine = platform.machine().lower()
     if sys.platform == "win32":
-        return "win_arm64" in filename if machine == "arm64" else "win_amd64" in filename
+        return "win_arm64" in platform_tags if machine == "arm64" else "win_amd64" in platform_tags
     if sys.platform == "darwin":
-        return "macosx" in filename and ("universal2" in filename or machine in filename)
+        return "macosx" in platform_tags and ("universal2" in platform_tags or machine in platform_tags)
     arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
-    return arch in filename and "linux" in filename and "musllinux" not in filename
+    return arch in platform_tags and "linux" in platform_tags and "musllinux" not in platform_tags
 
 
 def download_bytes(lock_text: str, python: str = "cp311") -> int:
@@ -171,7 +180,7 @@ def download_bytes(lock_text: str, python: str = "cp311") -> int:
     seen: set[str] = set()
     for package in tomllib.loads(lock_text).get("package", []):
         name = package.get("name", "")
-        if name in seen or "source" in package and "registry" not in package["source"]:
+        if name in seen or ("source" in package and "registry" not in package["source"]):
             continue
         best: tuple[int, int] | None = None
         for wheel in package.get("wheels", []):
@@ -196,7 +205,9 @@ _NO_NETWORK = re.compile(
     r"could not connect|error sending request|timed out|operation timed out|no route to host",
     re.IGNORECASE,
 )
-_TLS = re.compile(r"invalid peer certificate|unknownissuer|certificate verify failed|self[- ]signed", re.IGNORECASE)
+_TLS = re.compile(
+    r"invalid peer certificate|unknownissuer|certificate verify failed|self[- ]signed", re.IGNORECASE
+)
 _NO_SPACE = re.compile(r"no space left on device|os error 28|not enough space", re.IGNORECASE)
 
 
@@ -286,7 +297,9 @@ class Runtime:
             if self.variant == "cuda":
                 self._install_cuda_torch(target, report)
             report("Checking the new environment…")
-            self._run([str(_python(target)), "-c", IMPORT_CHECK], report, "The new environment does not start")
+            self._run(
+                [str(_python(target)), "-c", IMPORT_CHECK], report, "The new environment does not start"
+            )
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -356,10 +369,26 @@ class Runtime:
         # Windows only: PyPI's torch there is CPU-only. The same locked versions, CUDA builds,
         # from PyTorch's index as uv's --torch-backend picks it for the installed driver.
         lock = self.payload.lock.read_text()
-        pins = [f"{name}=={version}" for name in ("torch", "torchvision") if (version := locked_version(lock, name))]
+        pins = [
+            f"{name}=={version}"
+            for name in ("torch", "torchvision")
+            if (version := locked_version(lock, name))
+        ]
         self._run(
-            [str(self.payload.uv), "pip", "install", "--python", str(_python(target)), "--torch-backend", "auto",
-             "--reinstall-package", "torch", "--reinstall-package", "torchvision", *pins],
+            [
+                str(self.payload.uv),
+                "pip",
+                "install",
+                "--python",
+                str(_python(target)),
+                "--torch-backend",
+                "auto",
+                "--reinstall-package",
+                "torch",
+                "--reinstall-package",
+                "torchvision",
+                *pins,
+            ],
             report,
             "Installing the GPU build of torch failed",
             env=self._uv_environment(target),

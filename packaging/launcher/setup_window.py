@@ -37,7 +37,11 @@ class SetupWindow(QDialog):
         offline = runtime.payload.offline_wheels is not None
         source = "from the offline pack" if offline else f"about {size / GIB:.1f} GB to download"
         self.headline = QLabel(
-            ("DocRetriever is updating its libraries" if upgrade else "DocRetriever is installing its libraries")
+            (
+                "DocRetriever is updating its libraries"
+                if upgrade
+                else "DocRetriever is installing its libraries"
+            )
             + f" (PyTorch, the model runtime; {source}). This happens once; later starts are quick."
         )
         self.headline.setWordWrap(True)
@@ -113,7 +117,9 @@ class SetupWindow(QDialog):
         if isinstance(outcome, Cancelled):
             self.reject()
             return
-        message = outcome.message if isinstance(outcome, SetupError) else f"{type(outcome).__name__}: {outcome}"
+        message = (
+            outcome.message if isinstance(outcome, SetupError) else f"{type(outcome).__name__}: {outcome}"
+        )
         details = outcome.details if isinstance(outcome, SetupError) else ""
         self.status.setText(message)
         self.status.setWordWrap(True)
@@ -134,7 +140,7 @@ class SetupWindow(QDialog):
     def _copy_details(self) -> None:
         QGuiApplication.clipboard().setText(self.status.text() + "\n\n" + self.details.toPlainText())
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event: object) -> None:
         if self.outcome is None and self.cancel_button.text() == "Cancel":
             self.runtime.cancel()
         super().closeEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,108 @@
+; DocRetriever's Windows installer (NSIS 3). Per-user: no administrator rights needed.
+;
+;   makensis -DVERSION=0.1.0 -DSTAGE=C:\build\stage -DOUTFILE=DocRetriever-0.1.0-setup.exe docretriever.nsi
+;
+; STAGE holds what packaging/build.py stages for Linux, built on Windows: launcher\ (the
+; PyInstaller folder with docretriever.exe) and payload\ (uv.exe, the app wheel, pyproject.toml,
+; uv.lock, requirements.txt; optionally wheels\ for the offline pack). The launcher builds the
+; per-user environment at first start, installing PyTorch's CUDA build when an NVIDIA GPU is
+; present (PyPI's Windows torch is CPU-only).
+
+Unicode true
+SetCompressor /SOLID lzma
+
+!ifndef VERSION
+  !error "Pass -DVERSION=x.y.z"
+!endif
+!ifndef STAGE
+  !error "Pass -DSTAGE=<folder with launcher\ and payload\>"
+!endif
+!ifndef OUTFILE
+  !define OUTFILE "DocRetriever-${VERSION}-setup.exe"
+!endif
+
+!include "MUI2.nsh"
+
+Name "DocRetriever"
+OutFile "${OUTFILE}"
+InstallDir "$LOCALAPPDATA\Programs\DocRetriever"
+InstallDirRegKey HKCU "Software\DocRetriever" "InstallDir"
+RequestExecutionLevel user
+BrandingText "DocRetriever ${VERSION}"
+
+!define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\DocRetriever"
+!define DATA_DIR "$LOCALAPPDATA\DocRetriever"
+
+!define MUI_ABORTWARNING
+!define MUI_FINISHPAGE_RUN "$INSTDIR\launcher\docretriever.exe"
+!define MUI_FINISHPAGE_RUN_TEXT "Start DocRetriever (the first start downloads about 3 GB of libraries)"
+!insertmacro MUI_PAGE_LICENSE "${STAGE}\LICENSE"
+!insertmacro MUI_PAGE_DIRECTORY
+!insertmacro MUI_PAGE_INSTFILES
+!insertmacro MUI_PAGE_FINISH
+!insertmacro MUI_UNPAGE_CONFIRM
+!insertmacro MUI_UNPAGE_INSTFILES
+!insertmacro MUI_LANGUAGE "English"
+
+VIProductVersion "${VERSION}.0"
+VIAddVersionKey "ProductName" "DocRetriever"
+VIAddVersionKey "FileDescription" "DocRetriever installer"
+VIAddVersionKey "FileVersion" "${VERSION}"
+VIAddVersionKey "LegalCopyright" "AGPL-3.0-or-later"
+
+Section "DocRetriever" SecMain
+  SectionIn RO
+  SetOutPath "$INSTDIR"
+  ; An upgrade replaces the program files; the environment is rebuilt by the launcher only if
+  ; the lock or the app changed, and the library is never touched.
+  RMDir /r "$INSTDIR\launcher"
+  RMDir /r "$INSTDIR\payload"
+  File /r "${STAGE}\launcher"
+  File /r "${STAGE}\payload"
+  File "${STAGE}\LICENSE"
+  File "${STAGE}\THIRD-PARTY-NOTICES.md"
+  WriteUninstaller "$INSTDIR\uninstall.exe"
+
+  CreateDirectory "$SMPROGRAMS\DocRetriever"
+  CreateShortcut "$SMPROGRAMS\DocRetriever\DocRetriever.lnk" "$INSTDIR\launcher\docretriever.exe"
+  CreateShortcut "$SMPROGRAMS\DocRetriever\Uninstall DocRetriever.lnk" "$INSTDIR\uninstall.exe"
+
+  ; "Open with DocRetriever" for PDFs: the launcher passes the files to the app, which adds them.
+  WriteRegStr HKCU "Software\Classes\Applications\docretriever.exe\shell\open\command" "" '"$INSTDIR\launcher\docretriever.exe" "%1"'
+  WriteRegStr HKCU "Software\Classes\Applications\docretriever.exe" "FriendlyAppName" "DocRetriever"
+  WriteRegStr HKCU "Software\Classes\Applications\docretriever.exe\SupportedTypes" ".pdf" ""
+  WriteRegStr HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe" "" ""
+
+  WriteRegStr HKCU "Software\DocRetriever" "InstallDir" "$INSTDIR"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "DocRetriever"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayVersion" "${VERSION}"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "Publisher" "DocRetriever developers"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayIcon" "$INSTDIR\launcher\docretriever.exe"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
+  WriteRegDWORD HKCU "${UNINSTALL_KEY}" "NoModify" 1
+  WriteRegDWORD HKCU "${UNINSTALL_KEY}" "NoRepair" 1
+SectionEnd
+
+Section "Uninstall"
+  RMDir /r "$INSTDIR\launcher"
+  RMDir /r "$INSTDIR\payload"
+  Delete "$INSTDIR\LICENSE"
+  Delete "$INSTDIR\THIRD-PARTY-NOTICES.md"
+  Delete "$INSTDIR\uninstall.exe"
+  RMDir "$INSTDIR"
+  RMDir /r "$SMPROGRAMS\DocRetriever"
+  DeleteRegKey HKCU "Software\Classes\Applications\docretriever.exe"
+  DeleteRegValue HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe" ""
+  DeleteRegKey HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe"
+  DeleteRegKey HKCU "Software\DocRetriever"
+  DeleteRegKey HKCU "${UNINSTALL_KEY}"
+
+  ; The downloaded libraries go; the library (the indexed documents) stays unless asked.
+  RMDir /r "${DATA_DIR}\runtime"
+  MessageBox MB_YESNO|MB_ICONQUESTION|MB_DEFBUTTON1 \
+    "Keep your DocRetriever library (the indexed documents) in ${DATA_DIR}\library?$\r$\n$\r$\nChoose No to delete it." \
+    /SD IDYES IDYES keep
+  RMDir /r "${DATA_DIR}\library"
+  RMDir "${DATA_DIR}"
+  keep:
+SectionEnd
