@@ -124,9 +124,16 @@ def test_the_windows_installer_script_compiles_against_a_stand_in_payload(tmp_pa
     assert installer.read_bytes()[:2] == b"MZ"
 
 
+def _uv() -> str:
+    """The uv running these tests (``uv run`` names itself in $UV), else the one on PATH."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    return uv
+
+
 def _uv_cache_dir() -> str:
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    return subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run([_uv(), "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 @pytest.mark.packaging
@@ -134,10 +141,11 @@ def test_the_deb_installs_into_a_clean_root_and_starts_twice(tmp_path: Path) -> 
     """Build the .deb, unpack it into an empty root (as dpkg would install it), then start the
     launcher twice under ``env -i`` with a fresh home: the first start builds the environment
     (from the uv cache this machine already holds, offline), the second goes straight to the
-    app. Both run the app's ``--self-test``."""
+    app, and a third after an upgrade of the payload builds a new environment and drops the old
+    one. Each runs the app's ``--self-test``."""
     out = tmp_path / "out"
     subprocess.run(
-        ["uv", "run", "--frozen", "--group", "packaging", "python", "packaging/build.py",
+        [_uv(), "run", "--frozen", "--group", "packaging", "python", "packaging/build.py",
          "--out", str(out), "--work", str(tmp_path / "work")],
         cwd=ROOT, check=True,
     )  # fmt: skip
@@ -156,14 +164,77 @@ def test_the_deb_installs_into_a_clean_root_and_starts_twice(tmp_path: Path) -> 
         "UV_CACHE_DIR": _uv_cache_dir(),
         "UV_OFFLINE": "1",
     }
-    for start in ("first", "second"):
+    runtime_dir = home / ".local" / "share" / "DocRetriever" / "runtime"
+
+    def start(which: str) -> None:
         done = subprocess.run(
             ["env", "-i", *(f"{k}={v}" for k, v in environment.items()), str(launcher), "--self-test"],
             capture_output=True, text=True, timeout=1200,
         )  # fmt: skip
-        assert done.returncode == 0, f"{start} start:\n{done.stdout}\n{done.stderr[-4000:]}"
+        assert done.returncode == 0, f"{which} start:\n{done.stdout}\n{done.stderr[-4000:]}"
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert report["ok"] is True, report
-    environments = list((home / ".local" / "share" / "DocRetriever" / "runtime").glob("env-*"))
-    assert len(environments) == 1
-    assert os.environ.get("HOME") != str(home)  # the test's own home was not touched
+
+    start("first")
+    (first,) = runtime_dir.glob("env-*")
+    start("second")
+    assert list(runtime_dir.glob("env-*")) == [first]  # straight to the app: nothing rebuilt
+    # An upgrade: another lock in the payload builds a new environment, switches, drops the old.
+    lock = root / "opt" / "docretriever" / "payload" / "uv.lock"
+    lock.write_text(lock.read_text() + "\n# an upgrade\n")
+    start("upgraded")
+    (upgraded,) = runtime_dir.glob("env-*")
+    assert upgraded != first
+
+
+class _ScriptedRuntime:
+    """Stands in for Runtime in the window: reports lines, then fails or waits for Cancel."""
+
+    def __init__(self, payload: runtime.Payload, fail: bool) -> None:
+        import threading
+
+        self.payload, self.fail, self.cancelled = payload, fail, threading.Event()
+
+    def build(self, report) -> None:
+        report("Resolved 4 packages in 1ms")
+        report("Downloaded torch")
+        if self.fail:
+            raise runtime.SetupError(
+                "Downloading the libraries failed. The disk is full.", details="uv sync ..."
+            )
+        self.cancelled.wait(30)
+        raise runtime.Cancelled
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+def test_the_setup_window_shows_progress_and_a_failure_with_its_details(qtbot, tmp_path: Path) -> None:
+    from setup_window import SetupWindow
+
+    fake = _ScriptedRuntime(_payload(tmp_path / "p", lock=(ROOT / "uv.lock").read_text()), fail=True)
+    window = SetupWindow(fake, upgrade=False)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    assert "GB to download" in window.headline.text()
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
+    assert isinstance(window.outcome, runtime.SetupError)
+    assert "disk is full" in window.status.text() and window.copy.isVisible()
+    assert window.bar.maximum() == 1 and "uv sync" in window.details.toPlainText()
+    assert "Resolved 4 packages" in window.details.toPlainText()
+
+
+def test_cancel_stops_the_setup_and_closes_the_window(qtbot, tmp_path: Path) -> None:
+    from setup_window import SetupWindow
+
+    fake = _ScriptedRuntime(_payload(tmp_path / "p", lock=(ROOT / "uv.lock").read_text()), fail=False)
+    window = SetupWindow(fake, upgrade=True)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    assert window.windowTitle() == "Updating DocRetriever"
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.bar.maximum() == 4 and window.bar.value() == 1, timeout=10_000)
+    with qtbot.waitSignal(window.rejected, timeout=10_000):
+        window.cancel_button.click()
+    assert isinstance(window.outcome, runtime.Cancelled) and fake.cancelled.is_set()

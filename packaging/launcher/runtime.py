@@ -213,6 +213,11 @@ _NO_SPACE = re.compile(r"no space left on device|os error 28|not enough space", 
 
 def explain_failure(output: str) -> str:
     """A sentence for the person from uv's error output."""
+    if "network connectivity is disabled" in output.lower():
+        return (
+            "uv is set to work offline (UV_OFFLINE) and the libraries are not in its cache: "
+            "connect to the internet, or install the offline pack."
+        )
     if _NO_SPACE.search(output):
         return "The disk is full. Free some space (about 10 GB), then start DocRetriever again."
     if _TLS.search(output):
@@ -329,19 +334,29 @@ class Runtime:
         shutil.copy2(self.payload.pyproject, project / "pyproject.toml")
         shutil.copy2(self.payload.lock, project / "uv.lock")
         uv = str(self.payload.uv)
-        self._run(
-            [uv, "sync", "--frozen", "--no-dev", "--no-install-project", "--project", str(project)],
-            report,
-            "Downloading the libraries failed",
-            env=self._uv_environment(target),
-        )
-        self._run(
-            [uv, "pip", "install", "--no-deps", "--python", str(_python(target)), str(self.payload.wheel)],
-            report,
-            "Installing the app failed",
-            env=self._uv_environment(target),
-        )
-        shutil.rmtree(project, ignore_errors=True)
+        try:
+            self._run(
+                [uv, "sync", "--frozen", "--no-dev", "--no-install-project", "--project", str(project)],
+                report,
+                "Downloading the libraries failed",
+                env=self._uv_environment(target),
+            )
+            self._run(
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--no-deps",
+                    "--python",
+                    str(_python(target)),
+                    str(self.payload.wheel),
+                ],
+                report,
+                "Installing the app failed",
+                env=self._uv_environment(target),
+            )
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
 
     def _install_offline(self, target: Path, report: Callable[[str], None]) -> None:
         # Measured: `uv pip sync --offline --no-index --find-links` works from an empty cache,
