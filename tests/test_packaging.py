@@ -221,7 +221,7 @@ def test_the_setup_window_shows_progress_and_a_failure_with_its_details(qtbot, t
     qtbot.waitUntil(lambda: window.outcome is not None, timeout=10_000)
     assert isinstance(window.outcome, runtime.SetupError)
     assert "disk is full" in window.status.text() and window.copy.isVisible()
-    assert window.bar.maximum() == 1 and "uv sync" in window.details.toPlainText()
+    assert not window.bar.isVisible() and "uv sync" in window.details.toPlainText()
     assert "Resolved 4 packages" in window.details.toPlainText()
 
 
@@ -237,4 +237,18 @@ def test_cancel_stops_the_setup_and_closes_the_window(qtbot, tmp_path: Path) -> 
     qtbot.waitUntil(lambda: window.bar.maximum() == 4 and window.bar.value() == 1, timeout=10_000)
     with qtbot.waitSignal(window.rejected, timeout=10_000):
         window.cancel_button.click()
-    assert isinstance(window.outcome, runtime.Cancelled) and fake.cancelled.is_set()
+    assert isinstance(window.outcome, runtime.Cancelled) and fake.cancelled.is_set() and not window.succeeded
+
+
+def test_closing_the_window_during_the_setup_cancels_it_first(qtbot, tmp_path: Path) -> None:
+    from setup_window import SetupWindow
+
+    fake = _ScriptedRuntime(_payload(tmp_path / "p", lock=(ROOT / "uv.lock").read_text()), fail=False)
+    window = SetupWindow(fake, upgrade=False)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.bar.value() == 1, timeout=10_000)
+    with qtbot.waitSignal(window.rejected, timeout=10_000):
+        window.close()  # ignored while running: it asks the build to stop, then closes
+    assert fake.cancelled.is_set() and not window.succeeded and not window.running

@@ -32,9 +32,9 @@ def _build_with_window(runtime: Runtime, upgrade: bool) -> int:
     window.show()
     window.start()
     window.exec()
-    if window.outcome is None:
+    if window.succeeded:
         return 0
-    if isinstance(window.outcome, Cancelled):
+    if window.outcome is None or isinstance(window.outcome, Cancelled):
         return 2
     if upgrade and runtime.current() is not None:
         QMessageBox.information(

@@ -35,7 +35,7 @@ IMPORT_CHECK = "import docretriever, docretriever_ui, torch, colpali_engine"
 # Disk needed, as a multiple of the download: the wheels in uv's cache, then unpacked into the
 # environment (torch's CUDA libraries roughly double in size when unpacked).
 DISK_FACTOR = 3.5
-GIB = 1024**3
+GB = 1e9  # sizes are shown in decimal gigabytes, as download pages and disks state them
 
 
 class SetupError(Exception):
@@ -288,8 +288,8 @@ class Runtime:
         free = shutil.disk_usage(self.root).free
         if free < need:
             raise SetupError(
-                f"DocRetriever needs about {need / GIB:.1f} GB of free disk space for its libraries; "
-                f"{free / GIB:.1f} GB are free on the disk of {self.root}. Free some space, then start "
+                f"DocRetriever needs about {need / GB:.1f} GB of free disk space for its libraries; "
+                f"{free / GB:.1f} GB are free on the disk of {self.root}. Free some space, then start "
                 "it again."
             )
         target = self.environment()

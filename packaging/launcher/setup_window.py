@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from runtime import GIB, Cancelled, Runtime, SetupError, download_bytes
+from runtime import GB, Cancelled, Runtime, SetupError, download_bytes
 
 
 class _Signals(QObject):
@@ -25,17 +25,19 @@ class _Signals(QObject):
 
 
 class SetupWindow(QDialog):
-    """Runs :meth:`Runtime.build` on a worker thread; ``outcome`` is None after a success,
-    else the :class:`SetupError` or :class:`Cancelled` that ended it."""
+    """Runs :meth:`Runtime.build` on a worker thread. ``succeeded`` says whether it finished;
+    otherwise ``outcome`` is the :class:`SetupError` or :class:`Cancelled` that ended it (None
+    if it never started)."""
 
     def __init__(self, runtime: Runtime, upgrade: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runtime = runtime
         self.outcome: BaseException | None = None
+        self.succeeded = False
         self.setWindowTitle("Updating DocRetriever" if upgrade else "Setting up DocRetriever")
         size = download_bytes(runtime.payload.lock.read_text())
         offline = runtime.payload.offline_wheels is not None
-        source = "from the offline pack" if offline else f"about {size / GIB:.1f} GB to download"
+        source = "from the offline pack" if offline else f"about {size / GB:.1f} GB to download"
         self.headline = QLabel(
             (
                 "DocRetriever is updating its libraries"
@@ -46,6 +48,7 @@ class SetupWindow(QDialog):
         )
         self.headline.setWordWrap(True)
         self.status = QLabel("Starting…")
+        self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)  # busy until uv says how many packages there are
@@ -77,8 +80,10 @@ class SetupWindow(QDialog):
         self._signals.finished.connect(self._finish)
         self._packages = 0
         self._done = 0
+        self._running = False
 
     def start(self) -> None:
+        self._running = True
         threading.Thread(target=self._work, name="runtime-build", daemon=True).start()
 
     def _work(self) -> None:
@@ -105,11 +110,12 @@ class SetupWindow(QDialog):
 
     def _finish(self, outcome: BaseException | None) -> None:
         self.outcome = outcome
+        self._running = False
         if outcome is None:
+            self.succeeded = True
             self.accept()
             return
-        self.bar.setRange(0, 1)
-        self.bar.setValue(0)
+        self.bar.setVisible(False)
         self.cancel_button.setText("Close")
         self.cancel_button.setEnabled(True)
         self.cancel_button.clicked.disconnect()
@@ -121,12 +127,13 @@ class SetupWindow(QDialog):
             outcome.message if isinstance(outcome, SetupError) else f"{type(outcome).__name__}: {outcome}"
         )
         details = outcome.details if isinstance(outcome, SetupError) else ""
+        self.headline.setText("DocRetriever could not finish setting up its libraries.")
         self.status.setText(message)
-        self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #b00020;")
         if details:
             self.details.appendPlainText("\n" + details)
         self.copy.setVisible(True)
+        self.adjustSize()
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
@@ -136,11 +143,26 @@ class SetupWindow(QDialog):
     def _toggle_details(self) -> None:
         self.details.setVisible(not self.details.isVisible())
         self.toggle.setText("Hide details" if self.details.isVisible() else "Show details")
+        if self.details.isVisible():
+            self.resize(self.width(), max(self.height(), 420))
 
     def _copy_details(self) -> None:
         QGuiApplication.clipboard().setText(self.status.text() + "\n\n" + self.details.toPlainText())
 
-    def closeEvent(self, event: object) -> None:
-        if self.outcome is None and self.cancel_button.text() == "Cancel":
-            self.runtime.cancel()
-        super().closeEvent(event)  # type: ignore[arg-type]
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._running:
+            # Closing is cancelling: the window goes once the build has stopped and cleaned up.
+            event.ignore()
+            self._cancel()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        if self._running:  # Esc, like closing, cancels first
+            self._cancel()
+            return
+        super().reject()
