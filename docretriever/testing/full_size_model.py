@@ -22,7 +22,13 @@ from docretriever.embedding.colqwen2 import (
     batch_size_for_memory,
     choose_device,
 )
-from docretriever.testing.tiny_model import SPECIAL_TOKENS, build_processor, build_tokenizer, token_id
+from docretriever.testing.tiny_model import (
+    SPECIAL_TOKENS,
+    build_processor,
+    build_tokenizer,
+    colqwen2_config,
+    token_id,
+)
 
 FULL_SIZE_PARAMETERS = 2_209_182_336
 IDENTITY = ModelIdentity("random-full-size-colqwen2", "random", "random-full-size-colqwen2-v1", 128)
@@ -31,46 +37,38 @@ IDENTITY = ModelIdentity("random-full-size-colqwen2", "random", "random-full-siz
 def full_size_config(special_ids: dict[str, int]) -> Qwen2VLConfig:
     """Qwen2-VL-2B's configuration (see ../shared/reference/colqwen2-facts.md), with the
     special-token ids of the tokenizer that will feed it."""
-    config = Qwen2VLConfig(
-        text_config={
-            "vocab_size": 151936,
-            "hidden_size": 1536,
-            "intermediate_size": 8960,
-            "num_hidden_layers": 28,
-            "num_attention_heads": 12,
-            "num_key_value_heads": 2,
-            "hidden_act": "silu",
-            "max_position_embeddings": 32768,
-            "rms_norm_eps": 1e-6,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1_000_000.0,
-                "mrope_section": [16, 24, 24],
-            },
-            "bos_token_id": special_ids["<|endoftext|>"],
-            "eos_token_id": special_ids["<|im_end|>"],
-            "pad_token_id": special_ids["<|endoftext|>"],
+    text_config = {
+        "vocab_size": 151936,
+        "hidden_size": 1536,
+        "intermediate_size": 8960,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 12,
+        "num_key_value_heads": 2,
+        "hidden_act": "silu",
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-6,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1_000_000.0,
+            "mrope_section": [16, 24, 24],
         },
-        vision_config={
-            "depth": 32,
-            "embed_dim": 1280,
-            "num_heads": 16,
-            "mlp_ratio": 4,
-            "hidden_size": 1536,
-            "hidden_act": "quick_gelu",
-            "in_channels": 3,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-        },
-        image_token_id=special_ids["<|image_pad|>"],
-        video_token_id=special_ids["<|video_pad|>"],
-        vision_start_token_id=special_ids["<|vision_start|>"],
-        vision_end_token_id=special_ids["<|vision_end|>"],
-        tie_word_embeddings=True,
-    )
-    config.architectures = ["ColQwen2"]
-    return config
+        "bos_token_id": special_ids["<|endoftext|>"],
+        "eos_token_id": special_ids["<|im_end|>"],
+        "pad_token_id": special_ids["<|endoftext|>"],
+    }
+    vision_config = {
+        "depth": 32,
+        "embed_dim": 1280,
+        "num_heads": 16,
+        "mlp_ratio": 4,
+        "hidden_size": 1536,
+        "hidden_act": "quick_gelu",
+        "in_channels": 3,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    }
+    return colqwen2_config(text_config, vision_config, special_ids, tie_word_embeddings=True)
 
 
 def build_full_size_model(

@@ -38,6 +38,7 @@ __all__ = [
     "build_processor",
     "build_tiny_model",
     "build_tokenizer",
+    "colqwen2_config",
     "main",
     "token_id",
 ]
@@ -200,6 +201,17 @@ def _build_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
         "temporal_patch_size": 2,
         "initializer_range": _INIT_STD,
     }
+    return colqwen2_config(text_config, vision_config, ids, tie_word_embeddings=False)
+
+
+def colqwen2_config(
+    text_config: dict[str, Any],
+    vision_config: dict[str, Any],
+    ids: dict[str, int],
+    *,
+    tie_word_embeddings: bool,
+) -> Qwen2VLConfig:
+    """A Qwen2-VL configuration for ColQwen2 with the special-token ids ``ids`` of its tokenizer."""
     config = Qwen2VLConfig(
         text_config=text_config,
         vision_config=vision_config,
@@ -207,7 +219,7 @@ def _build_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False,
+        tie_word_embeddings=tie_word_embeddings,
     )
     config.architectures = ["ColQwen2"]
     return config
