@@ -10,7 +10,7 @@ Both hold the same small program, not the app's 3 GB of libraries:
 
 At first start the launcher builds the per-user environment from the payload with uv (see
 ``launcher/runtime.py``). The ``.deb`` installs under ``/opt/docretriever`` with
-``/usr/bin/docretriever``, a desktop entry that opens PDFs ("Open with DocRetriever") and an
+``/usr/bin/docretriever-gui``, a desktop entry that opens PDFs ("Open with DocRetriever") and an
 icon; the ``.tar.gz`` unpacks anywhere and ``install-desktop-entry.sh`` adds the same entry for one
 user. Windows and macOS are built on those systems (``--stage-only``, then ``windows/`` or
 ``macos/``): see ``packaging/README.md``.
@@ -104,11 +104,13 @@ def build_payload(work: Path) -> Path:
 def freeze_launcher(work: Path) -> Path:
     """The launcher as a PyInstaller one-folder program: ``<work>/launcher/docretriever``."""
     excluded = [argument for module in EXCLUDED_MODULES for argument in ("--exclude-module", module)]
+    # macOS hands "Open with" files over as Apple Events: PyInstaller turns them into arguments.
+    extra = ["--argv-emulation"] if sys.platform == "darwin" else []
     run([
         sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--onedir", "--windowed",
         "--log-level", "WARN", "--name", "docretriever", "--distpath", work / "frozen",
         "--workpath", work / "pyinstaller", "--specpath", work, "--paths", PACKAGING / "launcher",
-        *excluded, PACKAGING / "launcher" / "docretriever_launcher.py",
+        *excluded, *extra, PACKAGING / "launcher" / "docretriever_launcher.py",
     ])  # fmt: skip
     launcher = work / "launcher"
     shutil.rmtree(launcher, ignore_errors=True)

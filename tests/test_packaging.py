@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -30,15 +31,13 @@ def _payload(folder: Path, lock: str = "version = 1\n", wheel: bytes = b"wheel")
 def test_the_download_estimate_counts_one_wheel_per_package_for_this_machine() -> None:
     lock = (ROOT / "uv.lock").read_text()
     estimate = runtime.download_bytes(lock)
-    torch_wheels = [
-        w for p in runtime.tomllib.loads(lock)["package"] if p["name"] == "torch" for w in p["wheels"]
-    ]
+    torch_wheels = [w for p in tomllib.loads(lock)["package"] if p["name"] == "torch" for w in p["wheels"]]
     largest_torch = max(w["size"] for w in torch_wheels)
     # Linux x86-64: the CUDA torch wheel and its NVIDIA libraries are gigabytes, but far less
     # than every wheel of every platform in the lock.
     assert 1.5e9 < estimate < 8e9
     assert estimate < sum(
-        w.get("size", 0) for p in runtime.tomllib.loads(lock)["package"] for w in p.get("wheels", [])
+        w.get("size", 0) for p in tomllib.loads(lock)["package"] for w in p.get("wheels", [])
     )
     assert estimate > largest_torch / 2
     assert runtime.locked_version(lock, "torch") is not None
@@ -77,13 +76,16 @@ def test_the_environment_follows_the_lock_and_the_wheel_and_the_switch_keeps_one
     make_environment(first)
     first._switch(first.environment())
     assert first.is_ready() and not upgraded.is_ready() and upgraded.current() == first.environment()
-    # An upgrade builds beside the current environment, and the switch removes the old one.
+    # An upgrade builds beside the current environment; the old one goes at a later start.
     make_environment(upgraded)
     upgraded._switch(upgraded.environment())
-    assert upgraded.is_ready() and not first.environment().exists()
-    assert json.loads((tmp_path / "data" / "runtime" / "current").read_text()) == {
-        "environment": upgraded.environment().name
-    }
+    assert upgraded.is_ready() and first.environment().exists()
+    upgraded.remove_old_environments()
+    assert not first.environment().exists() and upgraded.environment().exists()
+    record = json.loads((tmp_path / "data" / "runtime" / "current").read_text())
+    assert record["environment"] == upgraded.environment().name and record["variant"] == "pypi"
+    # The variant is read back for the same payload instead of being detected again.
+    assert runtime.Runtime(upgraded.payload, tmp_path / "data").variant == "pypi"
     assert upgraded.app_command(["--self-test"])[-3:] == ["-m", "docretriever_ui.app", "--self-test"][-3:]
 
 
@@ -183,6 +185,9 @@ def test_the_deb_installs_into_a_clean_root_and_starts_twice(tmp_path: Path) -> 
     lock = root / "opt" / "docretriever" / "payload" / "uv.lock"
     lock.write_text(lock.read_text() + "\n# an upgrade\n")
     start("upgraded")
+    environments = set(runtime_dir.glob("env-*"))
+    assert len(environments) == 2 and first in environments  # the old one stays for this start
+    start("after the upgrade")
     (upgraded,) = runtime_dir.glob("env-*")
     assert upgraded != first
 

@@ -50,3 +50,9 @@ def test_pdfs_given_on_the_command_line_are_for_the_library_and_qt_keeps_its_opt
     options, qt = parse_arguments(["docretriever-gui", "-platform", "offscreen", "a.pdf", "folder"])
     assert options.paths == ["a.pdf", "folder"] and not options.self_test
     assert qt == ["docretriever-gui", "-platform", "offscreen"]
+    # X11 session restore, two-dash and = forms, and a Qt flag between two PDFs.
+    options, qt = parse_arguments(
+        ["app", "-session", "1234", "a.pdf", "-reverse", "b.pdf", "--platform", "xcb", "--style=Fusion"]
+    )
+    assert options.paths == ["a.pdf", "b.pdf"]
+    assert qt == ["app", "-session", "1234", "-reverse", "--platform", "xcb", "--style=Fusion"]

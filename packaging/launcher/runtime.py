@@ -10,193 +10,59 @@ start :meth:`Runtime.build` turns it into an environment under the per-user data
     <data>/runtime/current       which environment the app runs from (JSON)
 
 A new environment is switched to only after ``import docretriever, docretriever_ui, torch,
-colpali_engine`` succeeds in it; the previous one is removed after the switch. The library
-(``<data>/library``) is never touched here.
+colpali_engine`` succeeds in it; older ones are removed at a later start, so that an app still
+running from one keeps its files. One launcher builds at a time (a lock file in
+``<data>/runtime``); another one started meanwhile (a second "Open with") waits for it. The
+library (``<data>/library``) is never touched here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import threading
-import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-APP_NAME = "DocRetriever"
+from payload import (
+    Payload,
+    SetupError,
+    download_bytes,
+    find_payload,
+    locked_version,
+    torch_variant,
+    user_data_dir,
+)
+
+__all__ = [
+    "Cancelled",
+    "Payload",
+    "Runtime",
+    "SetupError",
+    "download_bytes",
+    "explain_failure",
+    "find_payload",
+]
+
 IMPORT_CHECK = "import docretriever, docretriever_ui, torch, colpali_engine"
+# The Python the offline pack's wheels are for (its requirements were downloaded for it).
+OFFLINE_PYTHON = "3.11"
+# Windows: the launcher has no console, and the programs it starts must not open one either.
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 # Disk needed, as a multiple of the download: the wheels in uv's cache, then unpacked into the
 # environment (torch's CUDA libraries roughly double in size when unpacked).
 DISK_FACTOR = 3.5
 GB = 1e9  # sizes are shown in decimal gigabytes, as download pages and disks state them
 
 
-class SetupError(Exception):
-    """A failure the person can act on: ``message`` says what happened and what to do."""
-
-    def __init__(self, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
 class Cancelled(Exception):
     """The person cancelled the set-up."""
-
-
-def user_data_dir() -> Path:
-    """Where DocRetriever keeps per-user data (the same folder as the app's platformdirs)."""
-    override = os.environ.get("DOCRETRIEVER_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / APP_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_NAME
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP_NAME
-
-
-@dataclass(frozen=True)
-class Payload:
-    """What the installer ships next to the launcher."""
-
-    folder: Path
-
-    @property
-    def uv(self) -> Path:
-        return self.folder / ("uv.exe" if sys.platform == "win32" else "uv")
-
-    @property
-    def lock(self) -> Path:
-        return self.folder / "uv.lock"
-
-    @property
-    def pyproject(self) -> Path:
-        return self.folder / "pyproject.toml"
-
-    @property
-    def requirements(self) -> Path:
-        return self.folder / "requirements.txt"
-
-    @property
-    def offline_wheels(self) -> Path | None:
-        wheels = self.folder / "wheels"
-        return wheels if wheels.is_dir() and any(wheels.glob("*.whl")) else None
-
-    @property
-    def wheel(self) -> Path:
-        wheels = sorted(self.folder.glob("docretriever-*.whl"))
-        if not wheels:
-            raise SetupError(f"The installation is incomplete: no app wheel in {self.folder}.")
-        return wheels[-1]
-
-    def check(self) -> None:
-        missing = [p.name for p in (self.uv, self.lock, self.pyproject) if not p.exists()]
-        if missing:
-            raise SetupError(
-                f"The installation is incomplete ({', '.join(missing)} missing in {self.folder}). "
-                "Reinstall DocRetriever."
-            )
-        self.wheel  # noqa: B018  (raises when missing)
-
-
-def find_payload(executable: Path) -> Payload:
-    """The payload beside the launcher: ``$DOCRETRIEVER_PAYLOAD``, else ``payload/`` next to the
-    launcher's folder or inside it (Linux and Windows layouts), else the macOS bundle's
-    ``Contents/Resources/payload``."""
-    override = os.environ.get("DOCRETRIEVER_PAYLOAD")
-    candidates = [Path(override)] if override else []
-    here = executable.resolve().parent
-    candidates += [here / "payload", here.parent / "payload", here.parent / "Resources" / "payload"]
-    for candidate in candidates:
-        if (candidate / "uv.lock").exists():
-            return Payload(candidate)
-    raise SetupError(
-        "The installation is incomplete: the payload folder was not found. Reinstall DocRetriever."
-    )
-
-
-def nvidia_gpu_present() -> bool:
-    """True when an NVIDIA driver answers (``nvidia-smi`` lists a GPU)."""
-    tool = shutil.which("nvidia-smi")
-    if tool is None:
-        return False
-    try:
-        done = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0 and "GPU" in done.stdout
-
-
-def torch_variant() -> str:
-    """Which torch build the environment gets: PyPI's own everywhere but on Windows with an
-    NVIDIA GPU, where PyPI's wheel is CPU-only and the CUDA build is installed over it."""
-    if sys.platform == "win32" and nvidia_gpu_present():
-        return "cuda"
-    return "pypi"
-
-
-def locked_version(lock_text: str, name: str) -> str | None:
-    """The version ``uv.lock`` pins for package ``name`` (the first one, if several)."""
-    for package in tomllib.loads(lock_text).get("package", []):
-        if package.get("name") == name:
-            return str(package.get("version"))
-    return None
-
-
-def _wheel_fits_here(filename: str, python: str) -> bool:
-    """True for a binary wheel of this OS and machine that CPython ``python`` (``cp311``) can
-    load: ``{name}-{version}(-{build})?-{python tag}-{abi tag}-{platform tag}.whl``."""
-    parts = filename[: -len(".whl")].split("-")
-    if len(parts) < 5:
-        return False
-    python_tags, abi_tags, platform_tags = parts[-3].split("."), parts[-2].split("."), parts[-1]
-    if not ({python, "py3", f"py{python[2:]}"} & set(python_tags)):
-        return False
-    if not ({python, "abi3", "none"} & set(abi_tags)):
-        return False
-    machine = platform.machine().lower()
-    if sys.platform == "win32":
-        return "win_arm64" in platform_tags if machine == "arm64" else "win_amd64" in platform_tags
-    if sys.platform == "darwin":
-        return "macosx" in platform_tags and ("universal2" in platform_tags or machine in platform_tags)
-    arch = "aarch64" if machine in ("aarch64", "arm64") else "x86_64"
-    return arch in platform_tags and "linux" in platform_tags and "musllinux" not in platform_tags
-
-
-def download_bytes(lock_text: str, python: str = "cp311") -> int:
-    """About how many bytes a first start downloads: for each locked package, the size of the
-    wheel uv would pick here (this platform's, else a pure-Python one). An estimate for the
-    progress window, not a promise: markers that exclude a package on this platform are not
-    evaluated."""
-    total = 0
-    seen: set[str] = set()
-    for package in tomllib.loads(lock_text).get("package", []):
-        name = package.get("name", "")
-        if name in seen or ("source" in package and "registry" not in package["source"]):
-            continue
-        best: tuple[int, int] | None = None
-        for wheel in package.get("wheels", []):
-            filename = wheel.get("url", "").rsplit("/", 1)[-1]
-            if filename.endswith("-none-any.whl"):
-                rank = 1
-            elif _wheel_fits_here(filename, python):
-                rank = 2
-            else:
-                continue
-            if best is None or rank > best[0]:
-                best = (rank, int(wheel.get("size", 0)))
-        if best is not None:
-            seen.add(name)
-            total += best[1]
-    return total
 
 
 # uv's messages, mapped to what the person can do about them.
@@ -241,29 +107,41 @@ class Runtime:
     def __init__(self, payload: Payload, data_dir: Path | None = None, variant: str | None = None) -> None:
         self.payload = payload
         self.root = (data_dir or user_data_dir()) / "runtime"
+        self._payload_hash = self._hash_payload()
+        # The torch variant is detected once per payload (nvidia-smi can take seconds) and then
+        # read back: a driver that fails to answer once must not switch a GPU install to CPU.
+        record = self._record()
+        if variant is None and record.get("payload") == self._payload_hash:
+            variant = str(record.get("variant") or "")
         self.variant = variant or torch_variant()
         self._process: subprocess.Popen[str] | None = None
+        self._process_lock = threading.Lock()
         self._cancelled = threading.Event()
 
     # --- identity ---------------------------------------------------------------------------
 
-    def environment_id(self) -> str:
+    def _hash_payload(self) -> str:
         digest = hashlib.sha256()
         for part in (self.payload.lock, self.payload.wheel):
             digest.update(part.name.encode() + b"\0" + part.read_bytes())
-        digest.update(self.variant.encode())
-        return digest.hexdigest()[:12]
+        return digest.hexdigest()
+
+    def environment_id(self) -> str:
+        return hashlib.sha256(f"{self._payload_hash}:{self.variant}".encode()).hexdigest()[:12]
 
     def environment(self, env_id: str | None = None) -> Path:
         return self.root / f"env-{env_id or self.environment_id()}"
 
-    def current(self) -> Path | None:
-        """The environment the app runs from, if one was switched to and still exists."""
+    def _record(self) -> dict[str, object]:
         try:
             record = json.loads((self.root / "current").read_text())
         except (OSError, ValueError):
-            return None
-        folder = self.root / str(record.get("environment", ""))
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def current(self) -> Path | None:
+        """The environment the app runs from, if one was switched to and still exists."""
+        folder = self.root / str(self._record().get("environment", ""))
         return folder if _python(folder).exists() else None
 
     def is_ready(self) -> bool:
@@ -277,55 +155,65 @@ class Runtime:
         return int(download_bytes(self.payload.lock.read_text()) * DISK_FACTOR)
 
     def build(self, report: Callable[[str], None]) -> Path:
-        """Create the environment, check it imports, switch to it and remove the previous one.
+        """Create the environment, check it imports, and switch to it.
 
-        ``report`` receives uv's progress lines. Raises :class:`SetupError` with a message
-        for the person, or :class:`Cancelled`; a half-built environment is removed either way.
+        ``report`` receives uv's progress lines. Raises :class:`SetupError` with a message for
+        the person, or :class:`Cancelled`; a half-built environment is removed either way. If
+        another launcher is building, waits for it and uses what it built.
         """
         self.payload.check()
         self.root.mkdir(parents=True, exist_ok=True)
-        need = self.needed_disk_bytes()
-        free = shutil.disk_usage(self.root).free
-        if free < need:
-            raise SetupError(
-                f"DocRetriever needs about {need / GB:.1f} GB of free disk space for its libraries; "
-                f"{free / GB:.1f} GB are free on the disk of {self.root}. Free some space, then start "
-                "it again."
-            )
-        target = self.environment()
-        shutil.rmtree(target, ignore_errors=True)
-        try:
-            if self.payload.offline_wheels is not None:
-                self._install_offline(target, report)
-            else:
-                self._install_online(target, report)
-            if self.variant == "cuda":
-                self._install_cuda_torch(target, report)
-            report("Checking the new environment…")
-            self._run(
-                [str(_python(target)), "-c", IMPORT_CHECK], report, "The new environment does not start"
-            )
-        except BaseException:
+        with _exclusive(self.root / "build.lock", report):
+            if self.is_ready():  # another launcher built it while this one waited
+                return self.environment()
+            need = self.needed_disk_bytes() if self.payload.offline_wheels is None else 0
+            free = shutil.disk_usage(self.root).free
+            if free < need:
+                raise SetupError(
+                    f"DocRetriever needs about {need / GB:.1f} GB of free disk space for its libraries; "
+                    f"{free / GB:.1f} GB are free on the disk of {self.root}. Free some space, then "
+                    "start it again."
+                )
+            target = self.environment()
             shutil.rmtree(target, ignore_errors=True)
-            raise
-        self._switch(target)
+            try:
+                if self.payload.offline_wheels is not None:
+                    self._install_offline(target, report)
+                else:
+                    self._install_online(target, report)
+                    if self.variant == "cuda":
+                        self._install_cuda_torch(target, report)
+                report("Checking the new environment…")
+                self._run(
+                    [str(_python(target)), "-c", IMPORT_CHECK], report, "The new environment does not start"
+                )
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            self._switch(target)
         return target
+
+    def remove_old_environments(self) -> None:
+        """Delete environments other than the current one (left by an upgrade, at a start after
+        it: an app still running from one would lose its lazily imported modules)."""
+        current = self.current()
+        if current is None:
+            return
+        with contextlib.suppress(OSError), _exclusive(self.root / "build.lock", None, wait=False):
+            for old in self.root.glob("env-*"):
+                if old != current:
+                    shutil.rmtree(old, ignore_errors=True)
 
     def cancel(self) -> None:
         """Stop a build in progress (from another thread)."""
-        self._cancelled.set()
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
+        with self._process_lock:
+            self._cancelled.set()
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()
 
-    def _uv_environment(self, target: Path) -> dict[str, str]:
-        environment = dict(os.environ)
-        # Trust the system's certificates too: corporate proxies re-sign TLS with their own.
-        environment.setdefault("UV_SYSTEM_CERTS", "1")
-        environment["UV_PROJECT_ENVIRONMENT"] = str(target)
-        environment.pop("VIRTUAL_ENV", None)
-        environment.setdefault("UV_NO_PROGRESS", "1")
-        return environment
+    def _uv(self, *arguments: str) -> list[str]:
+        # --no-config: the person's own uv.toml must not change what the lock installs.
+        return [str(self.payload.uv), *arguments[:1], "--no-config", *arguments[1:]]
 
     def _install_online(self, target: Path, report: Callable[[str], None]) -> None:
         project = self.root / "project"
@@ -333,51 +221,48 @@ class Runtime:
         project.mkdir(parents=True)
         shutil.copy2(self.payload.pyproject, project / "pyproject.toml")
         shutil.copy2(self.payload.lock, project / "uv.lock")
-        uv = str(self.payload.uv)
         try:
             self._run(
-                [uv, "sync", "--frozen", "--no-dev", "--no-install-project", "--project", str(project)],
+                self._uv("sync", "--frozen", "--no-dev", "--no-install-project", "--project", str(project)),
                 report,
                 "Downloading the libraries failed",
-                env=self._uv_environment(target),
+                target,
             )
             self._run(
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "--no-deps",
-                    "--python",
-                    str(_python(target)),
-                    str(self.payload.wheel),
-                ],
+                self._uv(
+                    "pip", "install", "--no-deps", "--python", str(_python(target)), str(self.payload.wheel)
+                ),
                 report,
                 "Installing the app failed",
-                env=self._uv_environment(target),
+                target,
             )
         finally:
             shutil.rmtree(project, ignore_errors=True)
 
     def _install_offline(self, target: Path, report: Callable[[str], None]) -> None:
         # Measured: `uv pip sync --offline --no-index --find-links` works from an empty cache,
-        # `uv sync --frozen --offline --find-links` does not.
+        # `uv sync --frozen --offline --find-links` does not. The pack's wheels are for
+        # OFFLINE_PYTHON, and for the torch build it was made with (CUDA or not): no download.
         wheels = str(self.payload.offline_wheels)
-        uv = str(self.payload.uv)
-        environment = self._uv_environment(target)
-        self._run([uv, "venv", str(target)], report, "Creating the environment failed", env=environment)
-        python = str(_python(target))
-        offline = ["--offline", "--no-index", "--find-links", wheels, "--python", python]
         self._run(
-            [uv, "pip", "sync", *offline, str(self.payload.requirements)],
+            self._uv("venv", "--offline", "--python", OFFLINE_PYTHON, str(target)),
+            report,
+            "Creating the environment failed (the offline pack needs Python "
+            f"{OFFLINE_PYTHON} on this computer)",
+            target,
+        )
+        offline = ["--offline", "--no-index", "--find-links", wheels, "--python", str(_python(target))]
+        self._run(
+            self._uv("pip", "sync", *offline, str(self.payload.requirements)),
             report,
             "Installing the libraries from the offline pack failed",
-            env=environment,
+            target,
         )
         self._run(
-            [uv, "pip", "install", "--no-deps", *offline, str(self.payload.wheel)],
+            self._uv("pip", "install", "--no-deps", *offline, str(self.payload.wheel)),
             report,
             "Installing the app failed",
-            env=environment,
+            target,
         )
 
     def _install_cuda_torch(self, target: Path, report: Callable[[str], None]) -> None:
@@ -390,43 +275,50 @@ class Runtime:
             if (version := locked_version(lock, name))
         ]
         self._run(
-            [
-                str(self.payload.uv),
-                "pip",
-                "install",
-                "--python",
-                str(_python(target)),
-                "--torch-backend",
-                "auto",
-                "--reinstall-package",
-                "torch",
-                "--reinstall-package",
-                "torchvision",
-                *pins,
-            ],
+            self._uv(
+                "pip", "install", "--python", str(_python(target)), "--torch-backend", "auto",
+                "--reinstall-package", "torch", "--reinstall-package", "torchvision", *pins,
+            ),
             report,
             "Installing the GPU build of torch failed",
-            env=self._uv_environment(target),
-        )
+            target,
+        )  # fmt: skip
 
     def _run(
-        self, command: list[str], report: Callable[[str], None], what: str, env: dict[str, str] | None = None
+        self, command: list[str], report: Callable[[str], None], what: str, target: Path | None = None
     ) -> None:
-        if self._cancelled.is_set():
-            raise Cancelled
+        environment = clean_environment()
+        environment.setdefault("UV_SYSTEM_CERTS", "1")  # proxies that re-sign TLS use system roots
+        environment.setdefault("UV_NO_PROGRESS", "1")
+        environment.pop("VIRTUAL_ENV", None)
+        if target is not None:
+            environment["UV_PROJECT_ENVIRONMENT"] = str(target)
+        with self._process_lock:
+            if self._cancelled.is_set():
+                raise Cancelled
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    env=environment,
+                    bufsize=1,
+                    creationflags=_NO_WINDOW,
+                )
+            except OSError as exc:
+                raise SetupError(f"{what}: {exc.strerror}.", details=" ".join(command)) from exc
+            self._process = process
         output: list[str] = []
-        try:
-            self._process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1
-            )
-        except OSError as exc:
-            raise SetupError(f"{what}: {exc.strerror}.", details=" ".join(command)) from exc
-        assert self._process.stdout is not None
-        for line in _lines(self._process.stdout):
+        assert process.stdout is not None
+        for line in _lines(process.stdout):
             output.append(line)
             report(line)
-        status = self._process.wait()
-        self._process = None
+        status = process.wait()
+        with self._process_lock:
+            self._process = None
         if self._cancelled.is_set():
             raise Cancelled
         if status != 0:
@@ -435,11 +327,10 @@ class Runtime:
 
     def _switch(self, target: Path) -> None:
         record = self.root / "current.tmp"
-        record.write_text(json.dumps({"environment": target.name}))
+        record.write_text(
+            json.dumps({"environment": target.name, "payload": self._payload_hash, "variant": self.variant})
+        )
         os.replace(record, self.root / "current")
-        for old in self.root.glob("env-*"):
-            if old != target:
-                shutil.rmtree(old, ignore_errors=True)
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -447,7 +338,86 @@ class Runtime:
         current = self.current()
         if current is None:
             raise SetupError("DocRetriever's libraries are not set up yet.")
-        return [str(_python(current)), "-m", "docretriever_ui.app", *arguments]
+        python = _python(current)
+        if sys.platform == "win32":
+            python = python.with_name("pythonw.exe")  # no console window behind the app
+        return [str(python), "-m", "docretriever_ui.app", *arguments]
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without what PyInstaller's bootloader added for the frozen
+    launcher (its library folder in the loader path, its Qt plugin paths): the app and uv must
+    load their own libraries, not the launcher's."""
+    environment = dict(os.environ)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is None:
+        return environment
+    for name in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "LIBPATH"):
+        original = environment.pop(f"{name}_ORIG", None)
+        if original is not None:
+            environment[name] = original
+        elif name in environment:
+            kept = [
+                part for part in environment[name].split(os.pathsep) if part and not part.startswith(bundle)
+            ]
+            if kept:
+                environment[name] = os.pathsep.join(kept)
+            else:
+                del environment[name]
+    for name in (
+        "QT_PLUGIN_PATH",
+        "QML2_IMPORT_PATH",
+        "QT_QPA_PLATFORM_PLUGIN_PATH",
+        "PYTHONHOME",
+        "PYTHONPATH",
+    ):
+        if bundle in environment.get(name, ""):
+            del environment[name]
+    if "PATH" in environment:
+        environment["PATH"] = os.pathsep.join(
+            part for part in environment["PATH"].split(os.pathsep) if not part.startswith(bundle)
+        )
+    return environment
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, report: Callable[[str], None] | None, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (another launcher's build holds it for minutes)."""
+    with open(path, "a+b") as handle:
+        if sys.platform == "win32":
+            import msvcrt
+
+            mode = msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), mode, 1)
+                    break
+                except OSError:
+                    if not wait:
+                        raise
+        else:
+            import fcntl
+
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                if not wait:
+                    raise
+                if report is not None:
+                    report("Another DocRetriever window is setting up the libraries; waiting for it…")
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if sys.platform == "win32":
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _python(environment: Path) -> Path:

@@ -26,7 +26,10 @@ SetCompressor /SOLID lzma
 Name "DocRetriever"
 OutFile "${OUTFILE}"
 InstallDir "$LOCALAPPDATA\Programs\DocRetriever"
-InstallDirRegKey HKCU "Software\DocRetriever" "InstallDir"
+; The app's own settings live in HKCU\Software\DocRetriever\DocRetriever (QSettings): the
+; installer keeps to its own subkey so that uninstalling never loses them.
+!define INSTALLER_KEY "Software\DocRetriever\Installer"
+InstallDirRegKey HKCU "${INSTALLER_KEY}" "InstallDir"
 RequestExecutionLevel user
 BrandingText "DocRetriever ${VERSION}"
 
@@ -73,7 +76,7 @@ Section "DocRetriever" SecMain
   WriteRegStr HKCU "Software\Classes\Applications\docretriever.exe\SupportedTypes" ".pdf" ""
   WriteRegStr HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe" "" ""
 
-  WriteRegStr HKCU "Software\DocRetriever" "InstallDir" "$INSTDIR"
+  WriteRegStr HKCU "${INSTALLER_KEY}" "InstallDir" "$INSTDIR"
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "DocRetriever"
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr HKCU "${UNINSTALL_KEY}" "Publisher" "DocRetriever developers"
@@ -94,10 +97,11 @@ Section "Uninstall"
   DeleteRegKey HKCU "Software\Classes\Applications\docretriever.exe"
   DeleteRegValue HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe" ""
   DeleteRegKey HKCU "Software\Classes\.pdf\OpenWithList\docretriever.exe"
-  DeleteRegKey HKCU "Software\DocRetriever"
+  DeleteRegKey HKCU "${INSTALLER_KEY}"
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
 
-  ; The downloaded libraries go; the library (the indexed documents) stays unless asked.
+  ; The downloaded environment goes (uv's download cache in %LOCALAPPDATA%\uv stays, shared
+  ; with other programs); the library (the indexed documents) stays unless asked.
   RMDir /r "${DATA_DIR}\runtime"
   MessageBox MB_YESNO|MB_ICONQUESTION|MB_DEFBUTTON1 \
     "Keep your DocRetriever library (the indexed documents) in ${DATA_DIR}\library?$\r$\n$\r$\nChoose No to delete it." \

@@ -17,8 +17,9 @@ from docretriever_ui.session import LibrarySession
 from docretriever_ui.settings import AppSettings
 
 
-def create_window(settings: AppSettings | None = None) -> MainWindow:
-    """The main window over the library in ``settings``; asks for the model when it is missing."""
+def create_window(settings: AppSettings | None = None, paths: Sequence[str] = ()) -> MainWindow:
+    """The main window over the library in ``settings``; asks for the model when it is missing.
+    ``paths`` (PDFs from "Open with") are added once there is a model to embed them with."""
     settings = settings or AppSettings()
     session = LibrarySession(settings)
     window = MainWindow(session)
@@ -26,13 +27,21 @@ def create_window(settings: AppSettings | None = None) -> MainWindow:
     if model_needs_setup(settings):
         dialog = ModelSetupDialog(settings, session.runner, window)
         dialog.accepted.connect(session.reopen)
+        if paths:
+            dialog.accepted.connect(lambda: window.add_paths(list(paths)))
         dialog.open()
+    elif paths:
+        window.add_paths(list(paths))
     return window
 
 
-# Qt's command-line options that take a value (see QGuiApplication's documentation).
+# Qt's command-line options that take a value (QGuiApplication's and QApplication's
+# documentation), each also accepted with two dashes.
 _QT_OPTIONS_WITH_VALUE = frozenset(
     (
+        "-session",
+        "-name",
+        "-title",
         "-platform",
         "-platformpluginpath",
         "-platformtheme",
@@ -48,6 +57,10 @@ _QT_OPTIONS_WITH_VALUE = frozenset(
 )
 
 
+_OUR_OPTIONS_WITH_VALUE = frozenset(("--model", "--device"))
+_OUR_FLAGS = frozenset(("--self-test", "-h", "--help"))
+
+
 def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """The app's own options and the arguments left for Qt (``-platform offscreen`` and the
     like), from a full ``argv`` (program name first)."""
@@ -61,12 +74,17 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     qt: list[str] = list(argv[:1])
     rest = iter(argv[1:])
     for argument in rest:
-        if argument in _QT_OPTIONS_WITH_VALUE:
-            qt += [argument, next(rest, "")]
-        else:
+        name = argument.split("=", 1)[0]
+        if name in _OUR_OPTIONS_WITH_VALUE:
+            ours += [argument] if "=" in argument else [argument, next(rest, "")]
+        elif name in _OUR_FLAGS or not argument.startswith("-") or argument == "-":
             ours.append(argument)
-    options, unknown = parser.parse_known_args(ours)
-    return options, qt + unknown
+        elif (name[1:] if name.startswith("--") else name) in _QT_OPTIONS_WITH_VALUE and "=" not in argument:
+            qt += [argument, next(rest, "")]
+        else:  # Qt's flags (-reverse), and its options written with "="
+            qt.append(argument)
+    options = parser.parse_args(ours)
+    return options, qt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,12 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(qt_arguments)
     app.setApplicationName("DocRetriever")
     app.setOrganizationName("DocRetriever")
-    window = create_window()
+    # "Open with DocRetriever" on PDFs: they are added to the library.
+    paths = [str(Path(path).expanduser().resolve()) for path in options.paths]
+    window = create_window(paths=paths)
     install_excepthook(window)
     window.raise_()
-    if options.paths:
-        # "Open with DocRetriever" on PDFs: they are added to the library.
-        window.add_paths([str(Path(path).expanduser().resolve()) for path in options.paths])
     return int(app.exec())
 
 
