@@ -226,3 +226,18 @@ def test_an_exception_in_a_slot_becomes_an_error_box(qtbot, monkeypatch) -> None
     boxes = parent.findChildren(ErrorDialog)
     assert len(boxes) == 1
     assert "ValueError: a bug" in boxes[0].text() and "Traceback" in boxes[0].detailedText()
+
+
+def test_preferences_take_a_qdrant_library_as_written_and_its_api_key(qtbot, app_settings) -> None:
+    dialog = PreferencesDialog(app_settings)
+    qtbot.addWidget(dialog)
+    dialog.library_edit.setText("qdrant://")
+    dialog.accept()
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert "not a Qdrant location" in dialog.message_label.text() or "names no" in dialog.message_label.text()
+    dialog.library_edit.setText("qdrant+local:///srv/shared/pages")
+    dialog.api_key_edit.setText("secret")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert app_settings.library == "qdrant+local:///srv/shared/pages"  # not collapsed as a path
+    assert app_settings.qdrant_api_key == "secret" and dialog.changed == {"library", "api_key"}

@@ -28,9 +28,8 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     location = args.library or str(default_library_dir())
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     pooling = getattr(args, "token_pooling", None)
-    with open_library(
-        location, spec, progress=bar, create=args.command == "add", token_pooling=pooling
-    ) as library:
+    creates = args.command in ("add", "import")
+    with open_library(location, spec, progress=bar, create=creates, token_pooling=pooling) as library:
         try:
             if args.command in ("add", "sync"):
                 return _add(library, args, bar, cancel)
@@ -44,9 +43,38 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
                 document = library.remove(args.document)
                 print(f"Removed {document.doc_id} ({_name(document)}).")
                 return 0
+            if args.command in ("export", "import"):
+                return _transfer(library, args, spec, bar, cancel)
             return _info(library, args)
         finally:
             bar.finish()
+
+
+def _transfer(
+    library: Library, args: argparse.Namespace, spec: ModelSpec, bar: ProgressBar, cancel: CancelToken
+) -> int:
+    """``export --to URL`` from a local library, ``import --from URL`` into one."""
+    from docretriever.library.local import LocalLibrary
+    from docretriever.library.qdrant import QdrantLibrary
+    from docretriever.library.transfer import export_to_qdrant, import_from_qdrant
+
+    if not isinstance(library, LocalLibrary):
+        raise InvalidInputError(f"{args.command} works from a local library (--library FOLDER).")
+    url = args.to if args.command == "export" else args.source
+    remote = QdrantLibrary(url, spec, create=args.command == "export")
+    try:
+        if args.command == "export":
+            report = export_to_qdrant(library, remote, bar, cancel)
+        else:
+            report = import_from_qdrant(remote, library, bar, cancel)
+    finally:
+        remote.close()
+    bar.finish()
+    verb = "Exported to" if args.command == "export" else "Imported from"
+    print(
+        f"{verb} {url}: {report.documents} documents, {report.pages} pages ({report.skipped} already there)."
+    )
+    return 0
 
 
 def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:

@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("-n", type=int, default=20, metavar="N", help="sampled queries when none are given")
     bench.add_argument("-k", type=int, default=10, metavar="K", help="results compared per query")
 
+    export = commands.add_parser(
+        "export", parents=[common], help="copy this local library to a Qdrant library, without re-embedding"
+    )
+    export.add_argument("--to", required=True, metavar="URL", help="qdrant://host:port/collection")
+    imports = commands.add_parser(
+        "import", parents=[common], help="copy a Qdrant library into this local library, without re-embedding"
+    )
+    imports.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="qdrant://host:port/collection"
+    )
+
     info = commands.add_parser("info", parents=[common], help="show the library's location, model and size")
     info.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -89,9 +100,10 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
 
     target.add_argument(
         "--library",
-        metavar="DIR",
+        metavar="DIR_OR_URL",
         default=default("library"),
-        help="library folder (default: $DOCRETRIEVER_LIBRARY or the per-user data folder)",
+        help="library folder, or a Qdrant collection: qdrant://host:6333/collection "
+        "(default: $DOCRETRIEVER_LIBRARY or the per-user data folder)",
     )
     target.add_argument(
         "--model",

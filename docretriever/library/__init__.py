@@ -20,19 +20,36 @@ def open_library(
     create: bool = True,
     token_pooling: int | None = None,
     token_pooling_for_new: int = 1,
+    api_key: str | None = None,
 ) -> Library:
-    """Open (creating if needed) the library at ``location``: a folder on this computer.
+    """Open (creating if needed) the library at ``location``: a folder on this computer, or a
+    Qdrant collection (``qdrant://host:port/collection``; see
+    :mod:`docretriever.library.qdrant.location` for the forms and ``api_key``).
 
     ``model`` says which embedding model to load on first use; ``progress`` receives its
     download progress. With ``create=False`` a missing library is an error instead of a new,
-    empty one. ``token_pooling`` sets a new library's pooling factor, ``token_pooling_for_new``
-    is the preference used if the library is new (see :class:`LocalLibrary`).
-    Server locations (``qdrant://``) are planned and refused for now.
+    empty one. ``token_pooling`` sets a new local library's pooling factor,
+    ``token_pooling_for_new`` is the preference used if the library is new (see
+    :class:`~docretriever.library.local.LocalLibrary`); Qdrant libraries are not pooled.
     """
     text = os.fspath(location)
     if "://" in text:
-        scheme = text.split("://", 1)[0]
-        raise InvalidInputError(f"Libraries at {scheme}:// locations are not supported yet.")
+        from docretriever.library.qdrant.location import is_qdrant_location
+
+        if not is_qdrant_location(text):
+            scheme = text.split("://", 1)[0]
+            raise InvalidInputError(
+                f"Libraries at {scheme}:// locations are not supported; use a folder or qdrant://host:port/collection."
+            )
+        if token_pooling not in (None, 1):
+            raise InvalidInputError(
+                "Token pooling is for local libraries; a Qdrant library keeps every vector."
+            )
+        from docretriever.library.qdrant import QdrantLibrary
+
+        return QdrantLibrary(
+            text, model, embedder=embedder, progress=progress, create=create, api_key=api_key
+        )
     from docretriever.library.local import LocalLibrary
 
     return LocalLibrary(

@@ -7,13 +7,18 @@ end (Qdrant) implements the same methods so the shells do not change.
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from docretriever.documents.render import RenderedPage
+from docretriever.documents.render_pool import RenderPool
+from docretriever.embedding import Embedder, ModelSpec, load_embedder
+from docretriever.embedding.base import ModelIdentity
+from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
-from docretriever.progress import CancelToken, ProgressCallback
+from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.storage.catalog import DocumentRecord
 
 
@@ -127,3 +132,76 @@ class Library(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class EmbeddingLibrary(Library):
+    """What every back end shares: the model, loaded once on first use (or given ready), the
+    render worker processes, and the check that a library keeps to one model."""
+
+    def _set_up_model(
+        self,
+        model: ModelSpec | None,
+        embedder: Embedder | None,
+        renderer: RenderPool | None,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self._spec = model or ModelSpec()
+        self._embedder = embedder
+        self._load_progress = progress or ignore_progress
+        self._renderer = renderer
+        # The GUI calls one library from its writer thread and its reader threads: loading the
+        # model (and an index) happens once, under this lock.
+        self._load_lock = threading.RLock()
+
+    @abstractmethod
+    def _check_identity(self, identity: ModelIdentity) -> None:
+        """Record the model of a new library; raise ModelMismatchError for another one."""
+
+    @abstractmethod
+    def identity(self) -> ModelIdentity | None:
+        """The model recorded in the library, if any."""
+
+    def adopt_identity(self, identity: ModelIdentity) -> None:
+        """Record ``identity`` as the library's model (a new library), or refuse another one;
+        for pages embedded elsewhere (an import or an export)."""
+        self._check_identity(identity)
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._load_lock:
+            if self._embedder is None:
+                embedder = load_embedder(self._spec, self._load_progress)
+                self._check_identity(embedder.identity)
+                self._embedder = embedder
+            return self._embedder
+
+    @property
+    def renderer(self) -> RenderPool:
+        """The worker processes that open and render PDFs for ingest (started on first use)."""
+        with self._load_lock:
+            if self._renderer is None:
+                self._renderer = RenderPool()
+            return self._renderer
+
+    def _close_renderer(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+
+
+def model_mismatch(
+    recorded_id: object, recorded_revision: object, wanted: ModelIdentity, elsewhere: str
+) -> ModelMismatchError:
+    """The error for a library built with another model; ``elsewhere`` says where to go instead."""
+    return ModelMismatchError(
+        f"This library was built with the model {recorded_id} (revision {recorded_revision}), not "
+        f"{wanted.model_id}. Choose that model again, or use {elsewhere} for this one."
+    )
+
+
+def single_match(reference: str, matches: Sequence[DocumentRecord]) -> DocumentRecord:
+    """The one document ``reference`` names, or an error that says why not."""
+    if not matches:
+        raise InvalidInputError(f"No document in the library matches {reference!r}.")
+    if len(matches) > 1:
+        raise InvalidInputError(f"{reference!r} matches {len(matches)} documents; type more of the doc id.")
+    return matches[0]

@@ -4,7 +4,6 @@ folder on this computer."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -13,11 +12,11 @@ import numpy as np
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
-from docretriever.embedding import Embedder, ModelSpec, load_embedder
+from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
 from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
-from docretriever.errors import InvalidInputError, LibraryError, ModelMismatchError
-from docretriever.library.base import AddReport, Library, LibraryInfo
+from docretriever.errors import InvalidInputError, LibraryError
+from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, model_mismatch, single_match
 from docretriever.library.hits import Hit
 from docretriever.library.ingest import add_paths
 from docretriever.library.lock import WriterLock
@@ -29,7 +28,7 @@ from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageR
 from docretriever.storage.vectors import VectorStore
 
 
-class LocalLibrary(Library):
+class LocalLibrary(EmbeddingLibrary):
     """A library in ``folder`` (created if missing, unless ``create`` is False). The model in
     ``model`` is loaded on first use (``add`` or ``search``), or pass a ready ``embedder``
     (tests, the GUI's shared model). ``renderer`` replaces the default render workers.
@@ -63,17 +62,10 @@ class LocalLibrary(Library):
         except OSError as exc:
             raise LibraryError(f"Cannot create the library folder {self.folder}: {exc.strerror}.") from exc
         self.catalog = Catalog(self.folder / "catalog.sqlite3")
-        self._spec = model or ModelSpec()
-        self._embedder = embedder
-        self._load_progress = progress or ignore_progress
-        self._identity_checked = False
+        self._set_up_model(model, embedder, renderer, progress)
         self._writer = WriterLock(self.folder)
         self._store: VectorStore | None = None
         self._candidates: CandidateIndex | None = None
-        self._renderer = renderer
-        # The GUI calls one library from its writer thread and its reader threads: loading the
-        # model and the index happens once, under this lock.
-        self._load_lock = threading.RLock()
         self._page_cache: tuple[tuple[int, int], dict[int, PageRecord]] | None = None
         self._candidates_version: tuple[int, int] | None = None
         self.token_pool_factor = self._pool_factor(token_pooling, token_pooling_for_new)
@@ -81,15 +73,6 @@ class LocalLibrary(Library):
             self._check_identity(embedder.identity)
 
     # --- model -------------------------------------------------------------------------------
-
-    @property
-    def embedder(self) -> Embedder:
-        with self._load_lock:
-            if self._embedder is None:
-                embedder = load_embedder(self._spec, self._load_progress)
-                self._check_identity(embedder.identity)
-                self._embedder = embedder
-            return self._embedder
 
     @property
     def max_pixels(self) -> int:
@@ -105,11 +88,16 @@ class LocalLibrary(Library):
             }
         )
         if self.catalog.get_meta("model_fingerprint") != identity.fingerprint or self._dim() != identity.dim:
-            raise ModelMismatchError(
-                f"This library was built with the model {self.catalog.get_meta('model_id')} "
-                f"(revision {self.catalog.get_meta('model_revision')}), not {identity.model_id}. "
-                "Choose that model again, or use another library folder for this one."
-            )
+            meta = self.catalog.get_meta
+            raise model_mismatch(meta("model_id"), meta("model_revision"), identity, "another library folder")
+
+    def identity(self) -> ModelIdentity | None:
+        """The model recorded in the library, if any."""
+        meta = self.catalog.get_meta
+        fingerprint, dim = meta("model_fingerprint"), self._dim()
+        if fingerprint is None or dim is None:
+            return None
+        return ModelIdentity(meta("model_id") or "", meta("model_revision") or "", fingerprint, dim)
 
     def _pool_factor(self, requested: int | None, for_new: int) -> int:
         """The factor asked for, checked against what the library holds. Recorded only when
@@ -357,13 +345,7 @@ class LocalLibrary(Library):
         if not matches:
             absolute = os.path.abspath(Path(reference).expanduser())
             matches = self.catalog.find_documents(absolute) if absolute != reference else []
-        if not matches:
-            raise InvalidInputError(f"No document in the library matches {reference!r}.")
-        if len(matches) > 1:
-            raise InvalidInputError(
-                f"{reference!r} matches {len(matches)} documents; type more of the doc id."
-            )
-        return matches[0]
+        return single_match(reference, matches)
 
     def remove(self, reference: str) -> DocumentRecord:
         with self._writer:
@@ -432,17 +414,8 @@ class LocalLibrary(Library):
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         return render_page(path, None, records[0].info, max_pixels)
 
-    @property
-    def renderer(self) -> RenderPool:
-        """The worker processes that open and render PDFs for ingest (started on first use)."""
-        with self._load_lock:
-            if self._renderer is None:
-                self._renderer = RenderPool()
-            return self._renderer
-
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
+        self._close_renderer()
         if self._store is not None:
             self._store.close()
         self.catalog.close()

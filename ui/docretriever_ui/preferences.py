@@ -42,8 +42,11 @@ _DEVICE_LABELS = {
 }
 
 
-def _same_folder(a: str, b: str) -> bool:
-    """Two spellings of one folder ("~/lib", "/home/me/lib/") are not a change of library."""
+def _same_library(a: str, b: str) -> bool:
+    """Two spellings of one folder ("~/lib", "/home/me/lib/") are not a change of library; a
+    server address is compared as written."""
+    if "://" in a or "://" in b:
+        return a.strip() == b.strip()
     return os.path.normcase(os.path.abspath(os.path.expanduser(a))) == os.path.normcase(
         os.path.abspath(os.path.expanduser(b))
     )
@@ -89,6 +92,13 @@ class PreferencesDialog(QDialog):
         )
 
         self.library_edit = QLineEdit(settings.library)
+        self.library_edit.setToolTip(
+            "A folder on this computer, or a Qdrant collection shared by several desktops: "
+            "qdrant://host:6333/collection (qdrants:// for HTTPS, qdrant+grpc:// for gRPC)."
+        )
+        self.api_key_edit = QLineEdit(settings.qdrant_api_key)
+        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key_edit.setPlaceholderText("for qdrant:// libraries; or set DOCRETRIEVER_QDRANT_API_KEY")
         self.library_browse = QPushButton("Browse…")
         self.library_browse.clicked.connect(self._browse_library)
 
@@ -100,7 +110,8 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Model:", _with_button(self.model_edit, self.model_browse))
         form.addRow("Device:", self.device_combo)
-        form.addRow("Library folder:", _with_button(self.library_edit, self.library_browse))
+        form.addRow("Library:", _with_button(self.library_edit, self.library_browse))
+        form.addRow("Qdrant API key:", self.api_key_edit)
         form.addRow("Token pooling (new libraries):", self.pooling_combo)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -152,9 +163,13 @@ class PreferencesDialog(QDialog):
         if pooling != self.settings.token_pooling:
             changed.add("token_pooling")
             self.settings.token_pooling = pooling
-        if not _same_folder(library, self.settings.library):
+        if not _same_library(library, self.settings.library):
             changed.add("library")
-            self.settings.library = str(Path(library).expanduser())
+            self.settings.library = library if "://" in library else str(Path(library).expanduser())
+        api_key = self.api_key_edit.text().strip()
+        if api_key != self.settings.qdrant_api_key:
+            changed.add("api_key")
+            self.settings.qdrant_api_key = api_key
         self.settings.sync()
         self.changed = frozenset(changed)
         super().accept()
@@ -165,6 +180,15 @@ class PreferencesDialog(QDialog):
             return "Enter a model: a Hugging Face model id such as vidore/colqwen2-v1.0, or a model folder."
         if not library:
             return "Enter the folder where the library is kept."
+        if "://" in library:
+            from docretriever.errors import InvalidInputError
+            from docretriever.library.qdrant.location import QdrantLocation
+
+            try:
+                QdrantLocation.parse(library)
+            except InvalidInputError as exc:
+                return str(exc)
+            return ""
         if Path(library).expanduser().is_file():
             return f"{library} is a file; the library needs a folder."
         return ""

@@ -69,6 +69,7 @@ class LibrarySession(QObject):
                 embedder=self._embedder,
                 progress=self._report_model_progress,
                 token_pooling_for_new=self.settings.token_pooling,
+                api_key=self.settings.qdrant_api_key or None,
             )
         return self._library
 

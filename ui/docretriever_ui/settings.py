@@ -68,6 +68,15 @@ class AppSettings:
     def library(self, value: str) -> None:
         self.store.setValue("library/location", value)
 
+    @property
+    def qdrant_api_key(self) -> str:
+        """The API key for a ``qdrant://`` library ("" to use $DOCRETRIEVER_QDRANT_API_KEY)."""
+        return self._text("library/qdrant_api_key", "")
+
+    @qdrant_api_key.setter
+    def qdrant_api_key(self, value: str) -> None:
+        self.store.setValue("library/qdrant_api_key", value)
+
     def model_spec(self) -> ModelSpec:
         return ModelSpec(self.model, self.device, self.visual_tokens)
 

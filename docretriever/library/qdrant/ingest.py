@@ -1,0 +1,142 @@
+"""Adding files to a Qdrant library: hash, inspect, render, embed, upload, one document at a time.
+
+A document is recorded (pending) before its pages are embedded and marked indexed after the last
+one is uploaded. Page ids come from the file's SHA-256, so a run cut short (a crash, a cancel,
+a lost connection) resumes by embedding only the pages the server does not hold yet.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docretriever.documents import find_pdfs, sha256_of_file
+from docretriever.documents.pdf import PageInfo
+from docretriever.documents.render import RenderedPage
+from docretriever.embedding.base import PageEmbedding
+from docretriever.errors import DocRetrieverError, DocumentError
+from docretriever.library.base import AddReport, FileOutcome
+from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
+from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
+
+if TYPE_CHECKING:
+    from docretriever.library.qdrant.library import QdrantLibrary
+
+
+def add_to_qdrant(
+    library: QdrantLibrary,
+    paths: Sequence[str | os.PathLike[str]],
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> AddReport:
+    """Implementation of :meth:`QdrantLibrary.add`."""
+    discovery = find_pdfs(paths)
+    report = AddReport(problems=[(str(path), reason) for path, reason in discovery.problems])
+    jobs: list[tuple[Path, DocumentRecord, list[PageInfo]]] = []
+    for number, path in enumerate(discovery.files, start=1):
+        cancel.raise_if_cancelled()
+        progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
+        try:
+            job = _record_file(library, path, report)
+        except DocRetrieverError:
+            raise
+        except OSError as exc:
+            report.outcomes.append(
+                FileOutcome(str(path), FAILED, error=f"Cannot read the file: {exc.strerror}.")
+            )
+            continue
+        if job is not None:
+            jobs.append(job)
+    if not jobs:
+        return report
+    progress(Progress("Loading the model", 0, None))
+    embedder = library.embedder
+    store = library.store
+    todo = {job[1].sha256: store.stored_page_indexes(job[1].sha256) for job in jobs}
+    total = sum(len([p for p in pages if p.index not in todo[record.sha256]]) for _, record, pages in jobs)
+    meter = RateMeter("Indexing", total, progress)
+    meter.report(0)
+    done = 0
+    batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
+    for path, record, pages in jobs:
+        missing = [page for page in pages if page.index not in todo[record.sha256]]
+        failures: list[str] = []
+        for start in range(0, len(missing), batch_size):
+            cancel.raise_if_cancelled()
+            batch = missing[start : start + batch_size]
+            rendered = library.renderer.render(path, batch, embedder.max_pixels)
+            ok = [
+                (info, page)
+                for info, page in zip(batch, rendered, strict=True)
+                if isinstance(page, RenderedPage)
+            ]
+            failures += [str(page) for page in rendered if not isinstance(page, RenderedPage)]
+            if ok:
+                embeddings: list[PageEmbedding] = embedder.embed_pages([page.image for _, page in ok], cancel)
+                store.put_pages(
+                    record.sha256,
+                    [
+                        (info, embedding, page.renderer)
+                        for (info, page), embedding in zip(ok, embeddings, strict=True)
+                    ],
+                    library.dim,
+                )
+                report.pages_embedded += len(ok)
+            done += len(batch)
+            meter.report(done, path.name)
+        indexed = len(store.stored_page_indexes(record.sha256))
+        status, error = _status(indexed, len(pages), failures)
+        final = DocumentRecord(**{**record.__dict__, "status": status, "error": error})
+        store.put_document(final, indexed)
+        report.outcomes.append(FileOutcome(str(path), status, record.doc_id, indexed, error))
+    return report
+
+
+def _record_file(
+    library: QdrantLibrary, path: Path, report: AddReport
+) -> tuple[Path, DocumentRecord, list[PageInfo]] | None:
+    store = library.store
+    stat = path.stat()
+    digest = sha256_of_file(path)
+    known = store.document(digest)
+    absolute = str(path.resolve())
+    paths = tuple(sorted({*(known.paths if known else ()), absolute}))
+    if known is not None and known.status == INDEXED:
+        if paths != known.paths:  # the same file somewhere else (or on another desktop)
+            store.put_document(DocumentRecord(**{**known.__dict__, "paths": paths}), known.page_count or 0)
+        report.outcomes.append(FileOutcome(str(path), "skipped", known.doc_id, known.page_count or 0))
+        return None
+    record = DocumentRecord(
+        id=int(digest[:15], 16),
+        sha256=digest,
+        paths=paths,
+        size=stat.st_size,
+        page_count=None,
+        status=PENDING,
+        error=None,
+        error_details=None,
+        added_at=known.added_at if known else time.time(),
+    )
+    try:
+        pages = library.renderer.inspect(path)
+    except DocumentError as exc:
+        failed = DocumentRecord(
+            **{**record.__dict__, "status": FAILED, "error": str(exc), "error_details": exc.details}
+        )
+        store.put_document(failed, 0)
+        report.outcomes.append(FileOutcome(str(path), FAILED, record.doc_id, error=str(exc)))
+        return None
+    record = DocumentRecord(**{**record.__dict__, "page_count": len(pages)})
+    store.put_document(record, 0)
+    return path, record, pages
+
+
+def _status(indexed: int, pages: int, failures: list[str]) -> tuple[str, str | None]:
+    if indexed == 0:
+        return FAILED, failures[0] if failures else "No page could be indexed."
+    if indexed < pages:
+        return INDEXED, f"{pages - indexed} of {pages} pages could not be rendered and are not searchable."
+    return INDEXED, None

@@ -1,0 +1,261 @@
+"""A library on Qdrant: the same interface as the local one, the pages on a Qdrant collection.
+
+Search is one ``query_points`` call: a prefetch on the pooled row and column vectors (HNSW on a
+server), then MaxSim on every row of the prefetched pages, computed by the server; the hits come
+back with their rows, and the similarity maps for highlights are computed here with the same
+code as locally. Several desktops can use one library: documents are keyed by their SHA-256 and
+pages by (SHA-256, page), so the same file added twice, or again after a crash, is stored once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from docretriever.documents.pdf import PageInfo
+from docretriever.documents.render import RenderedPage, render_page
+from docretriever.documents.render_pool import RenderPool
+from docretriever.embedding import Embedder, ModelSpec
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
+from docretriever.errors import InvalidInputError, LibraryError
+from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, model_mismatch, single_match
+from docretriever.library.hits import Hit
+from docretriever.library.qdrant.ingest import add_to_qdrant
+from docretriever.library.qdrant.location import QdrantLocation
+from docretriever.library.qdrant.schema import ORIGINAL, POOLED
+from docretriever.library.qdrant.store import QdrantStore, existing_path, page_from_point
+from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
+from docretriever.search.maxsim import similarity_map
+from docretriever.storage.catalog import PENDING, DocumentRecord
+
+# Pages the first stage hands to the exact MaxSim rerank: at least this many, or 20 per hit.
+# Local mode scores every page whatever this is; on a server it trades speed for recall.
+PREFETCH_PAGES = 200
+
+
+class QdrantLibrary(EmbeddingLibrary):
+    """A library in the Qdrant collection at ``location`` (a ``qdrant://`` URL, see
+    :mod:`~docretriever.library.qdrant.location`). Created on first ``add`` unless ``create``
+    is False; the model is loaded on first use, or pass a ready ``embedder``."""
+
+    def __init__(
+        self,
+        location: str | QdrantLocation,
+        model: ModelSpec | None = None,
+        *,
+        embedder: Embedder | None = None,
+        renderer: RenderPool | None = None,
+        progress: ProgressCallback | None = None,
+        create: bool = True,
+        api_key: str | None = None,
+    ) -> None:
+        self.location = location if isinstance(location, QdrantLocation) else QdrantLocation.parse(location)
+        try:
+            client = self.location.client(api_key)
+        except RuntimeError as exc:  # local mode: the folder is open in another program
+            raise LibraryError(f"The Qdrant library {self.location.text} cannot be opened: {exc}") from exc
+        self.store = QdrantStore(self.location, client)
+        self._set_up_model(model, embedder, renderer, progress)
+        self.prefetch_pages = PREFETCH_PAGES
+        if not create and not self.store.exists():
+            client.close()
+            raise LibraryError(
+                f"There is no library at {self.location.text} yet; add documents to it first, "
+                "or check the address."
+            )
+        if embedder is not None:
+            self._check_identity(embedder.identity)
+
+    # --- model ------------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        meta = self.store.meta()
+        return int(meta["dim"]) if meta else self.embedder.identity.dim
+
+    def _check_identity(self, identity: ModelIdentity) -> None:
+        meta = self.store.meta()
+        if meta is None:
+            self.store.ensure(identity.dim)
+            self.store.write_meta(
+                {
+                    "model_id": identity.model_id,
+                    "model_revision": identity.revision,
+                    "model_fingerprint": identity.fingerprint,
+                    "dim": identity.dim,
+                }
+            )
+            return
+        if meta.get("model_fingerprint") != identity.fingerprint or int(meta.get("dim", 0)) != identity.dim:
+            raise model_mismatch(
+                meta.get("model_id"), meta.get("model_revision"), identity, "another collection"
+            )
+
+    def identity(self) -> ModelIdentity | None:
+        """The model recorded in the library, if any."""
+        meta = self.store.meta()
+        if meta is None:
+            return None
+        return ModelIdentity(
+            str(meta["model_id"]),
+            str(meta["model_revision"]),
+            str(meta["model_fingerprint"]),
+            int(meta["dim"]),
+        )
+
+    # --- the Library interface --------------------------------------------------------------
+
+    def add(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        if self.store.meta() is None:
+            self.embedder  # noqa: B018  (a new library records its model before anything else)
+        return add_to_qdrant(self, paths, progress or ignore_progress, cancel or CancelToken())
+
+    def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
+        """The ``k`` best pages by MaxSim over every row, computed by the server. Unless
+        ``exact``, only the pages a first stage on the pooled vectors prefetches are scored."""
+        from qdrant_client import models
+
+        if not query.strip():
+            raise InvalidInputError("Type something to search for.")
+        if not self.store.exists():
+            return []
+        (embedded,) = self.embedder.embed_queries([query])
+        vectors = embedded.vectors.tolist()
+        prefetch = None
+        if not exact:
+            prefetch = models.Prefetch(query=vectors, using=POOLED, limit=max(self.prefetch_pages, 20 * k))
+        result = self.store.call(
+            self.store.client.query_points,
+            self.store.pages,
+            prefetch=prefetch,
+            query=vectors,
+            using=ORIGINAL,
+            limit=k,
+            with_payload=True,
+            with_vectors=[ORIGINAL],
+        )
+        documents: dict[str, DocumentRecord | None] = {}
+        hits = []
+        for rank, point in enumerate(result.points, start=1):
+            info, embedding, _ = page_from_point(point)
+            sha256 = str(point.payload["sha256"])
+            if sha256 not in documents:
+                documents[sha256] = self.store.document(sha256)
+            record = documents[sha256]
+            cells = page_cells(embedding.vectors, embedding.n_cells, embedding.cell_rows)
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=float(point.score),
+                    doc_id=sha256[:12],
+                    path=existing_path(record) if record else "",
+                    page=info.index + 1,
+                    page_size=(info.width_pt, info.height_pt),
+                    rotation=info.rotation,
+                    grid=embedding.grid,
+                    similarity=similarity_map(embedded.vectors, cells, embedding.grid),
+                    query=embedded,
+                )
+            )
+        return hits
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.all_documents() if self.store.exists() else []
+
+    def find_document(self, reference: str) -> DocumentRecord:
+        absolute = os.path.abspath(os.path.expanduser(reference))
+        documents = self.documents()
+        matches = [d for d in documents if reference in d.paths or absolute in d.paths]
+        prefix = reference.strip().lower()
+        if not matches and len(prefix) >= 4 and all(c in "0123456789abcdef" for c in prefix):
+            matches = [d for d in documents if d.sha256.startswith(prefix)]
+        return single_match(reference, matches)
+
+    def remove(self, reference: str) -> DocumentRecord:
+        document = self.find_document(reference)
+        self.store.delete_document(document.sha256)
+        return document
+
+    def reindex(
+        self,
+        reference: str,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        document = self.find_document(reference)
+        paths = [path for path in document.paths if os.path.exists(path)]
+        if not paths:
+            where = document.paths[0] if document.paths else "?"
+            raise LibraryError(
+                f"The file of document {document.doc_id} is not at {where} on this computer; "
+                "add it again from where it is now."
+            )
+        self.store.delete_document(document.sha256)
+        self.store.put_document(DocumentRecord(**{**document.__dict__, "status": PENDING}), 0)
+        return self.add(paths, progress, cancel)
+
+    def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
+        """Re-add the known paths that exist on this computer, so changed files are indexed
+        again. Documents whose files are missing here stay: another desktop may have them."""
+        paths = sorted(
+            {path for document in self.documents() for path in document.paths if os.path.exists(path)}
+        )
+        return self.add(paths, progress, cancel)
+
+    def info(self) -> LibraryInfo:
+        meta = self.store.meta() or {}
+        counts: dict[str, int] = {}
+        for document in self.documents():
+            key = f"documents_{document.status}"
+            counts[key] = counts.get(key, 0) + 1
+        counts["pages_indexed"] = self.store.count_pages()
+        size = 0
+        if self.location.path and self.location.path != ":memory:":
+            size = sum(p.stat().st_size for p in _files(self.location.path))
+        return LibraryInfo(
+            location=self.location.text,
+            model_id=meta.get("model_id"),
+            model_revision=meta.get("model_revision"),
+            model_fingerprint=meta.get("model_fingerprint"),
+            dim=int(meta["dim"]) if "dim" in meta else None,
+            counts=counts,
+            bytes_on_disk=size,
+        )
+
+    def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
+        document = self.find_document(doc_id)
+        path = existing_path(document)
+        if not path or not os.path.exists(path):
+            raise LibraryError(f"The file of document {document.doc_id} is not on this computer ({path}).")
+        for info in self.store.page_infos(document.sha256):
+            if info.index == page - 1:
+                return render_page(Path(path), None, info, max_pixels)
+        raise InvalidInputError(f"{doc_id} has no page {page}.")
+
+    def close(self) -> None:
+        self._close_renderer()
+        self.store.client.close()
+
+    # --- moving libraries -------------------------------------------------------------------
+
+    def add_embedded_document(
+        self, record: DocumentRecord, pages: Sequence[tuple[PageInfo, PageEmbedding, str]]
+    ) -> None:
+        """Store a document embedded elsewhere (an export from a local library) as it was."""
+        self.store.put_document(DocumentRecord(**{**record.__dict__, "status": PENDING}), 0)
+        self.store.put_pages(record.sha256, pages, self.dim)
+        self.store.put_document(record, len(pages))
+
+    def document_pages(self, record: DocumentRecord) -> list[tuple[PageInfo, PageEmbedding, str]]:
+        """A document's pages with their rows (for an import into a local library)."""
+        return self.store.document_pages(record.sha256)
+
+
+def _files(folder: str) -> list[Path]:
+    return [p for p in Path(folder).rglob("*") if p.is_file()]
