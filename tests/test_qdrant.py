@@ -238,3 +238,44 @@ def test_the_gui_session_works_against_a_qdrant_library(
     ui_session.render_hit(results[0][0], 100_000, images.append)
     qtbot.waitUntil(lambda: bool(images), timeout=30_000)
     assert len(results[0]) == 4 and images[0].width() > 0
+
+
+def test_a_changed_file_replaces_its_old_version_and_unfinished_documents_are_not_found(
+    tmp_path: Path, docs: Path, tiny_embedder
+) -> None:
+    remote = QdrantLibrary("qdrant+local://:memory:/pages", embedder=tiny_embedder)
+    target = docs / "pdfkit.pdf"
+    remote.add([target])
+    old = remote.find_document(str(target))
+    shutil.copy(docs / "pdflatex-4-pages.pdf", target)  # the same path, new content
+    remote.sync()
+    (document,) = remote.documents()
+    assert document.sha256 != old.sha256 and remote.store.count_pages() == 4
+    assert remote.find_document(str(target)).sha256 == document.sha256
+
+    # A document cut short (pages uploaded, not marked ready) is not searchable yet.
+    from qdrant_client import models
+
+    remote.store.call(
+        remote.store.client.set_payload,
+        remote.store.pages,
+        payload={"ready": False},
+        points=models.FilterSelector(filter=models.Filter()),
+    )
+    assert remote.search("a page", k=5) == [] and remote.search("a page", k=5, exact=True) == []
+    remote.store.mark_ready(document.sha256)
+    assert len(remote.search("a page", k=5)) == 4
+    remote.close()
+
+
+def test_an_upload_of_real_pages_fits_the_servers_request_limit() -> None:
+    from qdrant_client import models
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(781, 128)).astype(np.float16).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    point = models.PointStruct(id=schema.page_point_id("ab" * 32, 0), vector={schema.ORIGINAL: rows.tolist()})
+    page_bytes = len(models.PointsList(points=[point]).model_dump_json())
+    per_request = schema.pages_per_request(781, 128)
+    # Pooled vectors (n_x + n_y rows) and the payload add under 10 %; the server's limit is 32 MB.
+    assert per_request * page_bytes * 1.1 <= 32 * 1024 * 1024

@@ -89,6 +89,8 @@ def add_to_qdrant(
             meter.report(done, path.name)
         indexed = len(store.stored_page_indexes(record.sha256))
         status, error = _status(indexed, len(pages), failures)
+        if indexed:
+            store.mark_ready(record.sha256)
         final = DocumentRecord(**{**record.__dict__, "status": status, "error": error})
         store.put_document(final, indexed)
         report.outcomes.append(FileOutcome(str(path), status, record.doc_id, indexed, error))
@@ -101,8 +103,19 @@ def _record_file(
     store = library.store
     stat = path.stat()
     digest = sha256_of_file(path)
-    known = store.document(digest)
     absolute = str(path.resolve())
+    # The file at this path changed: its old version leaves the path, and the library when it
+    # has no other path left (as in a local library).
+    for previous in store.documents_where("paths", absolute):
+        if previous.sha256 != digest:
+            rest = tuple(p for p in previous.paths if p != absolute)
+            if rest:
+                store.put_document(
+                    DocumentRecord(**{**previous.__dict__, "paths": rest}), previous.page_count or 0
+                )
+            else:
+                store.delete_document(previous.sha256)
+    known = store.document(digest)
     paths = tuple(sorted({*(known.paths if known else ()), absolute}))
     if known is not None and known.status == INDEXED:
         if paths != known.paths:  # the same file somewhere else (or on another desktop)

@@ -57,6 +57,7 @@ class QdrantLibrary(EmbeddingLibrary):
             raise LibraryError(f"The Qdrant library {self.location.text} cannot be opened: {exc}") from exc
         self.store = QdrantStore(self.location, client)
         self._set_up_model(model, embedder, renderer, progress)
+        self._dim: int | None = None
         self.prefetch_pages = PREFETCH_PAGES
         if not create and not self.store.exists():
             client.close()
@@ -71,8 +72,10 @@ class QdrantLibrary(EmbeddingLibrary):
 
     @property
     def dim(self) -> int:
-        meta = self.store.meta()
-        return int(meta["dim"]) if meta else self.embedder.identity.dim
+        if self._dim is None:
+            meta = self.store.meta()
+            self._dim = int(meta["dim"]) if meta else self.embedder.identity.dim
+        return self._dim
 
     def _check_identity(self, identity: ModelIdentity) -> None:
         meta = self.store.meta()
@@ -127,27 +130,29 @@ class QdrantLibrary(EmbeddingLibrary):
             return []
         (embedded,) = self.embedder.embed_queries([query])
         vectors = embedded.vectors.tolist()
+        # Pages of a document still being uploaded (here, or on another desktop) wait.
+        ready = models.Filter(must=[models.FieldCondition(key="ready", match=models.MatchValue(value=True))])
         prefetch = None
         if not exact:
-            prefetch = models.Prefetch(query=vectors, using=POOLED, limit=max(self.prefetch_pages, 20 * k))
+            limit = max(self.prefetch_pages, 20 * k)
+            prefetch = models.Prefetch(query=vectors, using=POOLED, limit=limit, filter=ready)
         result = self.store.call(
             self.store.client.query_points,
             self.store.pages,
             prefetch=prefetch,
             query=vectors,
             using=ORIGINAL,
+            query_filter=ready,
             limit=k,
             with_payload=True,
             with_vectors=[ORIGINAL],
         )
-        documents: dict[str, DocumentRecord | None] = {}
+        documents = self.store.documents_of([str(point.payload["sha256"]) for point in result.points])
         hits = []
         for rank, point in enumerate(result.points, start=1):
             info, embedding, _ = page_from_point(point)
             sha256 = str(point.payload["sha256"])
-            if sha256 not in documents:
-                documents[sha256] = self.store.document(sha256)
-            record = documents[sha256]
+            record = documents.get(sha256)
             cells = page_cells(embedding.vectors, embedding.n_cells, embedding.cell_rows)
             hits.append(
                 Hit(
@@ -169,10 +174,14 @@ class QdrantLibrary(EmbeddingLibrary):
         return self.store.all_documents() if self.store.exists() else []
 
     def find_document(self, reference: str) -> DocumentRecord:
+        prefix = reference.strip().lower()
+        if len(prefix) == 12 and all(c in "0123456789abcdef" for c in prefix):  # a whole doc id
+            found = self.store.documents_where("doc_id", prefix)
+            if found:
+                return single_match(reference, found)
         absolute = os.path.abspath(os.path.expanduser(reference))
         documents = self.documents()
         matches = [d for d in documents if reference in d.paths or absolute in d.paths]
-        prefix = reference.strip().lower()
         if not matches and len(prefix) >= 4 and all(c in "0123456789abcdef" for c in prefix):
             matches = [d for d in documents if d.sha256.startswith(prefix)]
         return single_match(reference, matches)
@@ -250,6 +259,7 @@ class QdrantLibrary(EmbeddingLibrary):
         """Store a document embedded elsewhere (an export from a local library) as it was."""
         self.store.put_document(DocumentRecord(**{**record.__dict__, "status": PENDING}), 0)
         self.store.put_pages(record.sha256, pages, self.dim)
+        self.store.mark_ready(record.sha256)
         self.store.put_document(record, len(pages))
 
     def document_pages(self, record: DocumentRecord) -> list[tuple[PageInfo, PageEmbedding, str]]:

@@ -6,7 +6,9 @@ are cut to stay under the server's request limit.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -31,6 +33,8 @@ from docretriever.library.qdrant.schema import (
 from docretriever.storage.catalog import DocumentRecord
 
 _SCROLL_PAGE = 256
+# With their rows, pages weigh about 2 MB each as JSON: fewer per reply.
+_SCROLL_PAGE_WITH_VECTORS = 16
 
 
 def as_stored(vectors: np.ndarray) -> np.ndarray:
@@ -47,9 +51,16 @@ class QdrantStore:
         self.pages = location.collection
         self.documents = location.collection + DOCUMENTS_SUFFIX
         self.sleep = time.sleep  # tests make retries instant
+        # qdrant-client's local mode is not thread-safe (the GUI searches while it ingests);
+        # the server clients are.
+        self._local_lock = threading.Lock() if location.is_local else contextlib.nullcontext()
 
     def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        return with_retries(lambda: function(*args, **kwargs), self.location.text, self.sleep)
+        def attempt() -> Any:
+            with self._local_lock:
+                return function(*args, **kwargs)
+
+        return with_retries(attempt, self.location.text, self.sleep)
 
     # --- collections and identity -----------------------------------------------------------
 
@@ -71,10 +82,20 @@ class QdrantStore:
     # --- documents --------------------------------------------------------------------------
 
     def document(self, sha256: str) -> DocumentRecord | None:
-        points = self.call(
-            self.client.retrieve, self.documents, [document_point_id(sha256)], with_payload=True
-        )
-        return _record(points[0].payload) if points else None
+        return self.documents_of([sha256]).get(sha256)
+
+    def documents_of(self, sha256s: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The documents with these SHA-256s (those that exist), in one request."""
+        ids = [document_point_id(sha256) for sha256 in dict.fromkeys(sha256s)]
+        points = self.call(self.client.retrieve, self.documents, ids, with_payload=True) if ids else []
+        return {str(point.payload["sha256"]): _record(point.payload) for point in points}
+
+    def documents_where(self, field: str, value: str) -> list[DocumentRecord]:
+        """Documents whose payload ``field`` equals ``value`` (or, for a list, holds it)."""
+        from qdrant_client import models
+
+        where = models.Filter(must=[models.FieldCondition(key=field, match=models.MatchValue(value=value))])
+        return [_record(point.payload) for point in self._scroll(self.documents, where, vectors=False)]
 
     def all_documents(self) -> list[DocumentRecord]:
         from qdrant_client import models
@@ -91,6 +112,7 @@ class QdrantStore:
         payload = {
             "kind": "document",
             "sha256": record.sha256,
+            "doc_id": record.doc_id,
             "paths": list(record.paths),
             "size": record.size,
             "page_count": record.page_count,
@@ -116,6 +138,18 @@ class QdrantStore:
 
     # --- pages ------------------------------------------------------------------------------
 
+    def mark_ready(self, sha256: str) -> None:
+        """Make a document's pages searchable: all of them are uploaded."""
+        from qdrant_client import models
+
+        self.call(
+            self.client.set_payload,
+            self.pages,
+            payload={"ready": True},
+            points=models.FilterSelector(filter=_of_document(sha256)),
+            wait=True,
+        )
+
     def stored_page_indexes(self, sha256: str) -> set[int]:
         return {
             int(point.payload["page"])
@@ -135,6 +169,7 @@ class QdrantStore:
                 vectors = as_stored(embedding.vectors)
                 cells = page_cells(vectors, embedding.n_cells, embedding.cell_rows)
                 payload: dict[str, Any] = {
+                    "ready": False,  # searchable once the whole document is uploaded
                     "sha256": sha256,
                     "doc_id": sha256[:12],
                     "page": info.index,
@@ -189,7 +224,7 @@ class QdrantStore:
                 self.client.scroll,
                 collection,
                 scroll_filter=where,
-                limit=_SCROLL_PAGE,
+                limit=_SCROLL_PAGE_WITH_VECTORS if vectors else _SCROLL_PAGE,
                 offset=offset,
                 with_payload=True,
                 with_vectors=[ORIGINAL] if vectors else False,
