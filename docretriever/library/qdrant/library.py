@@ -131,7 +131,10 @@ class QdrantLibrary(EmbeddingLibrary):
         (embedded,) = self.embedder.embed_queries([query])
         vectors = embedded.vectors.tolist()
         # Pages of a document still being uploaded (here, or on another desktop) wait.
-        ready = models.Filter(must=[models.FieldCondition(key="ready", match=models.MatchValue(value=True))])
+        # must_not False rather than must True: pages written before the flag existed count as ready.
+        ready = models.Filter(
+            must_not=[models.FieldCondition(key="ready", match=models.MatchValue(value=False))]
+        )
         prefetch = None
         if not exact:
             limit = max(self.prefetch_pages, 20 * k)
