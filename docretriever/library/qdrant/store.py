@@ -51,6 +51,7 @@ class QdrantStore:
         self.pages = location.collection
         self.documents = location.collection + DOCUMENTS_SUFFIX
         self.sleep = time.sleep  # tests make retries instant
+        self._exists = False
         # qdrant-client's local mode is not thread-safe (the GUI searches while it ingests);
         # the server clients are.
         self._local_lock = threading.Lock() if location.is_local else contextlib.nullcontext()
@@ -65,10 +66,15 @@ class QdrantStore:
     # --- collections and identity -----------------------------------------------------------
 
     def exists(self) -> bool:
-        return bool(self.call(self.client.collection_exists, self.pages))
+        # Asked before every search and listing: once the collection is there, it is
+        # remembered instead of costing a round trip to the server each time.
+        if not self._exists:
+            self._exists = bool(self.call(self.client.collection_exists, self.pages))
+        return self._exists
 
     def ensure(self, dim: int) -> None:
         self.call(create_collections, self.client, self.pages, dim, self.location.is_local)
+        self._exists = True
 
     def meta(self) -> dict[str, Any] | None:
         if not self.exists():
