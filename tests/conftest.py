@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hub_fixtures import hub, hub_cache, hub_repos  # noqa: F401  (fixtures: a local Hub for download tests)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# The weights' digests are cached per user; tests keep theirs out of the real user cache.
+os.environ["DOCRETRIEVER_CACHE_DIR"] = tempfile.mkdtemp(prefix="docretriever-cache-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parent.parent

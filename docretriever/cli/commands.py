@@ -25,6 +25,8 @@ HIGHLIGHT_PIXELS = 1275 * 1650
 def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     bar = ProgressBar()
     spec = ModelSpec(args.model or "", args.device, args.visual_tokens, args.batch_size)
+    if args.command == "download":
+        return _download(spec, args, bar, cancel)
     location = args.library or str(default_library_dir())
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     pooling = getattr(args, "token_pooling", None)
@@ -74,6 +76,31 @@ def _transfer(
     print(
         f"{verb} {url}: {report.documents} documents, {report.pages} pages ({report.skipped} already there)."
     )
+    return 0
+
+
+def _download(spec: ModelSpec, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:
+    """``download``: the plan (files, bytes, memory), then the files, unless they are here."""
+    from docretriever.embedding.model_files import locate_model, model_is_available, plan_download
+
+    source = spec.resolved_source()
+    if model_is_available(source):
+        print(f"Ready: {locate_model(source, offline=True).describe()}.")
+        return 0
+    plan = plan_download(source, cancel)
+    memory = [
+        f"{format_bytes(size)} as {dtype}"
+        for dtype in ("bfloat16", "float32")
+        if (size := plan.memory_bytes(dtype)) is not None
+    ]
+    print(f"{plan.source}: {len(plan.files)} files, {format_bytes(plan.total_bytes)}; {plan.describe()}.")
+    if memory:
+        print(f"In memory: {' (GPU), '.join(memory)} (CPU).")
+    if args.plan:
+        return 0
+    files = locate_model(source, bar, cancel=cancel)
+    bar.finish()
+    print(f"Ready: {files.describe()}.")
     return 0
 
 

@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="source", required=True, metavar="URL", help="qdrant://host:port/collection"
     )
 
+    download = commands.add_parser(
+        "download",
+        parents=[common],
+        help="get the model (--model) onto this computer: what it takes, then the download",
+    )
+    download.add_argument(
+        "--plan", action="store_true", help="only say what would be downloaded and how big it is"
+    )
+
     info = commands.add_parser("info", parents=[common], help="show the library's location, model and size")
     info.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -109,8 +118,8 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         "--model",
         metavar="ID_OR_DIR",
         default=default("model"),
-        help="Hugging Face model id or local model folder "
-        "(default: $DOCRETRIEVER_MODEL or vidore/colqwen2-v1.0)",
+        help="Hugging Face model id (owner/name, or owner/name@revision to pin one) or local model "
+        "folder (default: $DOCRETRIEVER_MODEL or vidore/colqwen2-v1.0)",
     )
     target.add_argument(
         "--device",

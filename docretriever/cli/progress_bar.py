@@ -35,7 +35,8 @@ class ProgressBar:
         self._last_draw = now
         if not self.interactive:
             if new_stage:
-                self.stream.write(f"{progress.stage}...\n")
+                detail = f": {progress.message}" if progress.message else "..."
+                self.stream.write(f"{progress.stage}{detail}\n")
                 self.stream.flush()
             self._last_stage = progress.stage
             return

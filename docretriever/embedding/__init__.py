@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from docretriever.config import DEFAULT_VISUAL_TOKENS, default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
 from docretriever.errors import InvalidInputError
-from docretriever.progress import CancelToken, ProgressCallback
+from docretriever.progress import CancelToken, Progress, ProgressCallback, ignore_progress
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,15 @@ class ModelSpec:
 def load_embedder(
     spec: ModelSpec, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
 ) -> Embedder:
-    """Locate (downloading if needed) and load the model ``spec`` names. Raises ModelError,
-    or Cancelled when ``cancel`` stops a download."""
+    """Locate (downloading if needed) and load the model ``spec`` names. ``progress`` gets the
+    download's bytes, then one "Loading the model" report whose message says which model and
+    revision is used, from where. Raises ModelError, or Cancelled when ``cancel`` stops a
+    download."""
     from docretriever.embedding.colqwen2 import load_colqwen2
     from docretriever.embedding.model_files import locate_model
 
     files = locate_model(spec.resolved_source(), progress, cancel=cancel)
+    (progress or ignore_progress)(Progress("Loading the model", 0, None, unit="", message=files.describe()))
     return load_colqwen2(files, spec.device, spec.visual_tokens, spec.batch_size)
 
 

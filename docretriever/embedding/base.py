@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -87,15 +87,22 @@ class QueryEmbedding:
 class ModelIdentity:
     """What a library records about the model that built it.
 
-    ``fingerprint`` is derived from the weight files' contents, so the same weights match
-    whether loaded by Hub id or from a copied folder; ``model_id`` and ``revision`` are for
-    people to read.
+    ``fingerprint`` is derived from the weights' tensor data only (see
+    :mod:`docretriever.embedding.weights_fingerprint`), so the same weights match whether
+    loaded by Hub id, from a partial cache or from a copied or edited folder; ``model_id`` and
+    ``revision`` are for people to read.
+
+    ``legacy_fingerprint`` is the same model's fingerprint in the form recorded by libraries
+    built before that (a digest of every file of its folders), set by the embedder that loaded
+    the model and None otherwise. A library that recorded it accepts the model and records
+    ``fingerprint`` instead. It takes no part in equality (it describes folders, not weights).
     """
 
     model_id: str
     revision: str
     fingerprint: str
     dim: int
+    legacy_fingerprint: str | None = field(default=None, compare=False)
 
 
 class PreparedPages:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from docretriever.config import PIXELS_PER_CELL
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
+from docretriever.embedding.checkpoint_loading import load_checkpoint
 from docretriever.embedding.model_files import ModelFiles
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken
@@ -205,6 +206,8 @@ def load_colqwen2(
 
     bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
     ``visual_tokens`` caps the cells per page image (pixel budget ``visual_tokens * 784``).
+    Reads local files only. Raises :class:`ModelError` (unsupported model, weights that do not
+    fit it, an adapter that did not load).
     """
     try:
         import torch
@@ -223,31 +226,56 @@ def load_colqwen2(
     }
     if model_type not in families:
         raise ModelError(
-            f"{files.model_id} is a {model_type or 'unknown'} model; DocRetriever supports "
-            "ColQwen2 and ColQwen2.5 checkpoints."
+            f"{files.model_id} is not a model DocRetriever can load (its model type is "
+            f"{model_type or 'unknown'}); it loads ColQwen2 and ColQwen2.5 checkpoints in the "
+            "colpali-engine layout, such as vidore/colqwen2-v1.0."
         )
     model_class, processor_class = families[model_type]
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     resolved = choose_device(device)
     dtype = torch.float32 if resolved == "cpu" else torch.bfloat16
+    model = load_checkpoint(model_class, files, dtype)
     try:
-        processor = processor_class.from_pretrained(str(files.folder))
-        model = model_class.from_pretrained(str(files.folder), torch_dtype=dtype)
+        # The adapter's folder holds the processor files the checkpoint was trained with.
+        processor = processor_class.from_pretrained(str(files.folder), local_files_only=True)
     except Exception as exc:
-        raise ModelError(f"The model {files.model_id} could not be loaded.", details=repr(exc)) from exc
+        raise ModelError(
+            f"The image processor of {files.model_id} could not be loaded.", details=repr(exc)
+        ) from exc
     model = model.to(resolved).eval()
     processor.query_prefix = QUERY_PREFIX
-    # Setting the size dict directly avoids the warning max_num_visual_tokens= prints per call.
-    processor.image_processor.size["longest_edge"] = visual_tokens * PIXELS_PER_CELL
+    _set_pixel_budget(processor.image_processor, visual_tokens * PIXELS_PER_CELL)
     dim = int(getattr(model, "dim", _EMBEDDING_DIM))
-    identity = ModelIdentity(files.model_id, files.revision, files.fingerprint(), dim)
+    identity = ModelIdentity(
+        files.model_id,
+        files.revision,
+        files.fingerprint(),
+        dim,
+        legacy_fingerprint=files.legacy_fingerprint(),
+    )
     if batch_size is None:
         batch_size = 4 if resolved == "cpu" else 16
         if resolved.startswith("cuda"):
             free_bytes, _ = torch.cuda.mem_get_info(torch.device(resolved))
             batch_size = batch_size_for_memory(free_bytes, visual_tokens)
     return ColQwen2Embedder(model, processor, identity, resolved, visual_tokens, batch_size)
+
+
+def _set_pixel_budget(image_processor: Any, max_pixels: int) -> None:
+    """Cap the pixels per page image. Checkpoints saved by transformers 4.45 (the vidore ones)
+    give the cap as ``max_pixels``/``min_pixels``; newer ones as ``size["longest_edge"]``. Both
+    are set, so the budget holds whichever the processor reads. Setting them directly avoids the
+    warning ``max_num_visual_tokens=`` prints on every call."""
+    size = dict(getattr(image_processor, "size", None) or {})
+    shortest = (
+        size.get("shortest_edge") or size.get("min_pixels") or getattr(image_processor, "min_pixels", None)
+    )
+    image_processor.size = {"shortest_edge": int(shortest or 56 * 56), "longest_edge": max_pixels}
+    if hasattr(image_processor, "max_pixels"):
+        image_processor.max_pixels = max_pixels
+    if hasattr(image_processor, "min_pixels") and shortest:
+        image_processor.min_pixels = int(shortest)
 
 
 # GPU memory one page needs while it is embedded, per visual token (bf16): the vision tower's

@@ -1,39 +1,74 @@
-"""Finding a model's files on disk: a local folder, or a Hub id downloaded into the HF cache."""
+"""Finding a model's files on disk: a local folder, or a Hub id (``owner/name[@revision]``) found
+in the Hugging Face cache or downloaded into it.
+
+A Hub id whose files are all in the cache is used without touching the network, whatever
+``HF_HUB_OFFLINE`` says, so starting the app costs no network round trip and no retry delay
+when the network is down. A LoRA adapter's base model is found the same way; a base named by a
+path in ``adapter_config.json`` is resolved against the adapter's folder.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docretriever.errors import Cancelled, ModelError
-from docretriever.progress import CancelToken, ProgressCallback, RateMeter
+from docretriever.embedding.hub_download import DownloadPlan, check_supported_config, download, plan_download
+from docretriever.embedding.model_source import (
+    HubModel,
+    cached_commit,
+    missing_model_files,
+    offline_requested,
+    parse_hub_model,
+    parse_model_source,
+    snapshot_folder,
+)
+from docretriever.errors import ModelError
+from docretriever.progress import CancelToken, ProgressCallback
 
-# Files read whole into the fingerprint; larger ones contribute their size, head and tail,
-# which for safetensors covers the header (every tensor's shape and offset) and real data
-# while keeping a 4 GB checkpoint's fingerprint at a few milliseconds.
-_SMALL_FILE = 4 << 20
-_SAMPLE = 1 << 20
-_IGNORED = {"README.md", ".gitattributes", "LICENSE", "LICENSE.txt"}
+__all__ = ["DownloadPlan", "ModelFiles", "locate_model", "model_is_available", "plan_download"]
 
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """A model folder on disk and, for a LoRA adapter, the base model's folder."""
+    """A model on disk: ``folder`` holds the model (or a LoRA adapter, whose base model is in
+    ``base_folder``). ``model_id`` and ``revision`` are for people to read: the Hub id and the
+    commit it was read at, or the folder's name and "local"."""
 
     model_id: str
     revision: str
     folder: Path
     base_folder: Path | None = None
+    base_id: str | None = None
+    base_revision: str | None = None
+    downloaded: bool = False
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for root in (self.folder, self.base_folder):
-            if root is not None:
-                _hash_folder(root, digest)
-        return digest.hexdigest()
+        """The weights' identity: a digest of their tensor data only (base, then adapter)."""
+        from docretriever.embedding.weights_fingerprint import weights_fingerprint
+
+        return weights_fingerprint(self.weight_folders())
+
+    def legacy_fingerprint(self) -> str:
+        """The identity libraries recorded before the content fingerprint (every file hashed),
+        kept to recognise and migrate them."""
+        from docretriever.embedding.weights_fingerprint import legacy_folder_fingerprint
+
+        return legacy_folder_fingerprint([self.folder, *([self.base_folder] if self.base_folder else [])])
+
+    def weight_folders(self) -> list[Path]:
+        return [self.base_folder, self.folder] if self.base_folder is not None else [self.folder]
+
+    def describe(self) -> str:
+        """One line: which model, at which revision, from where."""
+        text = f"{self.model_id} at revision {_short(self.revision)}"
+        if self.base_id is not None:
+            text += f" (base {self.base_id} at {_short(self.base_revision or 'local')})"
+        if self.revision == "local":
+            text += f", from {self.folder}"
+        else:
+            text += ", downloaded now" if self.downloaded else ", from the Hugging Face cache"
+        return text
 
 
 def locate_model(
@@ -43,104 +78,47 @@ def locate_model(
     offline: bool | None = None,
     cancel: CancelToken | None = None,
 ) -> ModelFiles:
-    """Resolve ``source`` (a folder, or a Hugging Face Hub id) to files on disk.
+    """Resolve ``source`` (a folder, ``owner/name`` or ``owner/name@revision``) to files on disk.
 
-    A Hub id is downloaded into the standard Hugging Face cache on first use, reporting bytes
-    through ``progress``; ``HF_HUB_OFFLINE=1`` (or ``offline=True``) uses the cache only. A
-    LoRA adapter's base model is fetched the same way. ``cancel`` stops a download between
-    chunks (raising :class:`Cancelled`); what was downloaded is kept and resumed next time.
-    Raises :class:`ModelError`.
+    Cache first: a Hub model whose needed files are all cached is returned with no network
+    access. Otherwise, unless ``offline`` (default: ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``),
+    the files the app reads are downloaded (see :func:`~docretriever.embedding.hub_download.download`
+    for ``progress`` and ``cancel``). Raises :class:`ModelError` (with the reason), or
+    :class:`~docretriever.errors.Cancelled`.
     """
-    folder = Path(source).expanduser()
-    if folder.is_dir():
-        if not (folder / "config.json").exists() and not (folder / "adapter_config.json").exists():
-            raise ModelError(f"{folder} is not a model folder (it has no config.json).")
-        base = _base_of_adapter(folder, progress, offline, cancel)
-        return ModelFiles(folder.name, "local", folder.resolve(), base)
-    # A Hub id is "name" or "owner/name"; anything else that is not a folder is a missing path.
-    if source.startswith((".", "/", "~")) or source.count("/") > 1 or "\\" in source:
-        raise ModelError(f"The model folder {source} does not exist.")
-    local = _download(source, progress, offline, cancel)
-    return ModelFiles(source, local.name, local, _base_of_adapter(local, progress, offline, cancel))
+    offline = offline_requested() if offline is None else offline
+    model = parse_model_source(source)
+    if isinstance(model, Path):
+        return _local_model(model, progress, offline, cancel)
+    return _hub_model(model, progress, offline, cancel, weights_only=False)
 
 
-def _base_of_adapter(
-    folder: Path, progress: ProgressCallback | None, offline: bool | None, cancel: CancelToken | None
-) -> Path | None:
-    adapter = folder / "adapter_config.json"
-    if not adapter.exists() or (folder / "config.json").exists():
-        return None
-    base = json.loads(adapter.read_text()).get("base_model_name_or_path")
-    if not base:
-        raise ModelError(f"The adapter in {folder} does not name its base model.")
-    if Path(base).is_dir():
-        return Path(base).resolve()
-    return _download(base, progress, offline, cancel)
-
-
-def _download(
-    repo_id: str, progress: ProgressCallback | None, offline: bool | None, cancel: CancelToken | None
-) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
-
-    if offline is None:
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-    tqdm_class = _progress_tqdm(repo_id, progress, cancel) if progress or cancel else None
-    try:
-        path = snapshot_download(repo_id, local_files_only=offline, tqdm_class=tqdm_class)
-    except LocalEntryNotFoundError as exc:
+def _hub_model(
+    model: HubModel,
+    progress: ProgressCallback | None,
+    offline: bool,
+    cancel: CancelToken | None,
+    *,
+    weights_only: bool,
+) -> ModelFiles:
+    cached = _cached_model(model, weights_only=weights_only)
+    if cached is not None:
+        return cached
+    if offline:
         raise ModelError(
-            f"The model {repo_id} is not on this computer and offline mode is on: "
-            "download it once with a network connection, or choose a local model folder.",
-            details=repr(exc),
-        ) from exc
-    except Cancelled:
-        raise
-    except HFValidationError as exc:
-        raise ModelError(f"{repo_id} is neither a model folder nor a Hugging Face model id.") from exc
-    except Exception as exc:
-        raise ModelError(
-            f"The model {repo_id} could not be downloaded: {exc.__class__.__name__}. "
-            "Check the network connection, or choose a local model folder.",
-            details=repr(exc),
-        ) from exc
-    return Path(path)
-
-
-def _progress_tqdm(repo_id: str, progress: ProgressCallback | None, cancel: CancelToken | None) -> type:
-    from tqdm.auto import tqdm
-
-    from docretriever.progress import ignore_progress
-
-    report = progress or ignore_progress
-
-    class ReportingTqdm(tqdm):
-        """Forwards huggingface_hub's byte counts to the core's progress callback and stops
-        the download when ``cancel`` is set."""
-
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
-            self._meter = RateMeter(f"Downloading {repo_id}", self.total, report, "bytes")
-
-        def update(self, n: float | None = 1) -> bool | None:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            result = super().update(n)
-            # huggingface_hub drives three bars through this class: files fetched, bytes over
-            # the network (deduplicated, so they may never reach the total) and bytes written
-            # to disk. Only the last makes a bar that ends at 100 %.
-            if self.unit == "B" and self.desc != "Downloading bytes":
-                self._meter.total = self.total
-                self._meter.report(int(self.n))
-            return result
-
-    return ReportingTqdm
+            f"The model {model} is not on this computer and offline mode is on (HF_HUB_OFFLINE): "
+            "download it once with a network connection, or choose a model folder."
+        )
+    download(plan_download(model, cancel, weights_only=weights_only), progress, cancel)
+    found = _cached_model(model, weights_only=weights_only, downloaded=True)
+    if found is None:  # the download said it finished, yet a file is missing
+        raise ModelError(f"The download of {model} finished, but the cache still lacks some of its files.")
+    return found
 
 
 def model_is_available(source: str) -> bool:
-    """True when ``source`` is a model folder, or a Hub id whose files are already cached."""
+    """True when ``source`` is usable without the network: a model folder (with its base), or a
+    Hub id whose needed files are all in the cache."""
     try:
         locate_model(source, offline=True)
     except ModelError:
@@ -148,40 +126,95 @@ def model_is_available(source: str) -> bool:
     return True
 
 
-def download_size(source: str) -> int | None:
-    """Bytes a download of the Hub id ``source`` would fetch, its base model included for an
-    adapter; None for a folder or when the Hub cannot be asked. Uses the network."""
-    from huggingface_hub import HfApi, hf_hub_download
-
-    if Path(source).expanduser().is_dir():
+def _cached_model(model: HubModel, *, weights_only: bool, downloaded: bool = False) -> ModelFiles | None:
+    """The model from the cache if every file it needs is there (its base's too), else None."""
+    commit = cached_commit(model)
+    if commit is None:
         return None
-    api = HfApi()
+    folder = snapshot_folder(model.repo_id, commit)
+    if missing_model_files(folder, weights_only=weights_only):
+        return None
+    base = _adapter_base(folder)
+    if base is None:
+        _check_config(folder, str(model))
+        return ModelFiles(model.repo_id, commit, folder, downloaded=downloaded)
+    if isinstance(base, Path):
+        raise ModelError(f"The adapter {model} names a folder as its base model, which a Hub model cannot.")
+    base_commit = cached_commit(base)
+    if base_commit is None:
+        return None
+    base_folder = snapshot_folder(base.repo_id, base_commit)
+    if missing_model_files(base_folder, weights_only=True):
+        return None
+    _check_config(base_folder, str(base))
+    return ModelFiles(model.repo_id, commit, folder, base_folder, base.repo_id, base_commit, downloaded)
+
+
+def _local_model(
+    folder: Path, progress: ProgressCallback | None, offline: bool, cancel: CancelToken | None
+) -> ModelFiles:
+    if not (folder / "config.json").exists() and not (folder / "adapter_config.json").exists():
+        raise ModelError(
+            f"{folder} is not a model folder: it should hold the model's config.json (or, for an "
+            "adapter, adapter_config.json) and its weights."
+        )
+    missing = missing_model_files(folder, weights_only=False)
+    if missing:
+        raise ModelError(f"The model folder {folder} is incomplete: {', '.join(missing)} missing.")
+    base = _adapter_base(folder)
+    if base is None:
+        _check_config(folder, folder.name)
+        return ModelFiles(folder.name, "local", folder)
+    if isinstance(base, Path):
+        base_missing = missing_model_files(base, weights_only=True)
+        if base_missing:
+            raise ModelError(
+                f"The base model folder {base} is incomplete: {', '.join(base_missing)} missing."
+            )
+        _check_config(base, base.name)
+        return ModelFiles(folder.name, "local", folder, base, base.name, "local")
+    # The adapter names its base by Hub id: the cache, or a download when the network is allowed.
     try:
-        info = api.model_info(source, files_metadata=True)
-        total = sum(sibling.size or 0 for sibling in info.siblings or [])
-        names = {sibling.rfilename for sibling in info.siblings or []}
-        if "config.json" not in names and "adapter_config.json" in names:
-            adapter = json.loads(Path(hf_hub_download(source, "adapter_config.json")).read_text())
-            base = adapter.get("base_model_name_or_path")
-            if base and not Path(base).is_dir():
-                base_info = api.model_info(base, files_metadata=True)
-                total += sum(sibling.size or 0 for sibling in base_info.siblings or [])
-    except Exception:  # offline, unknown id, Hub unreachable: the caller shows "size unknown"
+        located = _hub_model(base, progress, offline, cancel, weights_only=True)
+    except ModelError as exc:
+        raise ModelError(
+            f"The adapter in {folder} needs its base model {base}, which could not be found: {exc} "
+            f"(or set base_model_name_or_path in {folder / 'adapter_config.json'} to the base's folder).",
+            details=exc.details,
+        ) from exc
+    return ModelFiles(folder.name, "local", folder, located.folder, located.model_id, located.revision)
+
+
+def _adapter_base(folder: Path) -> HubModel | Path | None:
+    """The base model a LoRA adapter folder names (None for a full model): a folder, resolved
+    against the adapter's folder when relative (not the current directory), or a Hub model."""
+    adapter = folder / "adapter_config.json"
+    if not adapter.exists() or (folder / "config.json").exists():
         return None
-    return total
+    try:
+        config = json.loads(adapter.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"The adapter configuration {adapter} cannot be read.", details=repr(exc)) from exc
+    base = str(config.get("base_model_name_or_path") or "")
+    if not base:
+        raise ModelError(f"The adapter in {folder} does not name its base model.")
+    candidate = (folder / Path(base).expanduser()).resolve()
+    if candidate.is_dir():
+        return candidate
+    if base.startswith((".", "/", "~")) or "\\" in base or base.count("/") > 1:
+        raise ModelError(f"The base model folder {base} named by {adapter} does not exist.")
+    revision = config.get("revision")
+    return parse_hub_model(base + (f"@{revision}" if revision else ""))
 
 
-def _hash_folder(root: Path, digest: hashlib._Hash) -> None:
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _IGNORED):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith("."):
-            continue
-        size = path.stat().st_size
-        digest.update(f"{relative}\0{size}\0".encode())
-        with open(path, "rb") as handle:
-            if size <= _SMALL_FILE:
-                digest.update(handle.read())
-            else:
-                digest.update(handle.read(_SAMPLE))
-                handle.seek(size - _SAMPLE)
-                digest.update(handle.read(_SAMPLE))
+def _check_config(folder: Path, source: str) -> None:
+    config = folder / "config.json"
+    if config.exists():
+        try:
+            check_supported_config(json.loads(config.read_text()), source)
+        except ValueError as exc:
+            raise ModelError(f"The model configuration {config} cannot be read.", details=repr(exc)) from exc
+
+
+def _short(revision: str) -> str:
+    return revision[:7] if len(revision) == 40 else revision

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from docretriever.documents.render import RenderedPage
@@ -155,11 +155,34 @@ class EmbeddingLibrary(Library):
 
     @abstractmethod
     def _check_identity(self, identity: ModelIdentity) -> None:
-        """Record the model of a new library; raise ModelMismatchError for another one."""
+        """Record the model of a new library; raise ModelMismatchError for another one (see
+        :meth:`_recorded_model_is_legacy`, which also accepts the model's legacy fingerprint)."""
 
     @abstractmethod
     def identity(self) -> ModelIdentity | None:
         """The model recorded in the library, if any."""
+
+    @staticmethod
+    def _recorded_model_is_legacy(
+        recorded: Callable[[str], object], wanted: ModelIdentity, elsewhere: str
+    ) -> bool:
+        """Whether the model a library recorded is ``wanted``, and in which form; ``recorded``
+        gives the value recorded under a key (model_fingerprint, dim, model_id, model_revision).
+
+        False when the library recorded ``wanted.fingerprint``; True when it recorded
+        ``wanted.legacy_fingerprint`` (built before fingerprints named the weights only), and the
+        caller then records ``wanted.fingerprint`` instead if it can. Raises
+        :class:`ModelMismatchError` for any other model or dimension, ``elsewhere`` saying where
+        to go instead. The one comparison both back ends make.
+        """
+        fingerprint = recorded("model_fingerprint")
+        # Compared as text: the catalog holds the dimension as a string, Qdrant as a number.
+        if fingerprint is not None and str(recorded("dim")) == str(wanted.dim):
+            if fingerprint == wanted.fingerprint:
+                return False
+            if wanted.legacy_fingerprint is not None and fingerprint == wanted.legacy_fingerprint:
+                return True
+        raise model_mismatch(recorded("model_id"), recorded("model_revision"), wanted, elsewhere)
 
     def adopt_identity(self, identity: ModelIdentity) -> None:
         """Record ``identity`` as the library's model (a new library), or refuse another one;
@@ -168,9 +191,24 @@ class EmbeddingLibrary(Library):
 
     @property
     def embedder(self) -> Embedder:
+        return self._loaded_embedder(None, None)
+
+    def load_model(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> ModelIdentity:
+        """Load the model now (downloading it if needed), once; later calls return at once.
+
+        The GUI calls this as soon as its window is up, so that the first search does not wait
+        for it; searches and ingests that arrive meanwhile wait on the same lock. ``progress``
+        defaults to the callback the library was opened with. Raises ModelError,
+        ModelMismatchError (the library was built with another model) or Cancelled.
+        """
+        return self._loaded_embedder(progress, cancel).identity
+
+    def _loaded_embedder(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                embedder = load_embedder(self._spec, self._load_progress)
+                embedder = load_embedder(self._spec, progress or self._load_progress, cancel)
                 self._check_identity(embedder.identity)
                 self._embedder = embedder
             return self._embedder

@@ -3,6 +3,7 @@ folder on this computer."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
 from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, model_mismatch, single_match
+from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, single_match
 from docretriever.library.hits import Hit
 from docretriever.library.ingest import add_paths
 from docretriever.library.lock import WriterLock
@@ -87,9 +88,13 @@ class LocalLibrary(EmbeddingLibrary):
                 "dim": str(identity.dim),
             }
         )
-        if self.catalog.get_meta("model_fingerprint") != identity.fingerprint or self._dim() != identity.dim:
-            meta = self.catalog.get_meta
-            raise model_mismatch(meta("model_id"), meta("model_revision"), identity, "another library folder")
+        if self._recorded_model_is_legacy(self.catalog.get_meta, identity, "another library folder"):
+            # Built before fingerprints named the weights only: record the new form. Best effort,
+            # never a wait: skipped while another task writes (an ingest holds the writer lock) or
+            # on read-only storage (OSError: no lock file); the library opens all the same.
+            with contextlib.suppress(LibraryError, OSError), self._writer:
+                old, new = identity.legacy_fingerprint or "", identity.fingerprint
+                self.catalog.replace_meta("model_fingerprint", old, new)
 
     def identity(self) -> ModelIdentity | None:
         """The model recorded in the library, if any."""

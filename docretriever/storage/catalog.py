@@ -279,6 +279,13 @@ class Catalog:
             if db.execute("SELECT 1 FROM meta WHERE key = 'model_fingerprint'").fetchone() is None:
                 db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
 
+    def replace_meta(self, key: str, old: str, new: str) -> bool:
+        """Set ``key`` to ``new`` if it still holds ``old``, in one small transaction; True if it
+        did. Compare-and-set, so that two processes migrating the same value agree."""
+        with self.transaction() as db:
+            cursor = db.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (new, key, old))
+            return cursor.rowcount > 0
+
     def retry_failed_pages(self, document_id: int) -> int:
         """Put a document's failed pages back to pending; returns how many there were."""
         with self.transaction() as db:

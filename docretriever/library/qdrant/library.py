@@ -9,6 +9,7 @@ pages by (SHA-256, page), so the same file added twice, or again after a crash, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, model_mismatch, single_match
+from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, single_match
 from docretriever.library.hits import Hit
 from docretriever.library.qdrant.ingest import add_to_qdrant
 from docretriever.library.qdrant.location import QdrantLocation
@@ -66,7 +67,11 @@ class QdrantLibrary(EmbeddingLibrary):
                 "or check the address."
             )
         if embedder is not None:
-            self._check_identity(embedder.identity)
+            try:
+                self._check_identity(embedder.identity)
+            except BaseException:  # another model: release the collection (local mode locks it)
+                client.close()
+                raise
 
     # --- model ------------------------------------------------------------------------------
 
@@ -90,10 +95,11 @@ class QdrantLibrary(EmbeddingLibrary):
                 }
             )
             return
-        if meta.get("model_fingerprint") != identity.fingerprint or int(meta.get("dim", 0)) != identity.dim:
-            raise model_mismatch(
-                meta.get("model_id"), meta.get("model_revision"), identity, "another collection"
-            )
+        if self._recorded_model_is_legacy(meta.get, identity, "another collection"):
+            # Built before fingerprints named the weights only: record the new form, best effort
+            # (an API key that may only read leaves the old one, still accepted next time).
+            with contextlib.suppress(LibraryError):
+                self.store.write_meta({**meta, "model_fingerprint": identity.fingerprint})
 
     def identity(self) -> ModelIdentity | None:
         """The model recorded in the library, if any."""

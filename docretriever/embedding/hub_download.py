@@ -1,0 +1,360 @@
+"""Getting a model from the Hugging Face Hub: a plan of exactly the files the app reads, then a
+download with one monotone progress total, Cancel, resume and errors a person can act on.
+
+The transfer itself is huggingface_hub's ``hf_hub_download`` (cache layout, locks, resume of a
+``.incomplete`` blob with an HTTP Range request, retries of a dropped connection). This module
+decides *which* files (never ``checkpoint-*/`` training state, optimizer or ``.pt``/``.bin``
+files, READMEs), adds their sizes up before the first byte, and reports bytes across the adapter
+and its base as one stage.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docretriever.embedding.hub_errors import explain_hub_error
+from docretriever.embedding.model_source import (
+    HubModel,
+    hub_cache_dir,
+    hub_endpoint,
+    is_commit_hash,
+    is_model_file,
+    parse_hub_model,
+    repo_cache_folder,
+    snapshot_folder,
+)
+from docretriever.errors import Cancelled, ModelError
+from docretriever.progress import CancelToken, ProgressCallback, RateMeter, format_bytes, ignore_progress
+
+# Room left on the disk beyond the download itself (the cache's own bookkeeping, the library).
+_DISK_MARGIN = 200_000_000
+_REPORT_INTERVAL_S = 0.1
+_CANCEL_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file the app will read: ``size`` in bytes, ``cached`` when already on this computer."""
+
+    repo_id: str
+    revision: str  # the commit hash it is read at
+    path: str
+    size: int
+    cached: bool
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    """What getting ``source`` (a Hub id, optionally ``@revision``) involves, known before any
+    weight byte moves: the adapter's files, then its base model's weight files.
+
+    ``parameters`` counts the model's parameters from the safetensors headers (adapter included);
+    None when the Hub did not say.
+    """
+
+    source: str
+    files: tuple[PlannedFile, ...]
+    parameters: int | None = None
+    # (repo id, revision as asked, commit) of the model and its base: the cache's refs to write
+    refs: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def cached_bytes(self) -> int:
+        return sum(f.size for f in self.files if f.cached)
+
+    @property
+    def download_bytes(self) -> int:
+        return self.total_bytes - self.cached_bytes
+
+    def memory_bytes(self, dtype: str) -> int | None:
+        """Bytes the weights take in memory as ``dtype`` ("bfloat16" or "float32"), or None."""
+        per_parameter = {"bfloat16": 2, "float16": 2, "float32": 4}[dtype]
+        return None if self.parameters is None else self.parameters * per_parameter
+
+    def describe(self) -> str:
+        """One line: "8.9 GB to download (74 MB already here)"."""
+        text = f"{format_bytes(self.download_bytes)} to download"
+        if self.cached_bytes:
+            text += f" ({format_bytes(self.cached_bytes)} already on this computer)"
+        return text
+
+
+def plan_download(
+    source: str | HubModel, cancel: CancelToken | None = None, *, weights_only: bool = False
+) -> DownloadPlan:
+    """Ask the Hub which files getting ``source`` takes, with their sizes. Uses the network.
+
+    ``source`` is ``owner/name`` or ``owner/name@revision``; for a LoRA adapter the plan also
+    holds its base model's configuration and weights. ``weights_only`` plans a base model alone
+    (no tokenizer or processor files). The small files that say what else is needed
+    (``adapter_config.json``, the shards' index) are fetched into the cache on the way; they
+    count as already downloaded. Raises :class:`ModelError` with the reason (no network,
+    unknown id, gated model, proxy...).
+    """
+    model = source if isinstance(source, HubModel) else parse_hub_model(source)
+    try:
+        files = _plan_repo(model, cancel, weights_only=weights_only)
+        refs = [(model.repo_id, model.revision, files[0].revision)]
+        adapter = next((f for f in files if f.path == "adapter_config.json"), None)
+        has_config = any(f.path == "config.json" for f in files)
+        if adapter is not None and not has_config:
+            base = base_model_of(_cached_path(adapter), model.repo_id)
+            base_files = _plan_repo(base, cancel, weights_only=True)
+            refs.append((base.repo_id, base.revision, base_files[0].revision))
+            files += base_files
+        parameters = _count_parameters(files)
+    except (Cancelled, ModelError):
+        raise
+    except Exception as exc:
+        raise explain_hub_error(exc, model.repo_id) from exc
+    return DownloadPlan(str(model), tuple(files), parameters, tuple(refs))
+
+
+def base_model_of(adapter_config: Path, adapter_id: str) -> HubModel:
+    """The Hub model an adapter downloaded from the Hub names as its base (and revision)."""
+    config = json.loads(adapter_config.read_text())
+    base = config.get("base_model_name_or_path")
+    if not base:
+        raise ModelError(f"The adapter {adapter_id} does not name its base model.")
+    return parse_hub_model(str(base) + (f"@{config['revision']}" if config.get("revision") else ""))
+
+
+def download(
+    plan: DownloadPlan, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+) -> None:
+    """Fetch every file of ``plan`` that is not cached yet into the Hugging Face cache.
+
+    ``progress`` gets one stage, "Downloading <source>", in bytes: the total is the plan's and
+    ``done`` never decreases (a resumed file counts from its resumed size; a retried chunk is
+    not counted twice). ``cancel`` returns control within a second, raising
+    :class:`Cancelled`; complete files are kept, and a partial file resumes next time, also
+    after the process was killed. Raises :class:`ModelError`.
+    """
+    _check_disk_space(plan)
+    counter = _ByteCounter(plan, progress or ignore_progress)
+    for file in sorted((f for f in plan.files if not f.cached), key=lambda f: f.size):
+        _run_cancellable(functools.partial(_fetch, file, counter, cancel), cancel)
+    for repo_id, revision, commit in plan.refs:
+        _remember_revision(repo_id, revision, commit)
+    counter.finish()
+
+
+def _plan_repo(model: HubModel, cancel: CancelToken | None, *, weights_only: bool) -> list[PlannedFile]:
+    from huggingface_hub import HfApi
+
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    info = HfApi(endpoint=hub_endpoint()).model_info(
+        model.repo_id, revision=model.revision, files_metadata=True
+    )
+    if not info.sha:
+        raise ModelError(f"The Hugging Face Hub did not say which revision of {model.repo_id} to fetch.")
+    commit = info.sha
+    sizes = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
+    if "config.json" in sizes:
+        config = json.loads(_fetch_small(model.repo_id, commit, "config.json").read_text())
+        check_supported_config(config, model.repo_id)
+    shards: set[str] | None = None
+    if "model.safetensors.index.json" in sizes:
+        index = json.loads(_fetch_small(model.repo_id, commit, "model.safetensors.index.json").read_text())
+        shards = set(index.get("weight_map", {}).values())
+    if "adapter_config.json" in sizes and "config.json" not in sizes:
+        _fetch_small(model.repo_id, commit, "adapter_config.json")
+    names = [name for name in sorted(sizes) if is_model_file(name, weights_only=weights_only, shards=shards)]
+    if not any(name.endswith(".safetensors") for name in names):
+        raise ModelError(
+            f"{model.repo_id} holds no weights DocRetriever can read (.safetensors files); "
+            "it is not a ColQwen2-family model."
+        )
+    folder = snapshot_folder(model.repo_id, commit)
+    return [PlannedFile(model.repo_id, commit, name, sizes[name], (folder / name).exists()) for name in names]
+
+
+def check_supported_config(config: dict[str, Any], source: str) -> None:
+    """Refuse checkpoints in a layout DocRetriever cannot load, saying which one to take instead."""
+    model_type = str(config.get("model_type", ""))
+    if model_type.startswith("colqwen"):
+        raise ModelError(
+            f'{source} is a transformers-native checkpoint (model type {model_type}, the "-hf" '
+            "layout), which DocRetriever does not load: it reads the colpali-engine layout. Use the "
+            'same model without "-hf" (for example vidore/colqwen2-v1.0).'
+        )
+
+
+def _fetch_small(repo_id: str, commit: str, path: str) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    return Path(
+        hf_hub_download(repo_id, path, revision=commit, cache_dir=hub_cache_dir(), endpoint=hub_endpoint())
+    )
+
+
+def _cached_path(file: PlannedFile) -> Path:
+    return snapshot_folder(file.repo_id, file.revision) / file.path
+
+
+def _count_parameters(files: list[PlannedFile]) -> int | None:
+    """Parameters of every planned safetensors file, from their headers (read with HTTP Range)."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub_endpoint())
+    total = 0
+    for repo_id, commit in dict.fromkeys((f.repo_id, f.revision) for f in files):
+        weights = [f.path for f in files if f.repo_id == repo_id and f.path.endswith(".safetensors")]
+        try:
+            for name in weights:
+                meta = api.parse_safetensors_file_metadata(repo_id, name, revision=commit)
+                total += sum(meta.parameter_count.values())
+        except Exception:  # the size is still known; only the memory estimate is missing
+            return None
+    return total
+
+
+class _ByteCounter:
+    """Bytes per planned file, summed into one monotone progress report."""
+
+    def __init__(self, plan: DownloadPlan, report: ProgressCallback) -> None:
+        self._done = {(f.repo_id, f.path): f.size if f.cached else 0 for f in plan.files}
+        self._sizes = {(f.repo_id, f.path): f.size for f in plan.files}
+        self._lock = threading.Lock()
+        self._meter = RateMeter(f"Downloading {plan.source}", plan.total_bytes, report, "bytes")
+        self._start = sum(self._done.values())
+        self._last = 0.0
+        self._meter.report(self._start)
+
+    def set(self, key: tuple[str, str], file_bytes: float) -> None:
+        import time
+
+        with self._lock:
+            value = min(self._sizes[key], max(self._done[key], int(file_bytes)))
+            self._done[key] = value
+            now = time.monotonic()
+            if now - self._last < _REPORT_INTERVAL_S and value < self._sizes[key]:
+                return
+            self._last = now
+            done = sum(self._done.values())
+        self._meter.report(done)
+
+    def finish(self) -> None:
+        self._meter.report(sum(self._sizes.values()))
+
+
+def _fetch(file: PlannedFile, counter: _ByteCounter, cancel: CancelToken | None) -> None:
+    from huggingface_hub import constants, hf_hub_download
+
+    # Xet transfers run in a Rust pool that a Cancel cannot interrupt and that keeps its own
+    # partial state; plain HTTP resumes a .incomplete blob with a Range request, which the tests
+    # exercise (kill -9, dropped connections). The Hub serves every file over HTTP too.
+    constants.HF_HUB_DISABLE_XET = True
+    hf_hub_download(
+        file.repo_id,
+        file.path,
+        revision=file.revision,
+        cache_dir=hub_cache_dir(),
+        endpoint=hub_endpoint(),
+        tqdm_class=_progress_class(file, counter, cancel),
+    )
+    counter.set((file.repo_id, file.path), file.size)
+
+
+def _progress_class(file: PlannedFile, counter: _ByteCounter, cancel: CancelToken | None) -> type:
+    key = (file.repo_id, file.path)
+
+    class FileProgress:
+        """What huggingface_hub needs of a tqdm class (it builds it with keyword arguments only
+        for classes that are not its own): counts this file's bytes and honours Cancel."""
+
+        def __init__(self, *args: object, initial: float = 0, **kwargs: object) -> None:
+            self.n = float(initial or 0)
+            counter.set(key, self.n)
+
+        def __enter__(self) -> FileProgress:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def update(self, n: float | None = 1) -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            # huggingface_hub rolls the count back (a negative n) when a server ignores a Range
+            # request and the file restarts; the counter keeps the highest value, so the bar
+            # pauses instead of moving backwards.
+            self.n += float(n or 0)
+            counter.set(key, self.n)
+
+        def close(self) -> None:
+            return None
+
+        def __getattr__(self, name: str) -> Callable[..., None]:
+            return lambda *args, **kwargs: None  # set_postfix_str, refresh, update_transfer...
+
+    return FileProgress
+
+
+def _run_cancellable(work: Callable[[], None], cancel: CancelToken | None) -> None:
+    """Run ``work`` on a worker thread and return as soon as it ends or ``cancel`` is set.
+
+    huggingface_hub reads the network in chunks of 10 MB and checks the progress class (where
+    the cancel is honoured) once per chunk, which on a slow line can take many seconds; the
+    caller gets control back at once, and the worker stops at its next chunk, leaving a
+    ``.incomplete`` file that the next download resumes.
+    """
+    outcome: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, name="model-download", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(_CANCEL_POLL_S)
+        if cancel is not None and cancel.cancelled:
+            worker.join(0.5)
+            raise Cancelled(
+                "Download cancelled; the files finished so far are kept and it resumes next time."
+            )
+    if outcome:
+        raise outcome[0]
+
+
+def _remember_revision(repo_id: str, revision: str, commit: str) -> None:
+    """Write the cache's ``refs/<revision>`` (atomically) so a later start finds the snapshot
+    without the network, as huggingface_hub's own snapshot download does."""
+    if is_commit_hash(revision):
+        return
+    target = repo_cache_folder(repo_id) / "refs" / revision
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(commit)
+    os.replace(temporary, target)
+
+
+def _check_disk_space(plan: DownloadPlan) -> None:
+    folder = hub_cache_dir()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    needed = plan.download_bytes + _DISK_MARGIN
+    if plan.download_bytes and free < needed:
+        raise ModelError(
+            f"The model needs {format_bytes(plan.download_bytes)} of free disk space in {folder}, "
+            f"and {format_bytes(free)} is free. Free some space, or set HF_HOME to a folder on a "
+            "larger disk, then try again."
+        )
