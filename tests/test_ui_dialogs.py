@@ -1,146 +1,18 @@
-"""The model setup and preferences dialogs, and the error box, offscreen and offline."""
+"""The preferences dialog and the error box, offscreen and offline (the model set-up dialog is in
+test_ui_model_dialog.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
+from PySide6.QtWidgets import QApplication, QDialog
 
-from docretriever.errors import Cancelled
-from docretriever.progress import Progress
-from docretriever_ui import model_dialog
-from docretriever_ui.error_dialog import ErrorDialog
-from docretriever_ui.model_dialog import ModelSetupDialog, model_needs_setup
+from docretriever_ui.error_dialog import ErrorDialog, show_error
 from docretriever_ui.preferences import PreferencesDialog
-from docretriever_ui.tasks import TaskError, TaskRunner
+from docretriever_ui.tasks import TaskError
 
 HUB_ID = "vidore/colqwen2-v1.0"
-
-
-@pytest.fixture()
-def runner() -> Iterator[TaskRunner]:
-    runner = TaskRunner()
-    yield runner
-    # Workers must finish before the test's monkeypatches are undone.
-    assert runner.wait(30_000)
-
-
-@pytest.fixture()
-def hub_settings(app_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Settings naming a Hub id, with an empty Hugging Face cache."""
-    import huggingface_hub.constants
-
-    home = tmp_path / "hf-home"
-    home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
-    # huggingface_hub reads the variables once, on import, which may already have happened.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hub"))
-    app_settings.model = HUB_ID
-    return app_settings
-
-
-def open_setup(qtbot, settings, runner: TaskRunner) -> ModelSetupDialog:
-    dialog = ModelSetupDialog(settings, runner)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
-
-
-def choose_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    monkeypatch.setattr(
-        QFileDialog, "getExistingDirectory", staticmethod(lambda *args, **kwargs: str(folder))
-    )
-
-
-def test_missing_model_shows_its_name_and_size_unknown(qtbot, hub_settings, runner, monkeypatch) -> None:
-    monkeypatch.setattr(model_dialog, "download_size", lambda source: None)
-    assert model_needs_setup(hub_settings)
-    dialog = open_setup(qtbot, hub_settings, runner)
-    assert HUB_ID in dialog.model_label.text()
-    qtbot.waitUntil(lambda: "size unknown" in dialog.size_label.text())
-
-
-def test_known_size_is_shown_in_gigabytes(qtbot, hub_settings, runner, monkeypatch) -> None:
-    monkeypatch.setattr(model_dialog, "download_size", lambda source: 4_400_000_000)
-    dialog = open_setup(qtbot, hub_settings, runner)
-    qtbot.waitUntil(lambda: "4.4 GB" in dialog.size_label.text())
-
-
-def test_download_offline_shows_the_core_message_inline(qtbot, hub_settings, runner, monkeypatch) -> None:
-    monkeypatch.setattr(model_dialog, "download_size", lambda source: None)
-    dialog = open_setup(qtbot, hub_settings, runner)
-    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.downloading, timeout=30_000)
-    assert "offline mode is on" in dialog.message_label.text()
-    assert dialog.message_label.isVisible() and not dialog.progress_bar.isVisible()
-    assert dialog.choose_button.isEnabled() and dialog.isVisible()
-    assert dialog.result() != QDialog.DialogCode.Accepted
-
-
-def test_choosing_a_folder_accepts_only_a_model(
-    qtbot, hub_settings, runner, monkeypatch, tmp_path: Path, tiny_model_dir: Path
-) -> None:
-    monkeypatch.setattr(model_dialog, "download_size", lambda source: None)
-    dialog = open_setup(qtbot, hub_settings, runner)
-    not_a_model = tmp_path / "papers"
-    not_a_model.mkdir()
-    choose_folder(monkeypatch, not_a_model)
-    qtbot.mouseClick(dialog.choose_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "not a model folder" in dialog.message_label.text())
-    assert dialog.isVisible() and hub_settings.model == HUB_ID
-
-    choose_folder(monkeypatch, tiny_model_dir)
-    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
-        qtbot.mouseClick(dialog.choose_button, Qt.MouseButton.LeftButton)
-    assert hub_settings.model == str(tiny_model_dir)
-    assert not model_needs_setup(hub_settings)
-
-
-def test_cancel_stops_the_download_and_keeps_the_dialog_usable(
-    qtbot, hub_settings, runner, monkeypatch, tiny_model_dir: Path
-) -> None:
-    monkeypatch.setattr(model_dialog, "download_size", lambda source: 4_400_000_000)
-    stopped = threading.Event()
-
-    def fake_locate(source, progress=None, *, offline=None, cancel=None):
-        total, done, start = 4_400_000_000, 0, time.monotonic()
-        while not cancel.cancelled:
-            done = min(total, done + 1_000_000)
-            rate = done / max(time.monotonic() - start, 1e-3)
-            progress(
-                Progress(
-                    f"Downloading {source}", done, total, "bytes", rate=rate, eta_s=(total - done) / rate
-                )
-            )
-            time.sleep(0.001)  # pacing like a network, not synchronisation
-        stopped.set()
-        raise Cancelled()
-
-    monkeypatch.setattr(model_dialog, "locate_model", fake_locate)
-    dialog = open_setup(qtbot, hub_settings, runner)
-    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=10_000)
-    assert "MB of 4,400.0 MB" in dialog.progress_label.text() and "MB/s" in dialog.progress_label.text()
-    assert dialog.cancel_button.isVisible() and not dialog.choose_button.isEnabled()
-
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.downloading, timeout=10_000)
-    assert stopped.is_set()
-    assert "cancelled" in dialog.message_label.text().lower()
-    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
-    assert dialog.download_button.isEnabled() and not dialog.cancel_button.isVisible()
-
-    # Still usable: a model folder can be chosen after the cancelled download.
-    choose_folder(monkeypatch, tiny_model_dir)
-    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
-        qtbot.mouseClick(dialog.choose_button, Qt.MouseButton.LeftButton)
-    assert hub_settings.model == str(tiny_model_dir)
 
 
 def test_preferences_show_store_and_report_changes(qtbot, app_settings, tmp_path: Path) -> None:
@@ -241,3 +113,21 @@ def test_preferences_take_a_qdrant_library_as_written_and_its_api_key(qtbot, app
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert app_settings.library == "qdrant+local:///srv/shared/pages"  # not collapsed as a path
     assert app_settings.qdrant_api_key == "secret" and dialog.changed == {"library", "api_key"}
+
+
+def test_one_cause_opens_one_error_box(qtbot) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    failed_load = TaskError("The model vidore/colqwen2-v1.0-hf is in another layout.", "load")
+    first = show_error(failed_load, parent)
+    # The ingest that waited for that model fails with the same message: no second box.
+    assert show_error(TaskError(failed_load.message, "ingest"), parent) is first
+    # Negative control: another message is another box, and once closed a box is not reused.
+    other = show_error(TaskError("The library folder cannot be written.", ""), parent)
+    assert other is not first
+    first.close()
+    qtbot.waitUntil(lambda: not first.isVisible())
+    assert show_error(failed_load, parent) is not first

@@ -11,6 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
+from docretriever.errors import ModelError
 from docretriever_ui.error_dialog import ErrorDialog
 from docretriever_ui.main_window import MainWindow
 from docretriever_ui.overlay import HighlightOverlay
@@ -117,7 +118,11 @@ def test_missing_model_opens_the_set_up_dialog(app_settings, tmp_path: Path, qtb
     from docretriever_ui.model_dialog import ModelSetupDialog
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr("docretriever_ui.model_dialog.download_size", lambda source: None)
+
+    def no_hub(source, cancel=None):
+        raise ModelError("The Hugging Face Hub could not be reached.")
+
+    monkeypatch.setattr("docretriever_ui.model_dialog.plan_download", no_hub)
     app_settings.model = "vidore/colqwen2-v1.0"
     window = create_window(app_settings)
     qtbot.addWidget(window)

@@ -11,14 +11,19 @@ and its base as one stage.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import math
 import os
+import re
 import shutil
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from docretriever.embedding.hub_errors import explain_hub_error
 from docretriever.embedding.model_source import (
@@ -36,6 +41,7 @@ from docretriever.progress import CancelToken, ProgressCallback, RateMeter, form
 
 # Room left on the disk beyond the download itself (the cache's own bookkeeping, the library).
 _DISK_MARGIN = 200_000_000
+T = TypeVar("T")
 _REPORT_INTERVAL_S = 0.1
 _CANCEL_POLL_S = 0.05
 
@@ -145,7 +151,7 @@ def download(
     _check_disk_space(plan)
     counter = _ByteCounter(plan, progress or ignore_progress)
     for file in sorted((f for f in plan.files if not f.cached), key=lambda f: f.size):
-        _run_cancellable(functools.partial(_fetch, file, counter, cancel), cancel)
+        run_cancellable(functools.partial(_fetch, file, counter, cancel), cancel)
     for repo_id, revision, commit in plan.refs:
         _remember_revision(repo_id, revision, commit)
     counter.finish()
@@ -206,20 +212,31 @@ def _cached_path(file: PlannedFile) -> Path:
 
 
 def _count_parameters(files: list[PlannedFile]) -> int | None:
-    """Parameters of every planned safetensors file, from their headers (read with HTTP Range)."""
+    """Parameters of every planned safetensors file, from their headers: read from the cache
+    when the file is there, else from the Hub with an HTTP Range request (about 100 kB each)."""
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub_endpoint())
     total = 0
-    for repo_id, commit in dict.fromkeys((f.repo_id, f.revision) for f in files):
-        weights = [f.path for f in files if f.repo_id == repo_id and f.path.endswith(".safetensors")]
+    for file in files:
+        if not file.path.endswith(".safetensors"):
+            continue
         try:
-            for name in weights:
-                meta = api.parse_safetensors_file_metadata(repo_id, name, revision=commit)
+            if file.cached:
+                total += _parameters_on_disk(_cached_path(file))
+            else:
+                meta = api.parse_safetensors_file_metadata(file.repo_id, file.path, revision=file.revision)
                 total += sum(meta.parameter_count.values())
         except Exception:  # the size is still known; only the memory estimate is missing
             return None
     return total
+
+
+def _parameters_on_disk(path: Path) -> int:
+    with open(path, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
 
 
 class _ByteCounter:
@@ -255,18 +272,89 @@ def _fetch(file: PlannedFile, counter: _ByteCounter, cancel: CancelToken | None)
     from huggingface_hub import constants, hf_hub_download
 
     # Xet transfers run in a Rust pool that a Cancel cannot interrupt and that keeps its own
-    # partial state; plain HTTP resumes a .incomplete blob with a Range request, which the tests
-    # exercise (kill -9, dropped connections). The Hub serves every file over HTTP too.
+    # partial state; plain HTTP resumes with a Range request, which the tests exercise (kill -9,
+    # dropped connections). The Hub serves every file over HTTP too.
     constants.HF_HUB_DISABLE_XET = True
+    progress = _progress_class(file, counter, cancel)
+    if file.path.endswith(".safetensors"):
+        _fetch_resumable(file, progress)
+    # Writes the snapshot's link to the blob (or, for the small files, downloads them whole).
     hf_hub_download(
         file.repo_id,
         file.path,
         revision=file.revision,
         cache_dir=hub_cache_dir(),
         endpoint=hub_endpoint(),
-        tqdm_class=_progress_class(file, counter, cancel),
+        tqdm_class=progress,
     )
     counter.set((file.repo_id, file.path), file.size)
+
+
+def _fetch_resumable(file: PlannedFile, progress: type) -> None:
+    """Download a weight file into the cache's blob, resuming a partial one left by any earlier
+    attempt, a killed process's included.
+
+    huggingface_hub (since 1.x) downloads into a file unique to the process and deletes it on
+    failure, so a 5 GB shard interrupted at 90 % starts again from zero. Here the partial file
+    has a stable name (``blobs/<etag>.partial``), guarded by a lock, and the transfer itself is
+    still huggingface_hub's ``http_get`` (Range request, a server that ignores it, retries of a
+    dropped connection, size check). The blob is then checked against the SHA-256 that the Hub
+    gives as its ETag, and renamed into place, where ``hf_hub_download`` finds it.
+    """
+    from filelock import FileLock
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    url = hf_hub_url(file.repo_id, file.path, revision=file.revision, endpoint=hub_endpoint())
+    metadata = get_hf_file_metadata(url, endpoint=hub_endpoint())
+    if not metadata.etag:
+        return  # let hf_hub_download say what is wrong
+    blob = repo_cache_folder(file.repo_id) / "blobs" / metadata.etag
+    if blob.exists():
+        return
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    partial = blob.with_name(blob.name + ".partial")
+    headers = build_hf_headers()
+    location = metadata.location or url
+    if urlsplit(location).netloc != urlsplit(url).netloc:
+        headers.pop("authorization", None)  # a signed CDN address takes no Hub token
+    with FileLock(str(partial) + ".lock"):
+        if blob.exists():
+            return
+        resume = partial.stat().st_size if partial.exists() else 0
+        expected = metadata.size if metadata.size is not None else file.size
+        if resume > expected:
+            resume = 0
+        with open(partial, "r+b" if partial.exists() else "wb") as handle:
+            handle.seek(resume)
+            handle.truncate()
+            http_get(
+                location,
+                handle,
+                resume_size=resume,
+                headers=headers,
+                expected_size=expected,
+                tqdm_class=progress,
+            )
+        _check_sha256(partial, metadata.etag, file)
+        os.replace(partial, blob)
+
+
+def _check_sha256(path: Path, etag: str, file: PlannedFile) -> None:
+    """An LFS file's ETag is its SHA-256: a mismatch means bytes were damaged on the way (or the
+    file changed between a download and its resumption); the partial file is dropped."""
+    if not re.fullmatch(r"[0-9a-f]{64}", etag):
+        return
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if digest != etag:
+        path.unlink(missing_ok=True)
+        raise ModelError(
+            f"{file.path} of {file.repo_id} arrived damaged (its checksum does not match). Run the "
+            "download again; it fetches that file anew.",
+            details=f"sha256 {digest}, expected {etag}",
+        )
 
 
 def _progress_class(file: PlannedFile, counter: _ByteCounter, cancel: CancelToken | None) -> type:
@@ -304,8 +392,9 @@ def _progress_class(file: PlannedFile, counter: _ByteCounter, cancel: CancelToke
     return FileProgress
 
 
-def _run_cancellable(work: Callable[[], None], cancel: CancelToken | None) -> None:
-    """Run ``work`` on a worker thread and return as soon as it ends or ``cancel`` is set.
+def run_cancellable(work: Callable[[], T], cancel: CancelToken | None) -> T:
+    """Run ``work`` on a worker thread and return its result as soon as it ends, or raise
+    :class:`Cancelled` as soon as ``cancel`` is set.
 
     huggingface_hub reads the network in chunks of 10 MB and checks the progress class (where
     the cancel is honoured) once per chunk, which on a slow line can take many seconds; the
@@ -313,10 +402,11 @@ def _run_cancellable(work: Callable[[], None], cancel: CancelToken | None) -> No
     ``.incomplete`` file that the next download resumes.
     """
     outcome: list[BaseException] = []
+    results: list[T] = []
 
     def target() -> None:
         try:
-            work()
+            results.append(work())
         except BaseException as exc:
             outcome.append(exc)
 
@@ -331,6 +421,7 @@ def _run_cancellable(work: Callable[[], None], cancel: CancelToken | None) -> No
             )
     if outcome:
         raise outcome[0]
+    return results[0]
 
 
 def _remember_revision(repo_id: str, revision: str, commit: str) -> None:

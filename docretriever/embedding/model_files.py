@@ -13,7 +13,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from docretriever.embedding.hub_download import DownloadPlan, check_supported_config, download, plan_download
+from docretriever.embedding.hub_download import (
+    DownloadPlan,
+    check_supported_config,
+    download,
+    plan_download,
+    run_cancellable,
+)
 from docretriever.embedding.model_source import (
     HubModel,
     cached_commit,
@@ -109,7 +115,9 @@ def _hub_model(
             f"The model {model} is not on this computer and offline mode is on (HF_HUB_OFFLINE): "
             "download it once with a network connection, or choose a model folder."
         )
-    download(plan_download(model, cancel, weights_only=weights_only), progress, cancel)
+    # Planning asks the Hub a few questions; on a slow line even those must not hold up Cancel.
+    plan = run_cancellable(lambda: plan_download(model, cancel, weights_only=weights_only), cancel)
+    download(plan, progress, cancel)
     found = _cached_model(model, weights_only=weights_only, downloaded=True)
     if found is None:  # the download said it finished, yet a file is missing
         raise ModelError(f"The download of {model} finished, but the cache still lacks some of its files.")

@@ -116,6 +116,12 @@ class Library(ABC):
         LibraryError when none of its files is where it was."""
 
     @abstractmethod
+    def load_model(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> ModelIdentity:
+        """Load the library's model now (downloading it if needed), once; see EmbeddingLibrary."""
+
+    @abstractmethod
     def info(self) -> LibraryInfo:
         """Location, model and sizes."""
 

@@ -35,11 +35,13 @@ from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoP
 __all__ = [
     "CHAT_TEMPLATE",
     "SPECIAL_TOKENS",
+    "build_model",
     "build_processor",
     "build_tiny_model",
     "build_tokenizer",
     "colqwen2_config",
     "main",
+    "tiny_config",
     "token_id",
 ]
 
@@ -169,7 +171,7 @@ def token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
     return token_id
 
 
-def _build_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
+def tiny_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
     ids = {token: token_id(tokenizer, token) for token in SPECIAL_TOKENS}
     text_config = {
         "vocab_size": len(tokenizer),
@@ -245,7 +247,7 @@ def build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
     )
 
 
-def _build_model(config: Qwen2VLConfig, seed: int) -> ColQwen2:
+def build_model(config: Qwen2VLConfig, seed: int) -> ColQwen2:
     # fork_rng: reproducible weights without disturbing the caller's global torch RNG.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -267,7 +269,7 @@ def build_tiny_model(destination: str | Path, *, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
     processor = build_processor(tokenizer)
-    model = _build_model(_build_config(tokenizer), seed)
+    model = build_model(tiny_config(tokenizer), seed)
     model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
     return folder

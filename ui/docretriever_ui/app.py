@@ -1,5 +1,5 @@
-"""Start-up of the desktop app: settings, the session over the core, the main window, and the
-model set-up dialog when the configured model is not on this computer yet."""
+"""Start-up of the desktop app: settings, the session over the core, the main window, then the
+model: loaded in the background when it is on this computer, the set-up dialog when not."""
 
 from __future__ import annotations
 
@@ -12,26 +12,20 @@ from PySide6.QtWidgets import QApplication
 
 from docretriever_ui.error_dialog import install_excepthook
 from docretriever_ui.main_window import MainWindow
-from docretriever_ui.model_dialog import ModelSetupDialog, model_needs_setup
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.settings import AppSettings
 
 
-def create_window(settings: AppSettings | None = None, paths: Sequence[str] = ()) -> MainWindow:
-    """The main window over the library in ``settings``; asks for the model when it is missing.
-    ``paths`` (PDFs from "Open with") are added once there is a model to embed them with."""
-    settings = settings or AppSettings()
-    session = LibrarySession(settings)
+def create_window(
+    settings: AppSettings | None = None, paths: Sequence[str] = (), session: LibrarySession | None = None
+) -> MainWindow:
+    """The main window over the library in ``settings`` (or over ``session``), shown; the model
+    then starts loading in the background, or the set-up dialog asks for it. ``paths`` (PDFs
+    from "Open with") are added once there is a model to embed them with."""
+    session = session or LibrarySession(settings or AppSettings())
     window = MainWindow(session)
     window.show()
-    if model_needs_setup(settings):
-        dialog = ModelSetupDialog(settings, session.runner, window)
-        dialog.accepted.connect(session.reopen)
-        if paths:
-            dialog.accepted.connect(lambda: window.add_paths(list(paths)))
-        dialog.open()
-    elif paths:
-        window.add_paths(list(paths))
+    window.model_setup.start(paths)
     return window
 
 

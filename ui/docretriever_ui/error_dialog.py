@@ -35,7 +35,13 @@ class ErrorDialog(QMessageBox):
 
 
 def show_error(error: TaskError, parent: QWidget | None = None) -> ErrorDialog:
-    """Open the error box without blocking (window-modal) and return it."""
+    """Open the error box without blocking (window-modal) and return it. A box already open over
+    ``parent`` with the same message is returned instead: a model that failed to load also fails
+    the ingest waiting for it, and one cause deserves one box."""
+    if parent is not None:
+        for shown in parent.findChildren(ErrorDialog):
+            if shown.isVisible() and shown.error.message == error.message:
+                return shown
     dialog = ErrorDialog(error, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()

@@ -1,4 +1,5 @@
-"""The ingest progress shown in the status bar: pages done / total, pages/s, ETA, Cancel."""
+"""The ingest progress shown in the status bar: pages done / total, pages/s, ETA, Cancel, and,
+while the model loads, that the ingest waits for it."""
 
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ def summarize(outcome: AddReport | TaskError) -> str:
 
 
 class IngestStatus(QWidget):
-    """Progress bar, description and Cancel; hidden while nothing is being indexed."""
+    """Progress bar, description and Cancel; hidden while nothing is being indexed.
+
+    :meth:`set_model_wait` adds a note such as "waiting for the model (12 s)" to the line while
+    the model loads: an ingest queues behind the load and would otherwise seem stuck.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,11 +49,14 @@ class IngestStatus(QWidget):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
+        self._text = ""
+        self._model_wait = ""
         self.setVisible(False)
 
     def started(self) -> None:
         self.bar.setRange(0, 0)  # busy until the first count arrives
-        self.label.setText("Preparing…")
+        self._text = "Preparing…"
+        self._show_text()
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
 
@@ -56,7 +64,17 @@ class IngestStatus(QWidget):
         if progress.total:
             self.bar.setRange(0, progress.total)
             self.bar.setValue(min(progress.done, progress.total))
-        self.label.setText(describe(progress))
+        self._text = describe(progress)
+        self._show_text()
+
+    def set_model_wait(self, note: str) -> None:
+        """Show ``note`` after the progress: "waiting for the model (12 s)" while the model
+        loads, "" once it is done."""
+        self._model_wait = note
+        self._show_text()
+
+    def _show_text(self) -> None:
+        self.label.setText(f"{self._text} · {self._model_wait}" if self._model_wait else self._text)
 
     def finished(self) -> None:
         self.setVisible(False)

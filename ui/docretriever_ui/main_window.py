@@ -1,5 +1,6 @@
-"""The main window: composes the search bar, the library pane, the results grid and the ingest
-status, and wires them to the session. It holds no business logic of its own."""
+"""The main window: composes the search bar, the library pane, the results grid, the ingest and
+model status and the model set-up, and wires them to the session. It holds no business logic of
+its own."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ from PySide6.QtWidgets import (
 
 from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
-from docretriever.progress import Progress
 from docretriever_ui import system
 from docretriever_ui.error_dialog import show_error
-from docretriever_ui.ingest_status import IngestStatus, describe, summarize
+from docretriever_ui.ingest_status import IngestStatus, summarize
 from docretriever_ui.library_pane import LibraryPane
+from docretriever_ui.model_setup import ModelSetup
+from docretriever_ui.model_status import ModelStatus
 from docretriever_ui.preferences import PreferencesDialog
 from docretriever_ui.results_grid import ResultsGrid
-from docretriever_ui.session import LibrarySession
+from docretriever_ui.session import LibrarySession, ModelState
 from docretriever_ui.tasks import TaskError
 from docretriever_ui.viewer import PageViewer
 
@@ -37,12 +39,15 @@ REFRESH_DELAY_MS = 300
 
 
 class MainWindow(QMainWindow):
-    """Search bar on top, library on the left, results on the right, ingest in the status bar."""
+    """Search bar on top, library on the left, results on the right, ingest and model in the
+    status bar. ``model_setup.start()`` (the app calls it once the window shows) loads the model
+    in the background, or asks for it."""
 
     def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.viewer: PageViewer | None = None
+        self._pending_query: str | None = None  # the search under way, for its status line
         self.setWindowTitle("DocRetriever")
         self.setAcceptDrops(True)
 
@@ -64,6 +69,9 @@ class MainWindow(QMainWindow):
 
         self.ingest_status = IngestStatus(self)
         self.statusBar().addPermanentWidget(self.ingest_status, 1)
+        self.model_status = ModelStatus(session, self)
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.model_setup = ModelSetup(session, self)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -91,6 +99,8 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         find = self._action(edit_menu, "&Find", self.focus_search, QKeySequence.StandardKey.Find)
         find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
+        self.model_menu = self.menuBar().addMenu("&Model")
+        self.set_up_model_action = self._action(self.model_menu, "&Set up…", self.model_setup.open_dialog)
 
     def _action(
         self,
@@ -113,8 +123,10 @@ class MainWindow(QMainWindow):
         session.ingest_started.connect(self.ingest_status.started)
         session.ingest_progress.connect(self.ingest_status.update_progress)
         session.ingest_finished.connect(self._ingest_finished)
-        session.model_progress.connect(self._model_progress)
+        session.model_state_changed.connect(self._model_state_changed)
         session.failed.connect(self.show_error)
+        self.model_status.wait_changed.connect(self.ingest_status.set_model_wait)
+        self.model_status.wait_changed.connect(self._show_search_status)
         self.ingest_status.cancel_button.clicked.connect(session.cancel_ingest)
         self.library_pane.remove_requested.connect(self.remove_documents)
         self.library_pane.reindex_requested.connect(session.reindex)
@@ -159,10 +171,27 @@ class MainWindow(QMainWindow):
         query = self.search_box.text().strip()
         if not query:
             return
-        self.statusBar().showMessage(f"Searching for “{query}”…")
-        self.session.search(query, RESULTS_PER_SEARCH, self.show_results)
+        self._pending_query = query
+        self._show_search_status()
+        self.session.search(query, RESULTS_PER_SEARCH, self.show_results, self._search_failed)
+
+    def _show_search_status(self) -> None:
+        """The status line of the search under way: "Searching for …", or, while the model
+        loads, that the search waits for it."""
+        if self._pending_query is None:
+            return
+        if self.model_status.loading:
+            self.statusBar().showMessage(f"Searching… {self.model_status.wait_note()}")
+        else:
+            self.statusBar().showMessage(f"Searching for “{self._pending_query}”…")
+
+    def _search_failed(self, error: TaskError) -> None:
+        self._pending_query = None
+        self.statusBar().clearMessage()
+        self.show_error(error)
 
     def show_results(self, hits: list[Hit]) -> None:
+        self._pending_query = None
         self.results.show_hits(hits)
         message = f"{len(hits)} pages found" if hits else "No indexed pages yet: drop PDFs on the window."
         self.statusBar().showMessage(message, 8000)
@@ -195,7 +224,7 @@ class MainWindow(QMainWindow):
         if self.session.ingesting:
             self.show_error(TaskError("The new settings apply after the current indexing finishes.", ""))
             return
-        self.session.reopen()
+        self.model_setup.settings_changed()
 
     def _schedule_refresh(self) -> None:
         # A throttle, not a debounce: changes arrive up to 10 times a second during an ingest,
@@ -225,8 +254,9 @@ class MainWindow(QMainWindow):
         if isinstance(outcome, TaskError) and not outcome.cancelled:
             self.show_error(outcome)
 
-    def _model_progress(self, progress: Progress) -> None:
-        self.statusBar().showMessage(describe(progress), 5000)
+    def _model_state_changed(self, state: ModelState) -> None:
+        if state is ModelState.FAILED and self.session.model_error is not None:
+            self.show_error(self.session.model_error)
 
     def _system(self, function: Callable[..., None], *args: object) -> None:
         try:

@@ -1,14 +1,18 @@
-"""First-run model setup: download the configured model, or point DocRetriever at a model folder.
+"""Model set-up: download the configured model, or point DocRetriever at a model folder.
 
-The app asks :func:`model_needs_setup` before it opens the library. When the model is neither a
-folder nor in the Hugging Face cache, :class:`ModelSetupDialog` says so, shows what a download
-would fetch, and runs the core's ``locate_model`` in the background with progress and a Cancel
-button. Every core call runs on the :class:`TaskRunner`, so the dialog never blocks the UI thread.
+The app opens :class:`ModelSetupDialog` when the model is neither a folder nor in the Hugging
+Face cache, and Model → Set up… opens it at any time. It says whether the model is already on
+this computer, shows the core's download plan before the first byte (what will be fetched, what
+is already here, the memory the model needs), and runs the core's ``locate_model`` with one
+progress bar and a Cancel button. Every core call runs on the :class:`TaskRunner`'s side pool,
+so the dialog never blocks the UI thread nor waits behind a model load.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -22,7 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from docretriever.embedding.model_files import ModelFiles, download_size, locate_model, model_is_available
+from docretriever.embedding import model_files
+from docretriever.embedding.model_files import (
+    DownloadPlan,
+    ModelFiles,
+    locate_model,
+    model_is_available,
+    plan_download,
+)
+from docretriever.errors import ModelError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
@@ -38,6 +50,54 @@ def model_needs_setup(settings: AppSettings) -> bool:
     Only the disk is looked at (no network), so this is quick enough to ask at start-up.
     """
     return not model_is_available(settings.model)
+
+
+_MISSING_TEXT = (
+    "DocRetriever reads your pages with a vision-language model, and that model is not on "
+    "this computer yet. It is downloaded once into the Hugging Face cache. Without a network "
+    'connection, choose a folder that holds the model instead. "Not now" closes this window; '
+    "Model → Set up… brings it back."
+)
+_AVAILABLE_TEXT = "This model is on this computer and DocRetriever uses it from there."
+_AVAILABLE_HUB = (
+    " Download fetches only the files that are not here yet (the sizes below say how much); or "
+    "choose a model folder instead."
+)
+_AVAILABLE_FOLDER = " To use another model, choose its folder."
+
+
+def describe_plan(plan: DownloadPlan) -> str:
+    """What a download will fetch, e.g. "Download: 4.4 GB (12.0 MB of 4.4 GB already on this
+    computer)." — the core's plan, so it counts exactly the files the app reads."""
+    if plan.download_bytes == 0:
+        return f"Download: nothing; all {format_bytes(plan.total_bytes)} are already on this computer."
+    text = f"Download: {format_bytes(plan.download_bytes)}"
+    if plan.cached_bytes:
+        cached, total = format_bytes(plan.cached_bytes), format_bytes(plan.total_bytes)
+        text += f" ({cached} of {total} already on this computer)"
+    return text + "."
+
+
+def describe_memory(plan: DownloadPlan) -> str:
+    """The memory the weights take: bfloat16 on a GPU, float32 on a CPU (how the core loads them)."""
+    gpu, cpu = plan.memory_bytes("bfloat16"), plan.memory_bytes("float32")
+    if gpu is None or cpu is None or plan.parameters is None:
+        return "Memory needed: unknown (the Hub did not say how many parameters the model has)."
+    return (
+        f"Memory needed: about {format_bytes(gpu)} on a GPU (bfloat16), {format_bytes(cpu)} on a "
+        f"CPU (float32), for {plan.parameters / 1e9:,.2f} billion parameters."
+    )
+
+
+def model_problem(source: str) -> str:
+    """Why the model ``source`` cannot be used from this computer as it is, in the core's words
+    (not a model folder, incomplete, a layout it does not load...), or "" when it can. Looks at
+    the disk only."""
+    try:
+        model_files.locate_model(source, offline=True)
+    except ModelError as exc:
+        return str(exc)
+    return ""
 
 
 def format_duration(seconds: float) -> str:
@@ -67,7 +127,9 @@ class ModelSetupDialog(QDialog):
 
     Accepted once the model is usable: after a finished download (``model_files`` holds the
     located files) or after a model folder was chosen (stored in ``settings.model``). "Not now"
-    rejects; closing the dialog during a download cancels the download.
+    rejects; closing the dialog during a download cancels the download. ``available`` becomes
+    True or False once the disk has been looked at, ``plan`` holds the core's download plan
+    once the Hub has answered.
     """
 
     def __init__(self, settings: AppSettings, runner: TaskRunner, parent: QWidget | None = None) -> None:
@@ -75,21 +137,24 @@ class ModelSetupDialog(QDialog):
         self.settings = settings
         self.runner = runner
         self.model_files: ModelFiles | None = None
+        self.available: bool | None = None
+        self.plan: DownloadPlan | None = None
         self._download: TaskHandle | None = None
+        self._bar_value = 0  # the bar only moves forward, whatever a progress report says
         self._checking_folder = False
+        self._is_folder = False
         self.setWindowTitle("Set up the model")
 
         source = settings.model
-        intro = QLabel(
-            "DocRetriever reads your pages with a vision-language model, and that model is not on "
-            "this computer yet. It is downloaded once into the Hugging Face cache. Without a network "
-            "connection, choose a folder that holds the model instead."
-        )
-        intro.setWordWrap(True)
+        self.intro_label = QLabel(_MISSING_TEXT)
+        self.intro_label.setWordWrap(True)
         self.model_label = QLabel(f"Model: <b>{escape(source)}</b>")
         self.model_label.setTextFormat(Qt.TextFormat.RichText)
-        self.size_label = QLabel("Download size: checking…")
+        self.size_label = QLabel("Download: asking the Hugging Face Hub…")
         self.size_label.setWordWrap(True)
+        self.memory_label = QLabel()
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setVisible(False)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, _BAR_STEPS)
         self.progress_bar.setVisible(False)
@@ -121,9 +186,10 @@ class ModelSetupDialog(QDialog):
         buttons.addWidget(self.download_button)
         layout = self._layout = QVBoxLayout(self)
         for widget in (
-            intro,
+            self.intro_label,
             self.model_label,
             self.size_label,
+            self.memory_label,
             self.progress_bar,
             self.progress_label,
             self.message_label,
@@ -133,11 +199,12 @@ class ModelSetupDialog(QDialog):
         layout.addLayout(buttons)
         self.setMinimumWidth(520)
 
-        # Asking the Hub for the size needs the network, which may be slow or absent.
-        self.runner.read(
-            lambda progress, cancel: download_size(source),
-            on_done=self._show_size,
-            on_error=self._size_failed,
+        # The disk answers at once; the Hub needs the network, which may be slow or absent.
+        self.runner.side(lambda progress, cancel: model_is_available(source), on_done=self._show_available)
+        self._plan_task = self.runner.side(
+            lambda progress, cancel: _look_up(source, cancel),
+            on_done=self._show_plan,
+            on_error=self._plan_failed,
         )
 
     @property
@@ -155,11 +222,12 @@ class ModelSetupDialog(QDialog):
             return locate_model(source, progress, cancel=cancel)
 
         self._hide_message()
+        self._bar_value = 0
         self.progress_bar.setRange(0, 0)  # busy until the first byte count arrives
         self.progress_bar.setVisible(True)
         self.progress_label.setText("Starting the download…")
         self.progress_label.setVisible(True)
-        self._download = self.runner.read(
+        self._download = self.runner.side(
             fetch,
             on_done=self._download_done,
             on_error=self._download_failed,
@@ -184,42 +252,66 @@ class ModelSetupDialog(QDialog):
         if not folder:
             return
 
-        def check(progress: ProgressCallback, cancel: CancelToken) -> tuple[str, bool]:
-            return folder, model_is_available(folder)
+        def check(progress: ProgressCallback, cancel: CancelToken) -> tuple[str, str]:
+            return folder, model_problem(folder)
 
         self._hide_message()
         self._checking_folder = True
         self._update_buttons()
-        self.runner.read(check, on_done=self._folder_checked, on_error=self._folder_check_failed)
+        self.runner.side(check, on_done=self._folder_checked, on_error=self._folder_check_failed)
 
-    def reject(self) -> None:
-        """Close without a model; a running download is cancelled (what it fetched is kept)."""
+    def done(self, result: int) -> None:
+        """Close without waiting: a running download is cancelled (what it fetched is kept), and
+        the Hub's answer about sizes is no longer wanted."""
         if self._download is not None:
             self._download.cancel()
-        super().reject()
+        self._plan_task.cancel()
+        super().done(result)
 
-    def _show_size(self, size: int | None) -> None:
-        if size is None:
-            self.size_label.setText(
-                "Download size: size unknown (the Hugging Face Hub could not be asked; "
-                "the download may still work)."
-            )
+    def _show_available(self, available: bool) -> None:
+        self.available = available
+        self._update_intro()
+
+    def _update_intro(self) -> None:
+        """Say whether the model is here already (then "Not now" is just "Close")."""
+        if self.available:
+            more = _AVAILABLE_FOLDER if self._is_folder else _AVAILABLE_HUB
+            self.intro_label.setText(_AVAILABLE_TEXT + more)
+            self.not_now_button.setText("Close")
+            self._fit()
+
+    def _show_plan(self, plan: DownloadPlan | _Folder) -> None:
+        if isinstance(plan, _Folder):
+            self._is_folder = True
+            self.size_label.setText("A model folder on this computer: there is nothing to download.")
+            self._update_buttons()
+            self._update_intro()
+            if plan.problem:
+                self._show_message(plan.problem)
         else:
-            self.size_label.setText(f"Download size: about {format_bytes(size)}.")
+            self.plan = plan
+            self.size_label.setText(describe_plan(plan))
+            self.memory_label.setText(describe_memory(plan))
+            self.memory_label.setVisible(True)
         self._fit()
 
-    def _size_failed(self, error: TaskError) -> None:
-        self._show_size(None)
+    def _plan_failed(self, error: TaskError) -> None:
+        if not error.cancelled:
+            self.size_label.setText(f"Download size unknown: {error.message}")
+            self.size_label.setToolTip(error.details)
+            self._fit()
 
     def _show_progress(self, progress: Progress) -> None:
+        """One bar from 0 to the download's total that never moves backwards: the core promises
+        monotone counts, and the bar holds to it even if a report were to step back."""
         if self._download is None:
             return
         fraction = progress.fraction
-        if fraction is None:
-            self.progress_bar.setRange(0, 0)
-        else:
+        if fraction is not None:
+            self._bar_value = max(self._bar_value, round(fraction * _BAR_STEPS))
+        if self._bar_value or fraction is not None:  # never back to "busy" once it has counted
             self.progress_bar.setRange(0, _BAR_STEPS)
-            self.progress_bar.setValue(round(fraction * _BAR_STEPS))
+            self.progress_bar.setValue(self._bar_value)
         if not self._download.token.cancelled:
             self.progress_label.setText(f"{progress.stage}: {describe_download(progress)}")
             self._fit()
@@ -240,15 +332,12 @@ class ModelSetupDialog(QDialog):
             self._show_message(error.message, error.details)
         self._update_buttons()
 
-    def _folder_checked(self, result: tuple[str, bool]) -> None:
-        folder, available = result
+    def _folder_checked(self, result: tuple[str, str]) -> None:
+        folder, problem = result
         self._checking_folder = False
         self._update_buttons()
-        if not available:
-            self._show_message(
-                f"{folder} is not a model folder: it should hold the model's config.json "
-                "(or, for an adapter, adapter_config.json) and its weights."
-            )
+        if problem:
+            self._show_message(problem)  # the core's words: what is missing, or which layout
             return
         self.settings.model = folder
         self.accept()
@@ -261,7 +350,7 @@ class ModelSetupDialog(QDialog):
     def _update_buttons(self) -> None:
         downloading = self._download is not None
         idle = not downloading and not self._checking_folder
-        self.download_button.setEnabled(idle)
+        self.download_button.setEnabled(idle and not self._is_folder)
         self.choose_button.setEnabled(idle)
         self.cancel_button.setVisible(downloading)
         self.cancel_button.setEnabled(downloading)
@@ -283,3 +372,18 @@ class ModelSetupDialog(QDialog):
         self.message_label.clear()
         self.message_label.setToolTip("")
         self.message_label.setVisible(False)
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """The model is a folder: nothing to download; ``problem`` is the core's reason it cannot be
+    used ("" when it can)."""
+
+    problem: str
+
+
+def _look_up(source: str, cancel: CancelToken) -> DownloadPlan | _Folder:
+    """The core's download plan for a Hub id; for a model folder, whether the core can use it."""
+    if Path(source).expanduser().is_dir():
+        return _Folder(model_problem(source))
+    return plan_download(source, cancel)

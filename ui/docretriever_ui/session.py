@@ -6,14 +6,16 @@ session holds no rules of its own beyond ordering (one ingest at a time, the new
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from docretriever.embedding import Embedder
+from docretriever.embedding import Embedder, ModelIdentity
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
 from docretriever.progress import CancelToken, Progress, ProgressCallback
@@ -23,6 +25,17 @@ from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
 
 CLOSE_WAIT_MS = 3000
+# The model load goes ahead of queued searches (1) and renders (0): they wait for it anyway.
+_LOAD_PRIORITY = 2
+
+
+class ModelState(Enum):
+    """Where the session's model stands; see :meth:`LibrarySession.load_model`."""
+
+    NOT_LOADED = "not loaded"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
 
 
 class LibrarySession(QObject):
@@ -30,8 +43,10 @@ class LibrarySession(QObject):
 
     Signals arrive on the UI thread: ``documents_changed`` after any change to the library;
     ``ingest_progress(Progress)`` and ``ingest_finished(AddReport | TaskError)`` for add and
-    re-index; ``model_progress(Progress)`` while a model downloads or loads; ``failed(TaskError)``
-    for errors of calls that were given no ``on_error``.
+    re-index; ``model_progress(Progress)`` while a model downloads or loads;
+    ``model_state_changed(ModelState)`` when a background load starts, ends or is dropped (see
+    ``model_identity`` and ``model_error``); ``failed(TaskError)`` for errors of calls that were
+    given no ``on_error``.
     """
 
     documents_changed = Signal()
@@ -39,6 +54,7 @@ class LibrarySession(QObject):
     ingest_progress = Signal(object)
     ingest_finished = Signal(object)
     model_progress = Signal(object)
+    model_state_changed = Signal(object)
     failed = Signal(object)
 
     def __init__(
@@ -57,35 +73,51 @@ class LibrarySession(QObject):
         self._ingests: list[TaskHandle] = []  # queued on the serial writer, oldest first
         self._search_generation = 0
         self._last_model_report = 0.0
+        # The UI thread and the workers both open the library on first use: once, under this lock.
+        self._open_lock = threading.Lock()
+        self._model_state = ModelState.NOT_LOADED
+        self._model_load: TaskHandle | None = None
+        self._library_generation = 0  # a load started before a reopen reports nothing
+        self.model_identity: ModelIdentity | None = None
+        self.model_error: TaskError | None = None
 
     # --- the library -------------------------------------------------------------------------
 
     @property
     def library(self) -> Library:
-        if self._library is None:
-            self._library = open_library(
-                self.settings.library,
-                self.settings.model_spec(),
-                embedder=self._embedder,
-                progress=self._report_model_progress,
-                token_pooling_for_new=self.settings.token_pooling,
-                api_key=self.settings.qdrant_api_key or None,
-            )
-        return self._library
+        with self._open_lock:
+            if self._library is None:
+                self._library = open_library(
+                    self.settings.library,
+                    self.settings.model_spec(),
+                    embedder=self._embedder,
+                    progress=self._report_model_progress,
+                    token_pooling_for_new=self.settings.token_pooling,
+                    api_key=self.settings.qdrant_api_key or None,
+                )
+            return self._library
 
     def reopen(self) -> None:
         """Open the library again with the current settings (after Preferences or the model
         dialog). Never waits: a task still using the old library keeps it until it finishes,
-        and the old library's files are released when the last such task drops it."""
+        and the old library's files are released when the last such task drops it. A model
+        load in flight is cancelled and forgotten; call :meth:`load_model` for the new one."""
+        self._library_generation += 1
+        if self._model_load is not None:
+            self._model_load.cancel()
+            self._model_load = None
         if self.runner.idle() and self._library is not None:
             self._library.close()
         self._library = None
+        self._set_model_state(ModelState.NOT_LOADED)
         self.documents_changed.emit()
 
     def close(self) -> None:
         """Stop what can be stopped and release the library; never blocks for long. A task that
         cannot stop in time (a model still loading) keeps the library until the process ends."""
         self.cancel_ingest()
+        if self._model_load is not None:
+            self._model_load.cancel()
         if self.runner.wait(CLOSE_WAIT_MS) and self._library is not None:
             self._library.close()
         self._library = None
@@ -99,6 +131,58 @@ class LibrarySession(QObject):
 
     def documents(self) -> list[DocumentRecord]:
         return self.library.documents()
+
+    # --- the model (the reader pool) ---------------------------------------------------------
+
+    @property
+    def model_state(self) -> ModelState:
+        return self._model_state
+
+    def load_model(self) -> TaskHandle | None:
+        """Load the model in the background now, instead of making the first search or ingest
+        wait silently for it. Searches and ingests started meanwhile queue behind the load in
+        the core (they wait on the library's load lock), so nothing here orders them.
+
+        Returns the running load's handle (the same one when a load is already running), or
+        None when the model is already loaded."""
+        if self._model_state is ModelState.READY:
+            return None
+        if self._model_load is not None and self._model_state is ModelState.LOADING:
+            return self._model_load
+        generation = self._library_generation
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> ModelIdentity:
+            return self.library.load_model(progress, cancel)
+
+        def done(identity: ModelIdentity) -> None:
+            if generation == self._library_generation:
+                self._model_load = None
+                self.model_identity = identity
+                self._set_model_state(ModelState.READY)
+
+        def fail(error: TaskError) -> None:
+            if generation == self._library_generation:
+                self._model_load = None
+                self.model_error = None if error.cancelled else error
+                self._set_model_state(ModelState.NOT_LOADED if error.cancelled else ModelState.FAILED)
+
+        self.model_identity = self.model_error = None
+        self._model_load = self.runner.read(
+            work, priority=_LOAD_PRIORITY, on_done=done, on_error=fail, on_progress=self.model_progress.emit
+        )
+        self._set_model_state(ModelState.LOADING)
+        return self._model_load
+
+    def _set_model_state(self, state: ModelState) -> None:
+        if state is not self._model_state:
+            self._model_state = state
+            self.model_state_changed.emit(state)
+
+    def _needs_model(self) -> None:
+        """Before a search or ingest: start the load visibly if nobody has (after "Not now",
+        say); a failed load is not retried here, the task itself reports why it cannot run."""
+        if self._model_state is ModelState.NOT_LOADED:
+            self.load_model()
 
     # --- changes (the serial writer) ---------------------------------------------------------
 
@@ -125,6 +209,7 @@ class LibrarySession(QObject):
             handle.cancel()
 
     def _start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
+        self._needs_model()
         self.ingest_started.emit()
         handle = self.runner.write(
             work,
@@ -178,6 +263,7 @@ class LibrarySession(QObject):
             if generation == self._search_generation:
                 (on_error or self.failed.emit)(error)
 
+        self._needs_model()
         # Searches go ahead of queued thumbnail renders: a person waits on them.
         return self.runner.read(
             lambda progress, cancel: self.library.search(query, k), priority=1, on_done=deliver, on_error=fail

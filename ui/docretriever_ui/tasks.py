@@ -1,10 +1,13 @@
 """Running core functions off the UI thread.
 
-Every background call looks the same: ``runner.write(fn, on_done=..., on_error=..., on_progress=...)``
-or ``runner.read(...)``. ``fn(progress, cancel)`` is a synchronous core function; it runs on
-one serial writer thread (ingest, removal: one change to the library at a time) or on a pool of
-readers (search, rendering). Results, errors and progress come back to the UI thread as queued
-signals; progress reaches the UI at most ten times a second, and always once at the end.
+Every background call looks the same: ``runner.write(fn, on_done=..., on_error=..., on_progress=...)``,
+``runner.read(...)`` or ``runner.side(...)``. ``fn(progress, cancel)`` is a synchronous core
+function; it runs on one serial writer thread (ingest, removal: one change to the library at a
+time), on a pool of readers (search, rendering, the model load), or on a side pool for work that
+never touches the library (is the model on disk, what would a download fetch, the download) and
+so must not queue behind a model load that holds every reader. Results, errors and progress
+come back to the UI thread as queued signals; progress reaches the UI at most ten times a
+second, and always once at the end.
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ class TaskRunner(QObject):
         self._writer.setMaxThreadCount(1)
         self._readers = QThreadPool(self)
         self._readers.setMaxThreadCount(max(1, readers))
+        self._side = QThreadPool(self)
+        self._side.setMaxThreadCount(2)
         # Signal objects must live until their queued emissions are delivered.
         self._live: set[_Signals] = set()
 
@@ -126,6 +131,11 @@ class TaskRunner(QObject):
     ) -> TaskHandle:
         """Run on the reader pool; a higher ``priority`` starts before queued lower ones."""
         return self._start(self._readers, function, callbacks, priority)
+
+    def side(self, function: TaskFunction, **callbacks: Callable[[Any], None]) -> TaskHandle:
+        """Run on the side pool: work that never touches the library, so that it answers even
+        while a model load and the searches waiting for it hold every reader."""
+        return self._start(self._side, function, callbacks)
 
     def _start(
         self,
@@ -157,8 +167,8 @@ class TaskRunner(QObject):
 
     def idle(self) -> bool:
         """True when no task is running or queued."""
-        return self._writer.activeThreadCount() == 0 and self._readers.activeThreadCount() == 0
+        return all(pool.activeThreadCount() == 0 for pool in (self._writer, self._readers, self._side))
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until every task has finished (for shutdown and tests)."""
-        return self._writer.waitForDone(timeout_ms) and self._readers.waitForDone(timeout_ms)
+        return all(pool.waitForDone(timeout_ms) for pool in (self._writer, self._readers, self._side))
