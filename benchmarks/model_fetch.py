@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers.hub_stand_in import HubStandIn  # noqa: E402
 
 from docretriever.embedding import ModelSpec, load_embedder  # noqa: E402
-from docretriever.embedding.hub_download import plan_download  # noqa: E402
+from docretriever.embedding.hub_plan import plan_download  # noqa: E402
 from docretriever.embedding.model_files import locate_model  # noqa: E402
 from docretriever.testing.hub_layout import build_hub_repos  # noqa: E402
 
@@ -95,6 +95,7 @@ def _accounting(hub: HubStandIn, home: Path) -> dict[str, object]:
 def _resume(hub: HubStandIn, repos: dict[str, Path], home: Path) -> dict[str, object]:
     size = (repos["vidore/colqwen2-base"] / "model-00002-of-00002.safetensors").stat().st_size
     hub.throttle(size / 4)
+    hub.clear_log()
     script = (
         "import huggingface_hub.constants as c; c.DOWNLOAD_CHUNK_SIZE = 16_384\n"  # scaled to the tiny shard
         "from docretriever.embedding.model_files import locate_model\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from docretriever.embedding.hub_download import plan_download
+from docretriever.embedding.hub_plan import plan_download
 from docretriever.embedding.model_files import locate_model, model_is_available
 from docretriever.errors import Cancelled, ModelError
 from docretriever.progress import CancelToken, Progress

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -67,6 +68,27 @@ def test_preferences_refuse_an_empty_field(qtbot, app_settings) -> None:
     dialog.model_edit.clear()
     dialog.accept()
     assert dialog.isVisible() and "model" in dialog.message_label.text()
+
+
+@pytest.mark.parametrize(
+    ("model", "accepted"),
+    [
+        ("vidore/colqwen2-v1.0@92eec1a", True),  # a pinned revision
+        ("vidore/colqwen2-v1.0@", False),
+        ("not a model id", False),
+        ("/no/such/model/folder", False),
+    ],
+)
+def test_preferences_check_the_form_of_the_model(qtbot, app_settings, model: str, accepted: bool) -> None:
+    dialog = PreferencesDialog(app_settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.model_edit.setText(model)
+    dialog.accept()
+    assert (dialog.result() == QDialog.DialogCode.Accepted) is accepted
+    assert (app_settings.model == model) is accepted
+    if not accepted:
+        assert dialog.message_label.isVisible() and model.split("@")[0] in dialog.message_label.text()
 
 
 def test_error_dialog_copies_message_and_details_without_closing(qtbot) -> None:

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from docretriever.embedding.hub_download import PlannedFile
+from docretriever.embedding.hub_plan import PlannedFile
 from docretriever.embedding.model_files import DownloadPlan
 from docretriever.errors import Cancelled, ModelError
 from docretriever.progress import Progress

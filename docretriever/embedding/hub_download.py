@@ -1,41 +1,28 @@
-"""Getting a model from the Hugging Face Hub: a plan of exactly the files the app reads, then a
-download with one monotone progress total, Cancel, resume and errors a person can act on.
+"""Downloading a model planned by :mod:`~docretriever.embedding.hub_plan`: one monotone progress
+total over the adapter and its base, Cancel within a second, resume across processes, and
+errors a person can act on.
 
-The transfer itself is huggingface_hub's ``hf_hub_download`` (cache layout, locks, resume of a
-``.incomplete`` blob with an HTTP Range request, retries of a dropped connection). This module
-decides *which* files (never ``checkpoint-*/`` training state, optimizer or ``.pt``/``.bin``
-files, READMEs), adds their sizes up before the first byte, and reports bytes across the adapter
-and its base as one stage.
+The small files go through huggingface_hub's ``hf_hub_download`` (cache layout, locks, links
+from a snapshot to its blobs). The weight files, gigabytes each, are fetched with
+huggingface_hub's ``http_get`` into a partial blob with a stable name, so that a cancelled,
+cut or killed download resumes where it stopped (see :func:`_fetch_resumable`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import math
 import os
 import re
 import shutil
-import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from docretriever.embedding.hub_errors import explain_hub_error
-from docretriever.embedding.model_source import (
-    HubModel,
-    hub_cache_dir,
-    hub_endpoint,
-    is_commit_hash,
-    is_model_file,
-    parse_hub_model,
-    repo_cache_folder,
-    snapshot_folder,
-)
+from docretriever.embedding.hub_plan import DownloadPlan, PlannedFile
+from docretriever.embedding.model_source import hub_cache_dir, hub_endpoint, is_commit_hash, repo_cache_folder
 from docretriever.errors import Cancelled, ModelError
 from docretriever.progress import CancelToken, ProgressCallback, RateMeter, format_bytes, ignore_progress
 
@@ -44,97 +31,6 @@ _DISK_MARGIN = 200_000_000
 T = TypeVar("T")
 _REPORT_INTERVAL_S = 0.1
 _CANCEL_POLL_S = 0.05
-
-
-@dataclass(frozen=True)
-class PlannedFile:
-    """One file the app will read: ``size`` in bytes, ``cached`` when already on this computer."""
-
-    repo_id: str
-    revision: str  # the commit hash it is read at
-    path: str
-    size: int
-    cached: bool
-
-
-@dataclass(frozen=True)
-class DownloadPlan:
-    """What getting ``source`` (a Hub id, optionally ``@revision``) involves, known before any
-    weight byte moves: the adapter's files, then its base model's weight files.
-
-    ``parameters`` counts the model's parameters from the safetensors headers (adapter included);
-    None when the Hub did not say.
-    """
-
-    source: str
-    files: tuple[PlannedFile, ...]
-    parameters: int | None = None
-    # (repo id, revision as asked, commit) of the model and its base: the cache's refs to write
-    refs: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-    @property
-    def cached_bytes(self) -> int:
-        return sum(f.size for f in self.files if f.cached)
-
-    @property
-    def download_bytes(self) -> int:
-        return self.total_bytes - self.cached_bytes
-
-    def memory_bytes(self, dtype: str) -> int | None:
-        """Bytes the weights take in memory as ``dtype`` ("bfloat16" or "float32"), or None."""
-        per_parameter = {"bfloat16": 2, "float16": 2, "float32": 4}[dtype]
-        return None if self.parameters is None else self.parameters * per_parameter
-
-    def describe(self) -> str:
-        """One line: "8.9 GB to download (74 MB already here)"."""
-        text = f"{format_bytes(self.download_bytes)} to download"
-        if self.cached_bytes:
-            text += f" ({format_bytes(self.cached_bytes)} already on this computer)"
-        return text
-
-
-def plan_download(
-    source: str | HubModel, cancel: CancelToken | None = None, *, weights_only: bool = False
-) -> DownloadPlan:
-    """Ask the Hub which files getting ``source`` takes, with their sizes. Uses the network.
-
-    ``source`` is ``owner/name`` or ``owner/name@revision``; for a LoRA adapter the plan also
-    holds its base model's configuration and weights. ``weights_only`` plans a base model alone
-    (no tokenizer or processor files). The small files that say what else is needed
-    (``adapter_config.json``, the shards' index) are fetched into the cache on the way; they
-    count as already downloaded. Raises :class:`ModelError` with the reason (no network,
-    unknown id, gated model, proxy...).
-    """
-    model = source if isinstance(source, HubModel) else parse_hub_model(source)
-    try:
-        files = _plan_repo(model, cancel, weights_only=weights_only)
-        refs = [(model.repo_id, model.revision, files[0].revision)]
-        adapter = next((f for f in files if f.path == "adapter_config.json"), None)
-        has_config = any(f.path == "config.json" for f in files)
-        if adapter is not None and not has_config:
-            base = base_model_of(_cached_path(adapter), model.repo_id)
-            base_files = _plan_repo(base, cancel, weights_only=True)
-            refs.append((base.repo_id, base.revision, base_files[0].revision))
-            files += base_files
-        parameters = _count_parameters(files)
-    except (Cancelled, ModelError):
-        raise
-    except Exception as exc:
-        raise explain_hub_error(exc, model.repo_id) from exc
-    return DownloadPlan(str(model), tuple(files), parameters, tuple(refs))
-
-
-def base_model_of(adapter_config: Path, adapter_id: str) -> HubModel:
-    """The Hub model an adapter downloaded from the Hub names as its base (and revision)."""
-    config = json.loads(adapter_config.read_text())
-    base = config.get("base_model_name_or_path")
-    if not base:
-        raise ModelError(f"The adapter {adapter_id} does not name its base model.")
-    return parse_hub_model(str(base) + (f"@{config['revision']}" if config.get("revision") else ""))
 
 
 def download(
@@ -155,88 +51,6 @@ def download(
     for repo_id, revision, commit in plan.refs:
         _remember_revision(repo_id, revision, commit)
     counter.finish()
-
-
-def _plan_repo(model: HubModel, cancel: CancelToken | None, *, weights_only: bool) -> list[PlannedFile]:
-    from huggingface_hub import HfApi
-
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    info = HfApi(endpoint=hub_endpoint()).model_info(
-        model.repo_id, revision=model.revision, files_metadata=True
-    )
-    if not info.sha:
-        raise ModelError(f"The Hugging Face Hub did not say which revision of {model.repo_id} to fetch.")
-    commit = info.sha
-    sizes = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
-    if "config.json" in sizes:
-        config = json.loads(_fetch_small(model.repo_id, commit, "config.json").read_text())
-        check_supported_config(config, model.repo_id)
-    shards: set[str] | None = None
-    if "model.safetensors.index.json" in sizes:
-        index = json.loads(_fetch_small(model.repo_id, commit, "model.safetensors.index.json").read_text())
-        shards = set(index.get("weight_map", {}).values())
-    if "adapter_config.json" in sizes and "config.json" not in sizes:
-        _fetch_small(model.repo_id, commit, "adapter_config.json")
-    names = [name for name in sorted(sizes) if is_model_file(name, weights_only=weights_only, shards=shards)]
-    if not any(name.endswith(".safetensors") for name in names):
-        raise ModelError(
-            f"{model.repo_id} holds no weights DocRetriever can read (.safetensors files); "
-            "it is not a ColQwen2-family model."
-        )
-    folder = snapshot_folder(model.repo_id, commit)
-    return [PlannedFile(model.repo_id, commit, name, sizes[name], (folder / name).exists()) for name in names]
-
-
-def check_supported_config(config: dict[str, Any], source: str) -> None:
-    """Refuse checkpoints in a layout DocRetriever cannot load, saying which one to take instead."""
-    model_type = str(config.get("model_type", ""))
-    if model_type.startswith("colqwen"):
-        raise ModelError(
-            f'{source} is a transformers-native checkpoint (model type {model_type}, the "-hf" '
-            "layout), which DocRetriever does not load: it reads the colpali-engine layout. Use the "
-            'same model without "-hf" (for example vidore/colqwen2-v1.0).'
-        )
-
-
-def _fetch_small(repo_id: str, commit: str, path: str) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    return Path(
-        hf_hub_download(repo_id, path, revision=commit, cache_dir=hub_cache_dir(), endpoint=hub_endpoint())
-    )
-
-
-def _cached_path(file: PlannedFile) -> Path:
-    return snapshot_folder(file.repo_id, file.revision) / file.path
-
-
-def _count_parameters(files: list[PlannedFile]) -> int | None:
-    """Parameters of every planned safetensors file, from their headers: read from the cache
-    when the file is there, else from the Hub with an HTTP Range request (about 100 kB each)."""
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=hub_endpoint())
-    total = 0
-    for file in files:
-        if not file.path.endswith(".safetensors"):
-            continue
-        try:
-            if file.cached:
-                total += _parameters_on_disk(_cached_path(file))
-            else:
-                meta = api.parse_safetensors_file_metadata(file.repo_id, file.path, revision=file.revision)
-                total += sum(meta.parameter_count.values())
-        except Exception:  # the size is still known; only the memory estimate is missing
-            return None
-    return total
-
-
-def _parameters_on_disk(path: Path) -> int:
-    with open(path, "rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
-    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
 
 
 class _ByteCounter:

@@ -13,13 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from docretriever.embedding.hub_download import (
-    DownloadPlan,
-    check_supported_config,
-    download,
-    plan_download,
-    run_cancellable,
-)
+from docretriever.embedding.hub_download import download, run_cancellable
+from docretriever.embedding.hub_plan import DownloadPlan, check_supported_config, plan_download
 from docretriever.embedding.model_source import (
     HubModel,
     cached_commit,

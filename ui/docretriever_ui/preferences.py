@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from docretriever.embedding.model_source import parse_model_source
+from docretriever.errors import ModelError
 from docretriever_ui.model_dialog import ERROR_STYLE
 from docretriever_ui.settings import DEVICES, AppSettings
 
@@ -68,10 +70,11 @@ class PreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
 
         self.model_edit = QLineEdit(settings.model)
-        self.model_edit.setPlaceholderText("vidore/colqwen2-v1.0, or a model folder")
+        self.model_edit.setPlaceholderText("vidore/colqwen2-v1.0, owner/name@revision, or a model folder")
         self.model_edit.setToolTip(
-            "A Hugging Face model id (downloaded once into the Hugging Face cache) or a folder that "
-            "holds the model. Changing the model needs a library built with that model."
+            "A Hugging Face model id (downloaded once into the Hugging Face cache), with @revision "
+            "to pin a branch, tag or commit, or a folder that holds the model. Changing the model "
+            "needs a library built with that model."
         )
         self.model_browse = QPushButton("Browse…")
         self.model_browse.clicked.connect(self._browse_model)
@@ -178,6 +181,10 @@ class PreferencesDialog(QDialog):
     def _problem(model: str, library: str) -> str:
         if not model:
             return "Enter a model: a Hugging Face model id such as vidore/colqwen2-v1.0, or a model folder."
+        try:
+            parse_model_source(model)  # the text's form only: no network, no file read
+        except ModelError as exc:
+            return str(exc)
         if not library:
             return "Enter the folder where the library is kept."
         if "://" in library:
