@@ -69,17 +69,27 @@ class RateMeter:
     """Turns a stream of ``done`` counts into :class:`Progress` with rate and ETA."""
 
     def __init__(
-        self, stage: str, total: int | None, callback: ProgressCallback, unit: str = "pages"
+        self,
+        stage: str,
+        total: int | None,
+        callback: ProgressCallback,
+        unit: str = "pages",
+        *,
+        baseline: int = 0,
     ) -> None:
+        """``baseline`` is what was done before this meter started (a resumed download's bytes):
+        it counts in ``done`` but not in the rate, which measures this run's work."""
         self.stage = stage
         self.total = total
         self.unit = unit
+        self.baseline = baseline
         self._callback = callback
         self._start = time.monotonic()
 
     def report(self, done: int, message: str = "") -> None:
         elapsed = time.monotonic() - self._start
-        rate = done / elapsed if elapsed > 0 and done > 0 else None
+        moved = done - self.baseline
+        rate = moved / elapsed if elapsed > 0 and moved > 0 else None
         eta = None
         if rate and self.total is not None:
             eta = max(0.0, (self.total - done) / rate)

@@ -339,3 +339,15 @@ def test_a_qdrant_library_of_the_legacy_fingerprint_opens_and_is_migrated(
         other.adopt_identity(OTHER)
     other.close()
     assert refused.value is not None
+
+
+def test_a_refusal_says_the_weights_differ_when_the_names_agree() -> None:
+    from docretriever.library.base import model_mismatch
+
+    wanted = ModelIdentity("vidore/colqwen2-v1.0", "b" * 40, "f" * 64, 128)
+    other_name = str(model_mismatch("tiny", "local", wanted, "another library folder"))
+    other_revision = str(model_mismatch("vidore/colqwen2-v1.0", "a" * 40, wanted, "another library folder"))
+    same_names = str(model_mismatch("vidore/colqwen2-v1.0", "b" * 40, wanted, "another library folder"))
+    assert "built with the model tiny" in other_name
+    assert "vidore/colqwen2-v1.0@REVISION" in other_revision and "weights differ" in other_revision
+    assert "weights of vidore/colqwen2-v1.0 here differ" in same_names

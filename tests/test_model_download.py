@@ -60,8 +60,9 @@ def test_the_plan_names_exactly_the_files_read_and_the_download_matches_it(hub, 
     announced = _sizes(hub_repos[ADAPTER], ADAPTER_FILES) + _sizes(hub_repos[BASE], BASE_FILES)
     assert plan.total_bytes == announced
     assert plan.parameters and plan.memory_bytes("float32") == 2 * plan.memory_bytes("bfloat16")
-    # Planning fetched the small files that say what else is needed; they count as here.
-    assert 0 < plan.cached_bytes < 10_000
+    # Planning fetched the small files that say what else is needed, but it announces them: what
+    # is "already on this computer" is what was there before.
+    assert plan.cached_bytes == 0 and plan.download_bytes == announced
 
     reports: list[Progress] = []
     files = locate_model(ADAPTER, reports.append)
@@ -133,8 +134,11 @@ def test_a_download_killed_with_sigkill_resumes_where_it_stopped(hub, hub_cache,
     partial = list(hub_cache.rglob("*.partial"))
     assert partial and all(p.stat().st_size > 0 for p in partial)
     kept = sum(p.stat().st_size for p in partial)
-
     hub.throttle(None)
+    # The plan counts the kept bytes as here, and the download starts from them.
+    plan = plan_download(ADAPTER)
+    assert plan.cached_bytes >= kept and [f.partial for f in plan.files if f.path == SHARD] == [kept]
+
     hub.clear_log()
     files = locate_model(ADAPTER)
     assert (files.base_folder / SHARD).stat().st_size == shard
@@ -226,4 +230,30 @@ def test_a_pinned_revision_is_downloaded_and_found_again(hub) -> None:
     assert files.revision == hub.commit(ADAPTER)
     hub.stop()
     assert locate_model(pinned).folder == files.folder
-    assert locate_model(f"{ADAPTER}@{hub.commit(ADAPTER)[:7]}").folder == files.folder
+
+
+def test_a_refusal_during_the_transfer_is_a_sentence_naming_the_repository(hub) -> None:
+    hub.fail(r"model-00002-of-00002\.safetensors", 403)
+    with pytest.raises(ModelError) as raised:
+        locate_model(ADAPTER)
+    message = str(raised.value)
+    assert message.startswith(f"The Hugging Face Hub at {hub.endpoint} refused access to {BASE} (HTTP 403)")
+    assert "resumes where it stopped" in message and "Error" not in message
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(28, "No space left on device"), "free some disk space"),
+        (
+            OSError(30, "Read-only file system", "/cache/.locks/x.lock"),
+            "cannot be written (/cache/.locks/x.lock)",
+        ),
+        (OSError(13, "Permission denied"), "cannot be written"),
+    ],
+)
+def test_disk_errors_during_a_download_become_sentences(error: OSError, words: str) -> None:
+    from docretriever.embedding.hub_errors import explain_hub_error
+
+    message = str(explain_hub_error(error, ADAPTER, resumable=True))
+    assert words in message and "OSError" not in message

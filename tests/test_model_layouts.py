@@ -119,6 +119,11 @@ def test_the_same_weights_have_one_identity_wherever_they_are(hub, hub_repos, tm
         .replace("../colqwen2-base", str(copied.parent / "colqwen2-base"))
     )
     assert locate_model(str(other / "colqwen2-v1.0")).fingerprint() not in identities
+    # Nor is the same adapter scaled differently: lora_alpha changes what the model computes.
+    config = json.loads((copied / "adapter_config.json").read_text())
+    config["lora_alpha"] = 4
+    (copied / "adapter_config.json").write_text(json.dumps(config))
+    assert locate_model(str(copied)).fingerprint() not in identities
 
 
 def test_a_relative_base_path_is_taken_from_the_adapter_folder(
@@ -214,3 +219,24 @@ def test_the_adapter_check_catches_lora_weights_left_untrained(hub_repos, tmp_pa
         lora_b.zero_()
     with pytest.raises(ModelError, match="did not load"):
         check_adapter_loaded(loaded, {"missing_keys": set(), "unexpected_keys": set()}, adapter)
+
+
+@pytest.mark.parametrize("file_dtype", ["float32", "float16"])
+def test_an_adapter_saved_in_another_dtype_passes_the_check_in_bfloat16(
+    hub_repos, tmp_path: Path, file_dtype: str
+) -> None:
+    """PEFT adapters are often saved in float32; the model holds them in its own dtype (bf16 on
+    a GPU). The check compares values as the model received them, not as stored."""
+    import torch
+    from colpali_engine.models import ColQwen2
+
+    from docretriever.embedding.checkpoint_loading import load_checkpoint
+
+    adapter = _side_by_side(hub_repos, tmp_path)
+    weights = adapter / "adapter_model.safetensors"
+    tensors = {
+        name: tensor.to(getattr(torch, file_dtype)) for name, tensor in load_file(str(weights)).items()
+    }
+    save_file(tensors, str(weights))
+    model = load_checkpoint(ColQwen2, locate_model(str(adapter)), torch.bfloat16)
+    assert next(p for n, p in model.named_parameters() if "lora_B" in n).dtype == torch.bfloat16

@@ -40,3 +40,16 @@ def test_cancel_token() -> None:
     token.cancel()
     with pytest.raises(Cancelled):
         token.raise_if_cancelled()
+
+
+def test_a_resumed_count_does_not_inflate_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A download resumed at 90 % must not report 90 % of the file as this run's speed."""
+    clock = [100.0]
+    monkeypatch.setattr("docretriever.progress.time.monotonic", lambda: clock[0])
+    reports: list[Progress] = []
+    meter = RateMeter("Downloading", 1000, reports.append, "bytes", baseline=900)
+    meter.report(900)
+    assert reports[-1].rate is None and reports[-1].eta_s is None
+    clock[0] += 2.0
+    meter.report(950)
+    assert reports[-1].rate == pytest.approx(25.0) and reports[-1].eta_s == pytest.approx(2.0)

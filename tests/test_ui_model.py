@@ -270,3 +270,17 @@ def _left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_a_search_after_not_now_never_downloads_the_model(qtbot, hub, app_settings) -> None:
+    """The app downloads only from its set-up dialog: a search with the model missing (after
+    "Not now") fails with a sentence that says how to set it up, and fetches nothing."""
+    app_settings.model = "vidore/colqwen2-v1.0"
+    session = LibrarySession(app_settings)
+    try:
+        with qtbot.waitSignal(session.model_state_changed, check_params_cb=lambda s: s is ModelState.FAILED):
+            session.load_model()
+        assert session.model_error is not None and "Model → Set up" in session.model_error.message
+        assert not [r for r in hub.requests if "/resolve/" in r.path or r.path.startswith("/api/")]
+    finally:
+        session.close()

@@ -16,11 +16,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from docretriever.embedding.hub_plan import PlannedFile
-from docretriever.embedding.model_files import DownloadPlan
+from docretriever.embedding.model_files import DownloadPlan, model_is_available, why_unavailable
 from docretriever.errors import Cancelled, ModelError
 from docretriever.progress import Progress
 from docretriever_ui import model_dialog
-from docretriever_ui.model_dialog import ModelSetupDialog, model_needs_setup
+from docretriever_ui.model_dialog import ModelSetupDialog
 from docretriever_ui.tasks import TaskRunner
 
 HUB_ID = "vidore/colqwen2-v1.0"
@@ -86,7 +86,7 @@ def test_missing_model_shows_its_name_and_why_the_size_is_unknown(
     qtbot, hub_settings, runner, monkeypatch
 ) -> None:
     monkeypatch.setattr(model_dialog, "plan_download", hub_unreachable)
-    assert model_needs_setup(hub_settings)
+    assert not model_is_available(hub_settings.model)
     dialog = open_setup(qtbot, hub_settings, runner)
     assert HUB_ID in dialog.model_label.text()
     qtbot.waitUntil(lambda: NO_HUB in dialog.size_label.text())
@@ -151,7 +151,7 @@ def test_choosing_a_folder_accepts_only_a_model(
     with qtbot.waitSignal(dialog.accepted, timeout=30_000):
         qtbot.mouseClick(dialog.choose_button, Qt.MouseButton.LeftButton)
     assert hub_settings.model == str(tiny_model_dir)
-    assert not model_needs_setup(hub_settings)
+    assert model_is_available(hub_settings.model)
 
 
 def test_cancel_stops_the_download_and_keeps_the_dialog_usable(
@@ -293,7 +293,7 @@ def test_a_folder_the_core_refuses_shows_the_core_message(
     app_settings.model = str(hf_layout)
     dialog = open_setup(qtbot, app_settings, runner)
     qtbot.waitUntil(dialog.message_label.isVisible, timeout=10_000)
-    assert dialog.message_label.text() == model_dialog.model_problem(str(hf_layout))
+    assert dialog.message_label.text() == why_unavailable(str(hf_layout))
     assert '"-hf"' in dialog.message_label.text()
     assert dialog.available is False and "not on this computer yet" in dialog.intro_label.text()
 

@@ -81,13 +81,20 @@ def _transfer(
 
 def _download(spec: ModelSpec, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:
     """``download``: the plan (files, bytes, memory), then the files, unless they are here."""
-    from docretriever.embedding.model_files import locate_model, model_is_available, plan_download
+    from docretriever.embedding.model_files import (
+        download,
+        locate_model,
+        model_is_available,
+        plan_download,
+        run_cancellable,
+    )
 
     source = spec.resolved_source()
     if model_is_available(source):
         print(f"Ready: {locate_model(source, offline=True).describe()}.")
         return 0
-    plan = plan_download(source, cancel)
+    print(f"Asking the Hugging Face Hub what {source} takes...", file=sys.stderr)
+    plan = run_cancellable(lambda: plan_download(source, cancel), cancel)
     memory = [
         f"{format_bytes(size)} as {dtype}"
         for dtype in ("bfloat16", "float32")
@@ -98,9 +105,9 @@ def _download(spec: ModelSpec, args: argparse.Namespace, bar: ProgressBar, cance
         print(f"In memory: {' (GPU), '.join(memory)} (CPU).")
     if args.plan:
         return 0
-    files = locate_model(source, bar, cancel=cancel)
+    download(plan, bar, cancel)
     bar.finish()
-    print(f"Ready: {files.describe()}.")
+    print(f"Ready: {locate_model(source, offline=True).describe()}.")
     return 0
 
 

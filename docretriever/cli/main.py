@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         cancel.cancel()
-        print("\nStopping after the current batch (Ctrl-C again to quit now)...", file=sys.stderr)
+        print("\nStopping (Ctrl-C again to quit now)...", file=sys.stderr)
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:

@@ -24,22 +24,27 @@ class ProgressBar:
         self.interactive = self.stream.isatty()
         self._last_draw = 0.0
         self._last_stage = ""
+        self._last_line = ""
         self._drawn = False
 
     def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
         finished = progress.total is not None and progress.done >= progress.total
         new_stage = progress.stage != self._last_stage
+        if not self.interactive:
+            # A log: each stage once; a stage without counts again when it says something new
+            # (which model loads), never a counting stage's every report.
+            line = f"{progress.stage}: {progress.message}" if progress.message else f"{progress.stage}..."
+            news = progress.total is None and bool(progress.message) and line != self._last_line
+            if new_stage or news:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+                self._last_line = line
+            self._last_stage = progress.stage
+            return
         if not (new_stage or finished or now - self._last_draw >= _MIN_INTERVAL_S):
             return
         self._last_draw = now
-        if not self.interactive:
-            if new_stage:
-                detail = f": {progress.message}" if progress.message else "..."
-                self.stream.write(f"{progress.stage}{detail}\n")
-                self.stream.flush()
-            self._last_stage = progress.stage
-            return
         if new_stage and self._drawn:
             self.stream.write("\n")
         self._last_stage = progress.stage

@@ -21,6 +21,9 @@ class ModelSpec:
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
     visual_tokens: int = DEFAULT_VISUAL_TOKENS
     batch_size: int | None = None
+    # Download a Hub model that is not on this computer when it is first needed (the CLI). The
+    # app says False: it downloads only when the person asked, in its set-up dialog.
+    download: bool = True
 
     def __post_init__(self) -> None:
         # Qwen2-VL needs at least 4 cells (56 x 56 px) per image.
@@ -43,7 +46,9 @@ def load_embedder(
     from docretriever.embedding.colqwen2 import load_colqwen2
     from docretriever.embedding.model_files import locate_model
 
-    files = locate_model(spec.resolved_source(), progress, cancel=cancel)
+    files = locate_model(
+        spec.resolved_source(), progress, cancel=cancel, offline=None if spec.download else True
+    )
     (progress or ignore_progress)(Progress("Loading the model", 0, None, unit="", message=files.describe()))
     return load_colqwen2(files, spec.device, spec.visual_tokens, spec.batch_size)
 

@@ -96,10 +96,15 @@ def check_adapter_loaded(model: Any, info: Any, adapter_folder: Path) -> None:
             "and transformers are the versions DocRetriever pins.",
             details=f"missing: {missing[:20]}; unexpected: {unexpected[:20]}",
         )
-    in_file = Counter(_signature(tensor) for tensor in _adapter_tensors(adapter_folder))
-    in_model = Counter(
-        _signature(parameter.detach()) for name, parameter in model.named_parameters() if ".lora_" in name
+    lora = [parameter.detach() for name, parameter in model.named_parameters() if ".lora_" in name]
+    # The model holds the adapter in its own dtype (bf16 on a GPU, float32 on a CPU) whatever the
+    # file's: compare the file's values as the model received them.
+    dtype = lora[0].dtype if lora else None
+    in_file = Counter(
+        _signature(tensor if dtype is None else tensor.to(dtype))
+        for tensor in _adapter_tensors(adapter_folder)
     )
+    in_model = Counter(_signature(parameter) for parameter in lora)
     if in_file != in_model:
         lost = sum((in_file - in_model).values())
         extra = sum((in_model - in_file).values())

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from docretriever.embedding.hub_plan import DownloadPlan, PlannedFile
+from docretriever.embedding.hub_errors import explain_hub_error
+from docretriever.embedding.hub_plan import DownloadPlan, PlannedFile, partial_blob
 from docretriever.embedding.model_source import hub_cache_dir, hub_endpoint, is_commit_hash, repo_cache_folder
 from docretriever.errors import Cancelled, ModelError
 from docretriever.progress import CancelToken, ProgressCallback, RateMeter, format_bytes, ignore_progress
@@ -45,25 +46,41 @@ def download(
     after the process was killed. Raises :class:`ModelError`.
     """
     _check_disk_space(plan)
+    _quiet_huggingface_hub()
     counter = _ByteCounter(plan, progress or ignore_progress)
     for file in sorted((f for f in plan.files if not f.cached), key=lambda f: f.size):
-        run_cancellable(functools.partial(_fetch, file, counter, cancel), cancel)
+        try:
+            run_cancellable(functools.partial(_fetch, file, counter, cancel), cancel)
+        except (Cancelled, ModelError):
+            raise
+        except Exception as exc:
+            raise explain_hub_error(exc, file.repo_id, resumable=True) from exc
     for repo_id, revision, commit in plan.refs:
         _remember_revision(repo_id, revision, commit)
     counter.finish()
+
+
+def _quiet_huggingface_hub() -> None:
+    """huggingface_hub logs each retry of a cut connection as a warning with the (signed)
+    address; the outcome reaches the person as one sentence instead."""
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.set_verbosity_error()
 
 
 class _ByteCounter:
     """Bytes per planned file, summed into one monotone progress report."""
 
     def __init__(self, plan: DownloadPlan, report: ProgressCallback) -> None:
-        self._done = {(f.repo_id, f.path): f.size if f.cached else 0 for f in plan.files}
+        self._done = {(f.repo_id, f.path): f.here for f in plan.files}
         self._sizes = {(f.repo_id, f.path): f.size for f in plan.files}
         self._lock = threading.Lock()
-        self._meter = RateMeter(f"Downloading {plan.source}", plan.total_bytes, report, "bytes")
-        self._start = sum(self._done.values())
+        start = sum(self._done.values())
+        self._meter = RateMeter(
+            f"Downloading {plan.source}", plan.total_bytes, report, "bytes", baseline=start
+        )
         self._last = 0.0
-        self._meter.report(self._start)
+        self._meter.report(start)
 
     def set(self, key: tuple[str, str], file_bytes: float) -> None:
         import time
@@ -128,12 +145,15 @@ def _fetch_resumable(file: PlannedFile, progress: type) -> None:
     if blob.exists():
         return
     blob.parent.mkdir(parents=True, exist_ok=True)
-    partial = blob.with_name(blob.name + ".partial")
+    partial = partial_blob(file.repo_id, metadata.etag)
+    # Beside huggingface_hub's own locks, not among the blobs.
+    lock = hub_cache_dir() / ".locks" / repo_cache_folder(file.repo_id).name / f"{metadata.etag}.partial.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
     headers = build_hf_headers()
     location = metadata.location or url
     if urlsplit(location).netloc != urlsplit(url).netloc:
         headers.pop("authorization", None)  # a signed CDN address takes no Hub token
-    with FileLock(str(partial) + ".lock"):
+    with FileLock(str(lock)):
         if blob.exists():
             return
         resume = partial.stat().st_size if partial.exists() else 0
@@ -212,8 +232,8 @@ def run_cancellable(work: Callable[[], T], cancel: CancelToken | None) -> T:
 
     huggingface_hub reads the network in chunks of 10 MB and checks the progress class (where
     the cancel is honoured) once per chunk, which on a slow line can take many seconds; the
-    caller gets control back at once, and the worker stops at its next chunk, leaving a
-    ``.incomplete`` file that the next download resumes.
+    caller gets control back at once, and the worker stops at its next chunk (a weight file's
+    ``.partial`` blob keeps what arrived, and the next download resumes it).
     """
     outcome: list[BaseException] = []
     results: list[T] = []
@@ -259,7 +279,8 @@ def _check_disk_space(plan: DownloadPlan) -> None:
     needed = plan.download_bytes + _DISK_MARGIN
     if plan.download_bytes and free < needed:
         raise ModelError(
-            f"The model needs {format_bytes(plan.download_bytes)} of free disk space in {folder}, "
-            f"and {format_bytes(free)} is free. Free some space, or set HF_HOME to a folder on a "
-            "larger disk, then try again."
+            f"The model needs {format_bytes(needed)} of free disk space in {folder} "
+            f"({format_bytes(plan.download_bytes)} to download and {format_bytes(_DISK_MARGIN)} to "
+            f"spare), and {format_bytes(free)} is free. Free some space, or set HF_HOME to a folder "
+            "on a larger disk, then try again."
         )

@@ -9,12 +9,14 @@ path in ``adapter_config.json`` is resolved against the adapter's folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from docretriever.embedding.hub_download import download, run_cancellable
-from docretriever.embedding.hub_plan import DownloadPlan, check_supported_config, plan_download
+from docretriever.embedding.hub_plan import DownloadPlan, check_supported_config
+from docretriever.embedding.hub_plan import plan_download as plan_hub_download
 from docretriever.embedding.model_source import (
     HubModel,
     cached_commit,
@@ -27,7 +29,20 @@ from docretriever.embedding.model_source import (
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken, ProgressCallback
 
-__all__ = ["DownloadPlan", "ModelFiles", "locate_model", "model_is_available", "plan_download"]
+# Why the network may not be used for a missing model: the person's HF_HUB_OFFLINE, or the
+# caller (the app downloads only through its set-up dialog). Each gets its own message.
+_BY_SETTING, _BY_CALLER = "HF_HUB_OFFLINE", "caller"
+
+__all__ = [
+    "DownloadPlan",
+    "ModelFiles",
+    "download",
+    "locate_model",
+    "model_is_available",
+    "plan_download",
+    "run_cancellable",
+    "why_unavailable",
+]
 
 
 @dataclass(frozen=True)
@@ -45,10 +60,17 @@ class ModelFiles:
     downloaded: bool = False
 
     def fingerprint(self) -> str:
-        """The weights' identity: a digest of their tensor data only (base, then adapter)."""
+        """The model's identity: a digest of the weights' tensor data (base, then adapter) and,
+        for a LoRA adapter, of the settings that scale and place those weights (rank, alpha,
+        target modules...): what the model computes, never where its files are or how they
+        are described."""
         from docretriever.embedding.weights_fingerprint import weights_fingerprint
 
-        return weights_fingerprint(self.weight_folders())
+        weights = weights_fingerprint(self.weight_folders())
+        if self.base_folder is None:
+            return weights
+        settings = _lora_settings(self.folder / "adapter_config.json")
+        return hashlib.sha256(f"{weights}\0{json.dumps(settings, sort_keys=True)}".encode()).hexdigest()
 
     def legacy_fingerprint(self) -> str:
         """The identity libraries recorded before the content fingerprint (every file hashed),
@@ -87,17 +109,17 @@ def locate_model(
     for ``progress`` and ``cancel``). Raises :class:`ModelError` (with the reason), or
     :class:`~docretriever.errors.Cancelled`.
     """
-    offline = offline_requested() if offline is None else offline
+    no_network = _BY_CALLER if offline else (_BY_SETTING if offline is None and offline_requested() else None)
     model = parse_model_source(source)
     if isinstance(model, Path):
-        return _local_model(model, progress, offline, cancel)
-    return _hub_model(model, progress, offline, cancel, weights_only=False)
+        return _local_model(model, progress, no_network, cancel)
+    return _hub_model(model, progress, no_network, cancel, weights_only=False)
 
 
 def _hub_model(
     model: HubModel,
     progress: ProgressCallback | None,
-    offline: bool,
+    no_network: str | None,
     cancel: CancelToken | None,
     *,
     weights_only: bool,
@@ -105,13 +127,18 @@ def _hub_model(
     cached = _cached_model(model, weights_only=weights_only)
     if cached is not None:
         return cached
-    if offline:
+    if no_network == _BY_SETTING:
         raise ModelError(
-            f"The model {model} is not on this computer and offline mode is on (HF_HUB_OFFLINE): "
-            "download it once with a network connection, or choose a model folder."
+            f"The model {model} is not on this computer, and offline mode is on (HF_HUB_OFFLINE): "
+            "unset HF_HUB_OFFLINE to download it, or choose a model folder."
+        )
+    if no_network is not None:
+        raise ModelError(
+            f"The model {model} is not on this computer yet. Set it up first: in the app with "
+            "Model → Set up…, on the command line with docretriever download."
         )
     # Planning asks the Hub a few questions; on a slow line even those must not hold up Cancel.
-    plan = run_cancellable(lambda: plan_download(model, cancel, weights_only=weights_only), cancel)
+    plan = run_cancellable(lambda: plan_hub_download(model, cancel, weights_only=weights_only), cancel)
     download(plan, progress, cancel)
     found = _cached_model(model, weights_only=weights_only, downloaded=True)
     if found is None:  # the download said it finished, yet a file is missing
@@ -122,11 +149,18 @@ def _hub_model(
 def model_is_available(source: str) -> bool:
     """True when ``source`` is usable without the network: a model folder (with its base), or a
     Hub id whose needed files are all in the cache."""
+    return not why_unavailable(source)
+
+
+def why_unavailable(source: str) -> str:
+    """Why ``source`` cannot be used from this computer as it is, in a sentence (not a model
+    folder, incomplete, not downloaded yet, a layout DocRetriever does not load), or "" when it
+    can. Looks at the disk only."""
     try:
         locate_model(source, offline=True)
-    except ModelError:
-        return False
-    return True
+    except ModelError as exc:
+        return str(exc)
+    return ""
 
 
 def _cached_model(model: HubModel, *, weights_only: bool, downloaded: bool = False) -> ModelFiles | None:
@@ -154,7 +188,7 @@ def _cached_model(model: HubModel, *, weights_only: bool, downloaded: bool = Fal
 
 
 def _local_model(
-    folder: Path, progress: ProgressCallback | None, offline: bool, cancel: CancelToken | None
+    folder: Path, progress: ProgressCallback | None, no_network: str | None, cancel: CancelToken | None
 ) -> ModelFiles:
     if not (folder / "config.json").exists() and not (folder / "adapter_config.json").exists():
         raise ModelError(
@@ -177,15 +211,28 @@ def _local_model(
         _check_config(base, base.name)
         return ModelFiles(folder.name, "local", folder, base, base.name, "local")
     # The adapter names its base by Hub id: the cache, or a download when the network is allowed.
-    try:
-        located = _hub_model(base, progress, offline, cancel, weights_only=True)
-    except ModelError as exc:
+    if no_network is not None and _cached_model(base, weights_only=True) is None:
         raise ModelError(
-            f"The adapter in {folder} needs its base model {base}, which could not be found: {exc} "
-            f"(or set base_model_name_or_path in {folder / 'adapter_config.json'} to the base's folder).",
-            details=exc.details,
-        ) from exc
+            f"The adapter in {folder} needs its base model {base}, which is not on this computer: "
+            "download it (docretriever download, or Download in the app's set-up dialog), or set "
+            f"base_model_name_or_path in {folder / 'adapter_config.json'} to the base's folder."
+        )
+    located = _hub_model(base, progress, no_network, cancel, weights_only=True)
     return ModelFiles(folder.name, "local", folder, located.folder, located.model_id, located.revision)
+
+
+def plan_download(source: str, cancel: CancelToken | None = None) -> DownloadPlan:
+    """What getting ``source`` onto this computer takes (uses the network): for a Hub id, its
+    files (see :func:`~docretriever.embedding.hub_plan.plan_download`); for an adapter folder
+    whose base model is named by Hub id, that base's weights. Raises :class:`ModelError` for a
+    folder that needs nothing from the Hub, and for the Hub's refusals."""
+    model = parse_model_source(source)
+    if isinstance(model, HubModel):
+        return plan_hub_download(model, cancel)
+    base = _adapter_base(model)
+    if isinstance(base, HubModel):
+        return plan_hub_download(base, cancel, weights_only=True)
+    raise ModelError(f"{model} is a model folder on this computer: there is nothing to download.")
 
 
 def _adapter_base(folder: Path) -> HubModel | Path | None:
@@ -217,6 +264,35 @@ def _check_config(folder: Path, source: str) -> None:
             check_supported_config(json.loads(config.read_text()), source)
         except ValueError as exc:
             raise ModelError(f"The model configuration {config} cannot be read.", details=repr(exc)) from exc
+
+
+# The adapter settings that change what the model computes; the rest of adapter_config.json
+# (the base's name or path, training-only fields, versions) does not.
+_LORA_SETTINGS = (
+    "peft_type",
+    "r",
+    "lora_alpha",
+    "use_rslora",
+    "use_dora",
+    "target_modules",
+    "exclude_modules",
+    "rank_pattern",
+    "alpha_pattern",
+    "modules_to_save",
+    "bias",
+    "lora_bias",
+    "fan_in_fan_out",
+    "layers_to_transform",
+    "layers_pattern",
+)
+
+
+def _lora_settings(adapter_config: Path) -> dict[str, object]:
+    config = json.loads(adapter_config.read_text())
+    settings = {key: config[key] for key in _LORA_SETTINGS if config.get(key) not in (None, {}, [])}
+    if isinstance(settings.get("target_modules"), list):
+        settings["target_modules"] = sorted(settings["target_modules"])  # a set in PEFT
+    return settings
 
 
 def _short(revision: str) -> str:

@@ -69,6 +69,10 @@ def parse_hub_model(source: str) -> HubModel:
     """``owner/name`` or ``owner/name@revision`` as a :class:`HubModel`; never a folder. Raises
     :class:`ModelError` for text that is neither."""
     text = source.strip()
+    if re.match(r"^[a-z]+://", text):
+        raise ModelError(f"{source} is a web address: give the model's id instead (owner/name).")
+    if text and Path(text).expanduser().is_file():
+        raise ModelError(f"{source} is a file; the model is a folder (or a Hugging Face model id).")
     repo_id, _, revision = text.partition("@")
     if "@" in text and not revision:
         raise ModelError(f"{source}: give a revision after the @ (a branch, tag or commit hash).")
@@ -117,16 +121,13 @@ def snapshot_folder(repo_id: str, commit: str) -> Path:
 
 def cached_commit(model: HubModel) -> str | None:
     """The commit the cache holds for ``model``'s revision, without the network: a commit hash
-    (or a unique prefix of one) as given, or the one the cache's ``refs/<revision>`` names."""
+    as given (in full, as the Hub takes it), or the one the cache's ``refs/<revision>`` names."""
     folder = repo_cache_folder(model.repo_id)
     if is_commit_hash(model.revision):
         return model.revision if (folder / "snapshots" / model.revision).is_dir() else None
     ref = folder / "refs" / model.revision
     if ref.is_file():
         return ref.read_text().strip() or None
-    if re.fullmatch(r"[0-9a-f]{7,39}", model.revision) and (folder / "snapshots").is_dir():
-        matches = [p.name for p in (folder / "snapshots").iterdir() if p.name.startswith(model.revision)]
-        return matches[0] if len(matches) == 1 else None
     return None
 
 

@@ -235,10 +235,31 @@ class EmbeddingLibrary(Library):
 def model_mismatch(
     recorded_id: object, recorded_revision: object, wanted: ModelIdentity, elsewhere: str
 ) -> ModelMismatchError:
-    """The error for a library built with another model; ``elsewhere`` says where to go instead."""
+    """The error for a library built with another model; ``elsewhere`` says where to go instead.
+
+    Models are told apart by their weights, not their names, so the message says so when the
+    names agree: the same id at another revision, or the same folder name with other weights.
+    """
+    revision = f"revision {recorded_revision}" if recorded_revision else "an unknown revision"
+    if recorded_id != wanted.model_id:
+        return ModelMismatchError(
+            f"This library was built with the model {recorded_id} ({revision}), not {wanted.model_id}: "
+            f"vectors of two models cannot be compared. Choose that model again, or use {elsewhere} "
+            "for this one."
+        )
+    if str(recorded_revision) != wanted.revision:
+        return ModelMismatchError(
+            f"This library was built with {recorded_id} at {revision}, whose weights differ from those "
+            f"of {wanted.model_id} at revision {wanted.revision} set now. Pin the revision it was "
+            f"built with (for a Hub model, {recorded_id}@REVISION), or use {elsewhere} for this one."
+        )
     return ModelMismatchError(
-        f"This library was built with the model {recorded_id} (revision {recorded_revision}), not "
-        f"{wanted.model_id}. Choose that model again, or use {elsewhere} for this one."
+        f"The weights of {wanted.model_id} here differ from those this library was built with, "
+        "though the name and revision are the same: the files were changed or are another copy. "
+        "A library made before DocRetriever identified models by their weights knows its model only "
+        f"in the folder it was built with; open it once with that folder. Or use {elsewhere} for "
+        "this model.",
+        details=f"library records {recorded_id} {recorded_revision}; model {wanted.fingerprint}",
     )
 
 

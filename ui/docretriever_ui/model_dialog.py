@@ -26,13 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from docretriever.embedding import model_files
 from docretriever.embedding.model_files import (
     DownloadPlan,
     ModelFiles,
     locate_model,
     model_is_available,
     plan_download,
+    run_cancellable,
+    why_unavailable,
 )
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
@@ -42,14 +43,6 @@ from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 # The bar counts thousandths: byte totals of a real checkpoint overflow a QProgressBar's int range.
 _BAR_STEPS = 1000
 ERROR_STYLE = "color: #c62828;"
-
-
-def model_needs_setup(settings: AppSettings) -> bool:
-    """True when the configured model is neither a model folder nor already in the HF cache.
-
-    Only the disk is looked at (no network), so this is quick enough to ask at start-up.
-    """
-    return not model_is_available(settings.model)
 
 
 _MISSING_TEXT = (
@@ -87,17 +80,6 @@ def describe_memory(plan: DownloadPlan) -> str:
         f"Memory needed: about {format_bytes(gpu)} on a GPU (bfloat16), {format_bytes(cpu)} on a "
         f"CPU (float32), for {plan.parameters / 1e9:,.2f} billion parameters."
     )
-
-
-def model_problem(source: str) -> str:
-    """Why the model ``source`` cannot be used from this computer as it is, in the core's words
-    (not a model folder, incomplete, a layout it does not load...), or "" when it can. Looks at
-    the disk only."""
-    try:
-        model_files.locate_model(source, offline=True)
-    except ModelError as exc:
-        return str(exc)
-    return ""
 
 
 def format_duration(seconds: float) -> str:
@@ -253,7 +235,7 @@ class ModelSetupDialog(QDialog):
             return
 
         def check(progress: ProgressCallback, cancel: CancelToken) -> tuple[str, str]:
-            return folder, model_problem(folder)
+            return folder, why_unavailable(folder)
 
         self._hide_message()
         self._checking_folder = True
@@ -383,7 +365,15 @@ class _Folder:
 
 
 def _look_up(source: str, cancel: CancelToken) -> DownloadPlan | _Folder:
-    """The core's download plan for a Hub id; for a model folder, whether the core can use it."""
+    """The core's download plan for a Hub id; for a model folder, whether the core can use it,
+    or, for an adapter folder whose base model (named by Hub id) is missing, the base's plan."""
     if Path(source).expanduser().is_dir():
-        return _Folder(model_problem(source))
-    return plan_download(source, cancel)
+        problem = why_unavailable(source)
+        if not problem:
+            return _Folder("")
+        try:
+            return run_cancellable(lambda: plan_download(source, cancel), cancel)
+        except ModelError:  # nothing the Hub can supply: the folder's own problem says why
+            return _Folder(problem)
+    # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
+    return run_cancellable(lambda: plan_download(source, cancel), cancel)

@@ -78,7 +78,9 @@ class AppSettings:
         self.store.setValue("library/qdrant_api_key", value)
 
     def model_spec(self) -> ModelSpec:
-        return ModelSpec(self.model, self.device, self.visual_tokens)
+        # Never a download behind the person's back (a search after "Not now" would start one of
+        # 8.9 GB): the set-up dialog downloads, when asked.
+        return ModelSpec(self.model, self.device, self.visual_tokens, download=False)
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self.store.value(f"window/{key}")
