@@ -298,16 +298,28 @@ def test_a_folder_the_core_refuses_shows_the_core_message(
     assert dialog.available is False and "not on this computer yet" in dialog.intro_label.text()
 
 
-def test_the_dialog_downloads_the_real_layout_from_a_hub(qtbot, hub, app_settings, runner) -> None:
+def test_the_dialog_downloads_the_real_layout_from_a_hub(
+    qtbot, hub, app_settings, runner, monkeypatch
+) -> None:
     """No fakes: the local stand-in of the Hub serves vidore/colqwen2-v1.0's layout, and the
-    dialog plans, downloads with one forward-only bar, and hands over the located files."""
+    dialog plans, downloads with one forward-only bar, and hands over the located files. Enter
+    means Download even when another button has the focus (it once opened the folder chooser)."""
     app_settings.model = HUB_ID
+    folder_chooser_opened: list[bool] = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getExistingDirectory",
+        staticmethod(lambda *args, **kwargs: folder_chooser_opened.append(True) or ""),
+    )
     dialog = open_setup(qtbot, app_settings, runner)
     qtbot.waitUntil(lambda: "Download: 1.1 MB" in dialog.size_label.text(), timeout=30_000)
+    assert "thousand parameters" in dialog.memory_label.text()  # the tiny model, not "0.00 billion"
     values: list[int] = []
     dialog.progress_bar.valueChanged.connect(values.append)
+    dialog.choose_button.setFocus()
     with qtbot.waitSignal(dialog.accepted, timeout=60_000):
-        qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert not folder_chooser_opened
     assert values and never_decreases(values) and values[-1] == dialog.progress_bar.maximum()
     assert dialog.model_files is not None and dialog.model_files.revision == hub.commit(HUB_ID)
     assert not [r for r in hub.requests if "checkpoint-" in r.path]

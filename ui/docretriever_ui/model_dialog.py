@@ -78,8 +78,17 @@ def describe_memory(plan: DownloadPlan) -> str:
         return "Memory needed: unknown (the Hub did not say how many parameters the model has)."
     return (
         f"Memory needed: about {format_bytes(gpu)} on a GPU (bfloat16), {format_bytes(cpu)} on a "
-        f"CPU (float32), for {plan.parameters / 1e9:,.2f} billion parameters."
+        f"CPU (float32), for {_count(plan.parameters)} parameters."
     )
+
+
+def _count(number: int) -> str:
+    """A parameter count as people say it: "2.21 billion", "252 million", "281 thousand"."""
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if number >= size:
+            value = number / size
+            return f"{value:,.2f} {word}" if value < 10 else f"{value:,.0f} {word}"
+    return str(number)
 
 
 def format_duration(seconds: float) -> str:
@@ -155,6 +164,9 @@ class ModelSetupDialog(QDialog):
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.setVisible(False)
         self.not_now_button = QPushButton("Not now")
+        # Enter means Download (the default), whichever button has the focus.
+        for button in (self.choose_button, self.cancel_button, self.not_now_button):
+            button.setAutoDefault(False)
         self.download_button.clicked.connect(self.start_download)
         self.choose_button.clicked.connect(self.choose_folder)
         self.cancel_button.clicked.connect(self.cancel_download)
