@@ -69,7 +69,11 @@ class ProgressBar:
             parts.append(f"ETA {format_duration(progress.eta_s)}")
         if progress.message:
             parts.append(progress.message)
-        return " ".join(parts)[: max(10, width - 1)]
+        line = " ".join(parts)
+        if len(line) >= width:
+            # The figures matter more than the stage's full name ("Downloading vidore/...").
+            line = " ".join([progress.stage.split(" ")[0], *parts[1:]])
+        return line[: max(10, width - 1)]
 
     def finish(self) -> None:
         if self._drawn:
