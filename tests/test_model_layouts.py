@@ -37,6 +37,11 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, out, err
 
 
+def _options(library: Path, model: str) -> list[str]:
+    """The CLI's global options for a library and a model, on the CPU with a small pixel budget."""
+    return ["--library", str(library), "--model", model, "--device", "cpu", "--visual-tokens", "64"]
+
+
 def _side_by_side(hub_repos: dict[str, Path], folder: Path) -> Path:
     """The README's offline recipe: the adapter and its base copied side by side, the adapter's
     ``base_model_name_or_path`` set to the base's folder, relative to the adapter's."""
@@ -54,16 +59,7 @@ def test_cli_downloads_then_adds_and_searches_then_again_with_no_network(
     hub, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     pdf = corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf"
-    common = [
-        "--library",
-        str(tmp_path / "lib"),
-        "--model",
-        ADAPTER,
-        "--device",
-        "cpu",
-        "--visual-tokens",
-        "64",
-    ]
+    common = _options(tmp_path / "lib", ADAPTER)
     code, out, err = _cli(capsys, *common, "add", str(pdf))
     assert code == 0, err
     assert "1 indexed" in out
@@ -163,16 +159,7 @@ def test_the_readme_offline_recipes_work_with_no_network(
     pdf = corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf"
     fingerprints = set()
     for model, library in ((str(folder), "lib-folder"), (ADAPTER, "lib-cache")):
-        common = [
-            "--library",
-            str(tmp_path / library),
-            "--model",
-            model,
-            "--device",
-            "cpu",
-            "--visual-tokens",
-            "64",
-        ]
+        common = _options(tmp_path / library, model)
         code, out, err = _cli(capsys, *common, "add", str(pdf))
         assert code == 0, err
         code, out, err = _cli(capsys, *common, "search", "pdfkit", "--json")

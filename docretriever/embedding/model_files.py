@@ -165,26 +165,31 @@ def why_unavailable(source: str) -> str:
 
 def _cached_model(model: HubModel, *, weights_only: bool, downloaded: bool = False) -> ModelFiles | None:
     """The model from the cache if every file it needs is there (its base's too), else None."""
-    commit = cached_commit(model)
-    if commit is None:
+    found = _cached_snapshot(model, weights_only=weights_only)
+    if found is None:
         return None
-    folder = snapshot_folder(model.repo_id, commit)
-    if missing_model_files(folder, weights_only=weights_only):
-        return None
+    commit, folder = found
     base = _adapter_base(folder)
     if base is None:
         _check_config(folder, str(model))
         return ModelFiles(model.repo_id, commit, folder, downloaded=downloaded)
     if isinstance(base, Path):
         raise ModelError(f"The adapter {model} names a folder as its base model, which a Hub model cannot.")
-    base_commit = cached_commit(base)
-    if base_commit is None:
+    found_base = _cached_snapshot(base, weights_only=True)
+    if found_base is None:
         return None
-    base_folder = snapshot_folder(base.repo_id, base_commit)
-    if missing_model_files(base_folder, weights_only=True):
-        return None
+    base_commit, base_folder = found_base
     _check_config(base_folder, str(base))
     return ModelFiles(model.repo_id, commit, folder, base_folder, base.repo_id, base_commit, downloaded)
+
+
+def _cached_snapshot(model: HubModel, *, weights_only: bool) -> tuple[str, Path] | None:
+    """(commit, snapshot folder) of ``model`` in the cache when it holds every needed file."""
+    commit = cached_commit(model)
+    if commit is None:
+        return None
+    folder = snapshot_folder(model.repo_id, commit)
+    return None if missing_model_files(folder, weights_only=weights_only) else (commit, folder)
 
 
 def _local_model(
