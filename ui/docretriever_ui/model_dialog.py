@@ -195,7 +195,13 @@ class ModelSetupDialog(QDialog):
 
         # The disk answers at once; the Hub needs the network, which may be slow or absent.
         self.runner.side(lambda progress, cancel: model_is_available(source), on_done=self._show_available)
-        self._plan_task = self.runner.side(
+        self._plan_task = self._ask_plan()
+
+    def _ask_plan(self) -> TaskHandle:
+        """Ask the core, in the background, what getting the model takes (again after a stopped
+        download: what it kept now counts as on this computer)."""
+        source = self.settings.model
+        return self.runner.side(
             lambda progress, cancel: _look_up(source, cancel),
             on_done=self._show_plan,
             on_error=self._plan_failed,
@@ -324,6 +330,7 @@ class ModelSetupDialog(QDialog):
             self._show_message("Download cancelled. What was downloaded is kept and resumes next time.")
         else:
             self._show_message(error.message, error.details)
+        self._plan_task = self._ask_plan()
         self._update_buttons()
 
     def _folder_checked(self, result: tuple[str, str]) -> None:
