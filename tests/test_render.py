@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 import pytest
 from conftest import SAMPLES, corpus_or_skip
@@ -94,13 +95,19 @@ def test_poppler_renders_when_mupdf_fails(monkeypatch: pytest.MonkeyPatch) -> No
     def broken(*args: object) -> None:
         raise RuntimeError("simulated MuPDF failure")
 
-    monkeypatch.setattr(render_module, "_render_with_mupdf", broken)
     with open_pdf(path) as document:
         page = read_page_infos(document)[0]
+        by_mupdf = render_page(path, document, page, BUDGET)
+    monkeypatch.setattr(render_module, "_render_with_mupdf", broken)
     rendered = render_page(path, None, page, BUDGET)
     assert rendered.renderer == "poppler"
     assert rendered.image.size == fit_to_cell_budget(page.width_pt, page.height_pt, BUDGET)
     assert rendered.image.width > rendered.image.height  # poppler honours /Rotate too
+    # The same picture, not only the same size (tests/test_render_fallback.py has the cases).
+    difference = np.abs(
+        np.asarray(rendered.image, dtype=np.float64) - np.asarray(by_mupdf.image, dtype=np.float64)
+    ).mean()
+    assert difference < 5.0
 
 
 def test_page_error_when_no_renderer_can_draw_the_page(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,12 +2,18 @@
 
 A page is rendered once, at the size the model's processor would resize it to, so the processor's
 own resize is a no-op: no render-large-then-shrink, and the image's cell grid maps back to the
-page exactly. MuPDF renders; poppler (through pdf2image) is the fallback for pages MuPDF fails on.
+page exactly. MuPDF renders; poppler (pdftoppm) is the fallback for pages MuPDF fails on, and draws the
+same picture: the crop box, rotated, at the same size.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import os
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +90,9 @@ def render_page(
 
     The output size comes from :func:`fit_to_cell_budget` on the displayed page size, so a
     rotated page comes out upright as a viewer shows it. MuPDF is tried first (``document``
-    when already open); if it fails, poppler renders the page. Raises :class:`PageError` when
-    neither can.
+    when already open); if it fails, poppler renders the same picture (crop box, rotation,
+    size). Raises :class:`PageError` when neither can, and when a renderer's image is not
+    exactly the size asked for (never resized: that would hide a wrong box or rotation).
     """
     try:
         if document is None:
@@ -108,6 +115,11 @@ def render_page(
 
 
 def _render_with_mupdf(document: pymupdf.Document, index: int, max_pixels: int) -> RenderedPage:
+    """Draw page ``index`` with MuPDF at the cell-aligned size for ``max_pixels`` (pixels).
+
+    MuPDF draws the crop box (intersected with the media box) with /Rotate and UserUnit applied;
+    ``page.rect`` is that box as displayed, in points, with its origin at 0, 0.
+    """
     page = document.load_page(index)
     rect = page.rect  # already rotated: the page as displayed
     width_px, height_px = fit_to_cell_budget(rect.width, rect.height, max_pixels)
@@ -116,23 +128,102 @@ def _render_with_mupdf(document: pymupdf.Document, index: int, max_pixels: int) 
     matrix = pymupdf.Matrix(width_px / rect.width, height_px / rect.height)
     pixmap = page.get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
     image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
-    if image.size != (width_px, height_px):
-        # MuPDF rounds the pixmap's bounding box outward; trim or pad the odd pixel.
-        image = image.resize((width_px, height_px), Image.Resampling.BILINEAR)
+    _check_size(image, (width_px, height_px), "MuPDF", index)
     return RenderedPage(image, float(rect.width), float(rect.height), "mupdf")
 
 
-def _render_with_poppler(path: Path, page: PageInfo, max_pixels: int) -> RenderedPage:
-    import pdf2image  # only needed on the fallback path
+# A fallback render that takes longer than this is stuck; it stays under the render pool's
+# per-request limit, so the worker reports a reason instead of being killed.
+POPPLER_TIMEOUT_S = 50.0
+# How far (relative) poppler's displayed aspect ratio may differ from MuPDF's before the two
+# are judged to disagree on the page's geometry (box or rotation) and the page fails.
+_ASPECT_TOLERANCE = 0.01
 
+
+def _render_with_poppler(path: Path, page: PageInfo, max_pixels: int) -> RenderedPage:
+    """Draw ``page`` with poppler's ``pdftoppm``: the same picture MuPDF would draw.
+
+    The output is exactly the size :func:`fit_to_cell_budget` gives for the displayed page
+    (``page.width_pt`` x ``page.height_pt`` points), in pixels. pdftoppm is told to draw the crop
+    box (``-cropbox``; its default is the whole media box), and the pixel size is given for
+    the page as displayed (``-scale-dimension-before-rotation``: otherwise ``-scale-to-x``
+    applies to the unrotated width, and a page with /Rotate 90 or 270 comes out with its
+    sides swapped). ``-scale-to-x/-y`` set the x and y resolution from poppler's own page size,
+    so UserUnit (which poppler ignores and MuPDF applies) changes nothing: it scales both
+    engines' page alike. ``-W``/``-H`` pin the size against rounding. Before drawing, poppler's
+    displayed aspect ratio is compared with MuPDF's; a page they disagree on (a different box
+    or rotation) fails with a :class:`PageError` instead of coming out distorted, as does an
+    image of any other size than the one asked for.
+    """
     width_px, height_px = fit_to_cell_budget(page.width_pt, page.height_pt, max_pixels)
-    # pdftoppm applies the page's /Rotate itself, like MuPDF.
-    images = pdf2image.convert_from_path(
-        str(path), first_page=page.index + 1, last_page=page.index + 1, size=(width_px, height_px)
-    )
-    if not images:
-        raise PageError(f"Page {page.index + 1} of {path.name} could not be rendered.")
-    image = images[0].convert("RGB")
-    if image.size != (width_px, height_px):
-        image = image.resize((width_px, height_px), Image.Resampling.BILINEAR)
+    number = str(page.index + 1)
+    target = os.fspath(path.absolute())  # never read as an option, even if the name starts with "-"
+    shown_width, shown_height = _poppler_displayed_size(path, page.index)
+    if abs((shown_width / shown_height) / (page.width_pt / page.height_pt) - 1) > _ASPECT_TOLERANCE:
+        raise PageError(
+            f"Page {page.index + 1} of {path.name} could not be rendered: MuPDF and poppler disagree on "
+            f"its shape ({page.width_pt:g} x {page.height_pt:g} pt against {shown_width:g} x "
+            f"{shown_height:g} pt).",
+        )
+    command = [
+        _tool("pdftoppm"),
+        *("-f", number, "-l", number, "-singlefile", "-cropbox", "-scale-dimension-before-rotation"),
+        *("-scale-to-x", str(width_px), "-scale-to-y", str(height_px)),
+        *("-x", "0", "-y", "0", "-W", str(width_px), "-H", str(height_px)),
+        target,
+    ]
+    output = _run_poppler(command)
+    with Image.open(io.BytesIO(output)) as drawn:
+        image = drawn.convert("RGB")
+    _check_size(image, (width_px, height_px), "poppler", page.index)
     return RenderedPage(image, page.width_pt, page.height_pt, "poppler")
+
+
+def _poppler_displayed_size(path: Path, index: int) -> tuple[float, float]:
+    """Page ``index``'s crop box as poppler displays it (its /Rotate applied): (width, height),
+    in PDF units (points, without UserUnit), read from ``pdfinfo -box``."""
+    number = str(index + 1)
+    text = _run_poppler([_tool("pdfinfo"), "-f", number, "-l", number, os.fspath(path.absolute())])
+    found = re.search(
+        rf"^Page\s+{number}\s+size:\s*([0-9.eE+-]+)\s*x\s*([0-9.eE+-]+)", text.decode("latin-1"), re.M
+    )
+    rotation = re.search(rf"^Page\s+{number}\s+rot:\s*(-?\d+)", text.decode("latin-1"), re.M)
+    if found is None or rotation is None:
+        raise RuntimeError(f"pdfinfo gave no size for page {number}")
+    width, height = float(found.group(1)), float(found.group(2))
+    if width <= 0 or height <= 0:
+        raise PageError(f"Page {number} of {path.name} has no area for poppler ({width:g} x {height:g}).")
+    if int(rotation.group(1)) % 180 == 90:
+        width, height = height, width
+    return width, height
+
+
+def _tool(name: str) -> str:
+    """The full path of poppler's command-line tool ``name``; raises when it is not installed."""
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"poppler's {name} is not installed")
+    return found
+
+
+def _run_poppler(command: list[str]) -> bytes:
+    """Run a poppler tool and return its standard output; raises on failure or timeout."""
+    done = subprocess.run(command, capture_output=True, timeout=POPPLER_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()[-500:]
+        raise RuntimeError(f"{Path(command[0]).name} exited with status {done.returncode}: {message}")
+    return done.stdout
+
+
+def _check_size(image: Image.Image, size: tuple[int, int], renderer: str, index: int) -> None:
+    """Raise :class:`PageError` unless ``image`` is exactly ``size`` (width, height) pixels.
+
+    A renderer that draws another size has drawn another picture (a different box, a swapped
+    rotation); resizing it would hide that, and the model's cell grid would no longer map back
+    to the page.
+    """
+    if image.size != size:
+        raise PageError(
+            f"Page {index + 1} could not be rendered: {renderer} drew {image.width} x {image.height} px "
+            f"where {size[0]} x {size[1]} px were asked for.",
+        )
