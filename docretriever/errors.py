@@ -24,6 +24,8 @@ class Cancelled(DocRetrieverError):
 
     def __init__(self, message: str = "Cancelled; work finished before that was kept.") -> None:
         super().__init__(message)
+        # What was finished before the stop, where the operation says (an AddReport from add).
+        self.report: object | None = None
 
 
 class InvalidInputError(DocRetrieverError):

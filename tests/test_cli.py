@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +109,99 @@ def test_help_starts_without_torch_or_qt() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "HEAVY []" in result.stdout
     assert "search" in result.stdout
+
+
+def _two_similar_pdfs(folder: Path) -> tuple[Path, Path]:
+    """Two different PDFs whose doc ids share their first 2 characters (bytes after %%EOF)."""
+    import hashlib
+
+    original = (corpus_or_skip(SAMPLES) / "022-pdfkit" / "pdfkit.pdf").read_bytes()
+    seen: dict[str, bytes] = {}
+    for number in range(10_000):
+        data = original + f"\n% variant {number}\n".encode()
+        prefix = hashlib.sha256(data).hexdigest()[:2]
+        if prefix in seen:
+            first, second = folder / "first.pdf", folder / "second.pdf"
+            first.write_bytes(seen[prefix])
+            second.write_bytes(data)
+            return first, second
+        seen[prefix] = data
+    raise AssertionError("no two variants share a prefix")
+
+
+def test_log_progress_paths_ambiguous_prefix_and_bench_advice(
+    tmp_path: Path, tiny_model_dir: Path, capsys
+) -> None:
+    """Issue 15 part 6: progress in a log, the summary's timing, `search --json` paths, an
+    ambiguous short doc id, and what bench's recall means."""
+    common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    first, second = _two_similar_pdfs(folder)
+    shutil.copy(first, folder / "copy-of-first.pdf")  # the same bytes: one document, two paths
+
+    code, out, err = run(capsys, *common, "add", str(folder))
+    assert code == 0
+    # Not a terminal (captured): plain progress lines, the last one with the final count.
+    assert "Indexing: 2/2 pages" in err
+    assert "\r" not in err
+    # (the tiny model loads too fast to be named: see test_progress for "including … loading the model")
+    assert "2 pages embedded in" in out and "pages/s while indexing" in out
+
+    code, out, _ = run(capsys, *common, "search", "anything", "--json")
+    hits = json.loads(out)
+    shared = next(hit for hit in hits if Path(hit["path"]).name in ("first.pdf", "copy-of-first.pdf"))
+    assert sorted(Path(path).name for path in shared["paths"]) == ["copy-of-first.pdf", "first.pdf"]
+    assert shared["path"] in shared["paths"]
+    alone = next(hit for hit in hits if Path(hit["path"]).name == "second.pdf")
+    assert alone["paths"] == [alone["path"]]
+
+    prefix = alone["doc_id"][:2]
+    code, _, err = run(capsys, *common, "remove", prefix)
+    assert code == 1
+    assert "ambiguous" in err and "matches 2 documents" in err
+    # Each by its doc id and its (first) path.
+    assert str(second) in err and shared["paths"][0] in err and shared["doc_id"] in err
+    code, _, err = run(capsys, *common, "remove", alone["doc_id"][:3] + "x")  # not hex: no guess
+    assert code == 1 and "No document" in err
+    code, out, _ = run(capsys, *common, "list")
+    assert out.count("indexed") == 2  # nothing was removed
+
+    code, out, _ = run(capsys, *common, "bench", "-n", "2")
+    assert code == 0 and "Good:" in out  # 2 pages are searched exhaustively: recall 1
+
+
+def test_ctrl_c_says_how_much_was_kept(
+    tmp_path: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docretriever.cli.commands as commands
+
+    cli_main = importlib.import_module("docretriever.cli.main")
+    from docretriever.progress import CancelToken, Progress
+
+    tokens: list[CancelToken] = []
+
+    class RecordedToken(CancelToken):
+        def __init__(self) -> None:
+            super().__init__()
+            tokens.append(self)
+
+    class StoppingBar(commands.ProgressBar):
+        def __call__(self, progress: Progress) -> None:
+            super().__call__(progress)
+            if progress.stage == "Indexing" and progress.done >= 1:
+                tokens[-1].cancel()  # as Ctrl-C does
+
+    monkeypatch.setattr(cli_main, "CancelToken", RecordedToken)
+    monkeypatch.setattr(commands, "ProgressBar", StoppingBar)
+    common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    pdf = corpus_or_skip(SAMPLES) / "015-arabic" / "habibi-rotated.pdf"  # 4 pages
+    code, _, err = run(capsys, *common, "--batch-size", "1", "add", str(pdf))
+    assert code == 130
+    match = re.search(r"Stopped; (\d+) pages? of 1 document (was|were) indexed and (is|are) kept", err)
+    assert match, err
+    kept = int(match.group(1))
+    assert 1 <= kept < 4
+    monkeypatch.setattr(commands, "ProgressBar", StoppingBar.__mro__[1])
+    code, out, _ = run(capsys, *common, "info")
+    assert f"Pages:     {kept} indexed" in out

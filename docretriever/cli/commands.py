@@ -11,6 +11,7 @@ from pathlib import Path
 
 from docretriever.cli.progress_bar import ProgressBar
 from docretriever.config import default_library_dir
+from docretriever.documents.discover import shown_path
 from docretriever.embedding import ModelSpec
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.highlight import draw_highlights
@@ -119,23 +120,34 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
         report = library.add(args.paths, progress=bar, cancel=cancel)
     bar.finish()
     for path, reason in report.problems:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
+        print(f"skipped {shown_path(path)}: {reason}", file=sys.stderr)
     for outcome in report.outcomes:
         if outcome.status == "failed":
-            print(f"failed  {outcome.path}: {outcome.error}", file=sys.stderr)
+            print(f"failed  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
         elif outcome.status == "removed":
-            print(f"removed {outcome.path}: the file is gone", file=sys.stderr)
+            print(f"removed {shown_path(outcome.path)}: the file is gone", file=sys.stderr)
         elif outcome.error:
-            print(f"partly  {outcome.path}: {outcome.error}", file=sys.stderr)
-    print(_summary(report, time.monotonic() - started))
+            print(f"partly  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
+    print(_summary(report, time.monotonic() - started, bar))
     if args.command == "add" and not report.outcomes and report.problems:
         raise InvalidInputError("None of the given paths could be used.")
     return 0
 
 
-def _summary(report: AddReport, seconds: float) -> str:
-    rate = f", {report.pages_embedded / seconds:.1f} pages/s" if report.pages_embedded and seconds else ""
-    return f"{report.summary()}; {report.pages_embedded} pages embedded in {seconds:.1f} s{rate}."
+def _summary(report: AddReport, seconds: float, bar: ProgressBar | None = None) -> str:
+    """The outcomes, and the time: the whole run's, of which loading the model (named, as it can
+    take a while), and pages/s measured as the progress bar measures it, while indexing."""
+    loading = bar.stage_seconds("Loading the model") if bar else None
+    indexing = bar.stage_seconds("Indexing") if bar else None
+    took = f"{seconds:.1f} s"
+    if loading is not None and loading >= 0.05:
+        took += f" including {loading:.1f} s loading the model"
+    if indexing is None:
+        indexing = seconds - (loading or 0.0)
+    rate = ""
+    if report.pages_embedded and indexing > 0:
+        rate = f", {report.pages_embedded / indexing:.1f} pages/s while indexing"
+    return f"{report.summary()}; {report.pages_embedded} pages embedded in {took}{rate}."
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
@@ -144,9 +156,11 @@ def _search(library: Library, args: argparse.Namespace) -> int:
     if args.highlight_dir:
         images = _write_highlights(library, hits, Path(args.highlight_dir))
     if args.json:
+        # Every path of each hit's document (the same bytes under several names), not only the one shown.
+        paths = {document.doc_id: document.paths for document in library.documents()} if hits else {}
         rows = []
         for hit in hits:
-            row = hit.as_dict()
+            row = hit.as_dict(paths.get(hit.doc_id))
             if hit.rank in images:
                 row["image"] = images[hit.rank]
             rows.append(row)
@@ -199,7 +213,22 @@ def _bench(library: Library, args: argparse.Namespace) -> int:
     print(f"{check.pages} pages, {source}, top {check.k}:")
     print(f"  fast path:  recall {check.recall:.3f} of exact search, median {check.fast_median_ms:.1f} ms")
     print(f"  exhaustive: median {check.exact_median_ms:.1f} ms")
+    print(_judge_recall(check.recall))
     return 0
+
+
+GOOD_RECALL = 0.95
+
+
+def _judge_recall(recall: float) -> str:
+    """One line on what the recall means and what to do about a low one."""
+    if recall >= GOOD_RECALL:
+        return f"Good: at or above {GOOD_RECALL}, the fast path finds nearly every page exact search finds."
+    return (
+        f"Below {GOOD_RECALL}: the fast path misses pages exact search finds. Use `search --exact` when "
+        "every page matters; the search codebook is trained again each time the library grows eightfold "
+        "(README, Known limits)."
+    )
 
 
 def _list(library: Library, args: argparse.Namespace) -> int:

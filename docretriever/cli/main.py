@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command(args, cancel)
     except Cancelled as exc:
-        print(f"\n{exc}", file=sys.stderr)
+        print(f"\n{_kept(exc)}", file=sys.stderr)
         return EXIT_CANCELLED
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
@@ -191,6 +191,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _kept(stop: Cancelled) -> str:
+    """What a stopped command says: for an add, how many pages it kept, of how many documents."""
+    from docretriever.library.base import AddReport
+
+    report = stop.report
+    if not isinstance(report, AddReport) or not report.pages_embedded:
+        return str(stop)
+    pages = "1 page" if report.pages_embedded == 1 else f"{report.pages_embedded} pages"
+    documents = len(report.embedded_in)
+    of = "1 document" if documents == 1 else f"{documents} documents"
+    were, are = ("was", "is") if report.pages_embedded == 1 else ("were", "are")
+    return f"Stopped; {pages} of {of} {were} indexed and {are} kept; run the same command again to finish."
 
 
 if __name__ == "__main__":

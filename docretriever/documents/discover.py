@@ -7,6 +7,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# File names are kept in the catalog as text (SQLite TEXT, UTF-8). A name that is not valid
+# UTF-8 reaches Python as "surrogate-escaped" text (PEP 383); such a name is refused, file by
+# file, with this sentence, and never stored. On screen and in logs it is shown escaped
+# (``sample\xf0.pdf``, see :func:`shown_path`), so that printing it can never fail.
+UNDECODABLE_NAME = "The file name is not valid text (UTF-8); rename the file and add it again."
+
+
+def is_text_path(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is valid Unicode text that SQLite can store (no surrogate escapes)."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` for a person (a terminal, a log, a label): bytes that are not valid UTF-8 are
+    written as ``\\xf0``; other text is returned unchanged. Never raises."""
+    text = os.fspath(path)
+    if is_text_path(text):
+        return text
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate that is not an escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 @dataclass
 class Discovery:

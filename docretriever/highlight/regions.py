@@ -127,11 +127,13 @@ def to_unrotated(
     """Map a box from the displayed page to the page's unrotated coordinates.
 
     This is what PDF annotations need (PyMuPDF: ``rect * page.derotation_matrix``).
-    ``page_size`` is the displayed (width, height); ``rotation`` the page's /Rotate in degrees.
+    ``page_size`` is the displayed (width, height); ``rotation`` the page's /Rotate in degrees:
+    a multiple of 90 (negative or over 360 too); any other value counts as 0, as viewers (and
+    :func:`docretriever.documents.pdf.viewer_rotation`) treat it.
     """
     width, height = page_size
     x0, y0, x1, y1 = box
-    rotation %= 360
+    rotation = int(rotation) % 360 if rotation % 90 == 0 else 0
     if rotation == 0:
         corners = [(x0, y0), (x1, y1)]
     elif rotation == 90:
@@ -140,7 +142,7 @@ def to_unrotated(
         corners = [(width - x, height - y) for x, y in ((x0, y0), (x1, y1))]
     elif rotation == 270:
         corners = [(height - y, x) for x, y in ((x0, y0), (x1, y1))]
-    else:
-        raise ValueError(f"page rotation must be a multiple of 90, not {rotation}")
+    else:  # unreachable: the rotation was reduced to one of the four above
+        raise AssertionError(rotation)
     xs, ys = [c[0] for c in corners], [c[1] for c in corners]
     return (min(xs), min(ys), max(xs), max(ys))

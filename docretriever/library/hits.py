@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,12 +42,15 @@ class Hit:
         """Boxes around the best-matching parts of the page, heaviest first (see heat())."""
         return find_regions(self.heat(tokens), self.page_size, max_regions=max_regions)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, paths: Sequence[str] | None = None) -> dict[str, object]:
+        """The hit as JSON: ``path`` is the file shown (one that exists), ``paths`` every path of
+        its document (``paths`` given, else just ``path``)."""
         return {
             "rank": self.rank,
             "score": round(self.score, 5),
             "doc_id": self.doc_id,
             "path": self.path,
+            "paths": list(paths) if paths else [self.path],
             "page": self.page,
             "page_width": round(self.page_size[0], 2),
             "page_height": round(self.page_size[1], 2),

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docretriever.documents import find_pdfs, sha256_of_file
-from docretriever.errors import DocRetrieverError, DocumentError
+from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
+from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome
 from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
@@ -57,7 +57,7 @@ def add_paths(
     try:
         for number, path in enumerate(discovery.files, start=1):
             cancel.raise_if_cancelled()
-            progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
+            progress(Progress("Reading files", number, len(discovery.files), "files", shown_path(path.name)))
             job = _record_file(library, path, report)
             if job is not None:
                 jobs.setdefault(job.document.id, job)
@@ -86,6 +86,8 @@ def add_paths(
         nonlocal done, since_save
         done += len(batch.pages) + len(batch.failures)
         report.pages_embedded += len(batch.pages)
+        if batch.pages:
+            report.embedded_in.add(batch.job.document.doc_id)
         since_save += len(batch.pages)
         rates = " · ".join(f"{stage} {rate:.1f}/s" for stage, rate in pipeline.stage_rates().items())
         meter.report(done, f"{batch.job.path.name} ({rates})" if rates else batch.job.path.name)
@@ -101,6 +103,9 @@ def add_paths(
     pipeline = Pipeline(library, embedder, batch_size, stored, document_done)
     try:
         pipeline.run(list(jobs.values()), cancel)
+    except Cancelled as stop:
+        stop.report = report  # so that the caller can say what was kept
+        raise
     finally:
         if library.candidates.dirty:
             library.candidates.save()
@@ -115,6 +120,8 @@ def _detach_gone_paths(
     catalog = library.catalog
     gone = {}
     for root in {os.path.abspath(os.fspath(path)) for path in given}:
+        if not is_text_path(root):
+            continue  # never stored (see UNDECODABLE_NAME), so nothing recorded lies under it
         for path, document_id in catalog.paths_under(root):
             if path not in found and not os.path.exists(path):
                 gone[path] = catalog.document(document_id)
@@ -131,9 +138,6 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> Job | 
         return _record_file_or_raise(library, path, report)
     except DocRetrieverError:
         raise
-    except UnicodeEncodeError:
-        message = "The file name is not valid text (UTF-8); rename the file and add it again."
-        report.outcomes.append(FileOutcome(str(path), FAILED, error=message))
     except OSError as exc:
         report.outcomes.append(FileOutcome(str(path), FAILED, error=f"Cannot read the file: {exc.strerror}."))
     return None
@@ -141,7 +145,9 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> Job | 
 
 def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) -> Job | None:
     catalog = library.catalog
-    str(path).encode("utf-8")  # SQLite stores text: refuse undecodable names before any write
+    if not is_text_path(path):  # SQLite stores text: refuse undecodable names before any write
+        report.outcomes.append(FileOutcome(str(path), FAILED, error=UNDECODABLE_NAME))
+        return None
     stat = path.stat()
     digest = sha256_of_file(path)
     document_id, previous = catalog.attach_file(digest, stat.st_size, str(path), stat.st_mtime)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from docretriever.documents.pdf import PageInfo
+from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
@@ -350,7 +350,7 @@ class LocalLibrary(EmbeddingLibrary):
         if not matches:
             absolute = os.path.abspath(Path(reference).expanduser())
             matches = self.catalog.find_documents(absolute) if absolute != reference else []
-        return single_match(reference, matches)
+        return single_match(reference, matches, self.catalog.documents)
 
     def remove(self, reference: str) -> DocumentRecord:
         with self._writer:
@@ -417,7 +417,8 @@ class LocalLibrary(EmbeddingLibrary):
         path = Path(_existing_path(document))
         if not path.exists():
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
-        return render_page(path, None, records[0].info, max_pixels)
+        with open_pdf_or_none(path) as opened:  # rotations as a viewer shows them
+            return render_page(path, opened, records[0].info, max_pixels)
 
     def close(self) -> None:
         self._close_renderer()

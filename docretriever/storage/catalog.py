@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from docretriever.documents.discover import UNDECODABLE_NAME, is_text_path, shown_path
 from docretriever.documents.pdf import PageInfo
-from docretriever.errors import LibraryError
+from docretriever.errors import InvalidInputError, LibraryError
 
 # 2: pages.cell_rows, for token-pooled pages.
 SCHEMA_VERSION = 2
@@ -197,6 +198,8 @@ class Catalog:
     def find_documents(self, reference: str) -> list[DocumentRecord]:
         """Documents with a path equal to ``reference``, or whose doc_id starts with it (at least
         4 hexadecimal digits, so that a stray short word never matches everything)."""
+        if not is_text_path(reference):
+            return []  # a name that is not UTF-8 is never stored (see attach_file)
         by_path = self._documents(
             "WHERE d.id IN (SELECT document_id FROM paths WHERE path = ?)", (reference,)
         )
@@ -233,7 +236,11 @@ class Catalog:
 
         Creates the document (pending) if these bytes are new. Returns (document id, id of the
         document the path belonged to before, when that was another one: the file changed).
+        Paths are stored as text: one that is not valid UTF-8 (surrogate-escaped) is refused with
+        :class:`InvalidInputError`, never stored altered.
         """
+        if not is_text_path(path):
+            raise InvalidInputError(f"{UNDECODABLE_NAME} ({shown_path(path)})")
         now = time.time()
         with self.transaction() as db:
             row = db.execute("SELECT id FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
@@ -256,6 +263,8 @@ class Catalog:
 
     def paths_under(self, root: str) -> list[tuple[str, int]]:
         """(path, document id) of every recorded path equal to ``root`` or inside that folder."""
+        if not is_text_path(root):
+            return []  # nothing stored lies under a name that is not UTF-8 (see attach_file)
         inside = root.rstrip("/\\") + os.sep
         rows = self._query(
             "SELECT path, document_id FROM paths WHERE path = ? OR substr(path, 1, ?) = ?",
@@ -265,6 +274,8 @@ class Catalog:
 
     def detach_path(self, path: str) -> None:
         """Forget that ``path`` holds a document (the file is gone); the document stays."""
+        if not is_text_path(path):
+            return
         with self.transaction() as db:
             db.execute("DELETE FROM paths WHERE path = ?", (path,))
 

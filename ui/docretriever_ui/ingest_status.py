@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from docretriever.documents.discover import shown_path
 from docretriever.library import AddReport
 from docretriever.progress import Progress, format_duration
 from docretriever_ui.tasks import TaskError
@@ -28,7 +29,25 @@ def summarize(outcome: AddReport | TaskError) -> str:
     """One line for a finished ingest."""
     if isinstance(outcome, TaskError):
         return "Indexing stopped; the pages done so far are kept." if outcome.cancelled else outcome.message
-    return f"Done: {outcome.summary(failed_note=' (see the library list)')}."
+    listed = any(o.status == "failed" and o.doc_id is not None for o in outcome.outcomes)
+    text = f"Done: {outcome.summary(failed_note=' (see the library list)' if listed else '')}."
+    unused = unusable_paths(outcome)
+    if unused:
+        text += f" {len(unused)} could not be used: {unused[0]}" + (" …" if len(unused) > 1 else "")
+    return text
+
+
+def unusable_paths(report: AddReport) -> list[str]:
+    """ "path: why" for every given path that did not become a document, so is not in the library
+    list: a missing path, a name that is not valid UTF-8, an unreadable file. Names are shown
+    escaped (``sample\\xf0.pdf``): a label would silently drop the undecodable bytes."""
+    lines = [f"{shown_path(path)}: {reason}" for path, reason in report.problems]
+    lines += [
+        f"{shown_path(outcome.path)}: {outcome.error}"
+        for outcome in report.outcomes
+        if outcome.status == "failed" and outcome.doc_id is None
+    ]
+    return lines
 
 
 class IngestStatus(QWidget):

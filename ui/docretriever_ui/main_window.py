@@ -4,9 +4,11 @@ its own."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,7 +25,7 @@ from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
 from docretriever_ui import system
 from docretriever_ui.error_dialog import show_error
-from docretriever_ui.ingest_status import IngestStatus, summarize
+from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_paths
 from docretriever_ui.library_pane import LibraryPane
 from docretriever_ui.model_setup import ModelSetup
 from docretriever_ui.model_status import ModelStatus
@@ -32,6 +34,9 @@ from docretriever_ui.results_grid import ResultsGrid
 from docretriever_ui.session import LibrarySession, ModelState
 from docretriever_ui.tasks import TaskError
 from docretriever_ui.viewer import PageViewer
+
+# An error box lists this many unusable paths; all of them are in its details.
+_LISTED_PATHS = 10
 
 RESULTS_PER_SEARCH = 40
 # Library refreshes requested during an ingest are coalesced into one per this many ms.
@@ -253,6 +258,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(summarize(outcome), 15000)
         if isinstance(outcome, TaskError) and not outcome.cancelled:
             self.show_error(outcome)
+        elif isinstance(outcome, AddReport) and (unused := unusable_paths(outcome)):
+            shown = "\n".join(f"• {line}" for line in unused[:_LISTED_PATHS])
+            extra = len(unused) - _LISTED_PATHS
+            more = f"\n… and {extra} more (see the details)." if extra > 0 else ""
+            message = f"{len(unused)} of the given paths could not be used:\n{shown}{more}"
+            self.show_error(TaskError(message, "\n".join(unused)))
 
     def _model_state_changed(self, state: ModelState) -> None:
         if state is ModelState.FAILED and self.session.model_error is not None:
@@ -271,7 +282,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = [local_path(url) for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
             self.add_paths(paths)
@@ -283,3 +294,13 @@ class MainWindow(QMainWindow):
         settings.sync()
         self.session.close()
         super().closeEvent(event)
+
+
+def local_path(url: QUrl) -> str:
+    """The file a ``file:`` URL names. ``toLocalFile`` decodes the name as UTF-8 and turns bytes
+    that are not into U+FFFD, naming a file that does not exist; on POSIX the percent-encoded
+    bytes are decoded as Python decodes file names instead (undecodable bytes surrogate-escaped,
+    PEP 383), so that the ingest finds the file and says why it cannot take it."""
+    if os.name == "nt" or url.host():
+        return url.toLocalFile()
+    return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docretriever.documents import find_pdfs, sha256_of_file
+from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import PageEmbedding
@@ -38,7 +38,7 @@ def add_to_qdrant(
     jobs: list[tuple[Path, DocumentRecord, list[PageInfo]]] = []
     for number, path in enumerate(discovery.files, start=1):
         cancel.raise_if_cancelled()
-        progress(Progress("Reading files", number, len(discovery.files), "files", path.name))
+        progress(Progress("Reading files", number, len(discovery.files), "files", shown_path(path.name)))
         try:
             job = _record_file(library, path, report)
         except DocRetrieverError:
@@ -101,6 +101,9 @@ def _record_file(
     library: QdrantLibrary, path: Path, report: AddReport
 ) -> tuple[Path, DocumentRecord, list[PageInfo]] | None:
     store = library.store
+    if not is_text_path(path):  # paths are stored as text, as in a local library
+        report.outcomes.append(FileOutcome(str(path), FAILED, error=UNDECODABLE_NAME))
+        return None
     stat = path.stat()
     digest = sha256_of_file(path)
     absolute = str(path.resolve())

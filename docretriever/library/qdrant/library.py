@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from docretriever.documents.pdf import PageInfo
+from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
@@ -253,7 +253,8 @@ class QdrantLibrary(EmbeddingLibrary):
             raise LibraryError(f"The file of document {document.doc_id} is not on this computer ({path}).")
         for info in self.store.page_infos(document.sha256):
             if info.index == page - 1:
-                return render_page(Path(path), None, info, max_pixels)
+                with open_pdf_or_none(Path(path)) as opened:  # rotations as a viewer shows them
+                    return render_page(Path(path), opened, info, max_pixels)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
 
     def close(self) -> None:
