@@ -16,6 +16,10 @@ DEFAULT_MODEL = "vidore/colqwen2-v1.0"
 # with; fewer cells trade recall for speed on CPU-only machines.
 DEFAULT_VISUAL_TOKENS = 768
 PIXELS_PER_CELL = 28 * 28
+# The range a page's budget may take: Qwen2-VL needs at least 4 cells (56 x 56 px) per image,
+# and ColQwen2's processor caps an image at max_pixels 12,845,056 = 16,384 cells.
+MIN_VISUAL_TOKENS = 4
+MAX_VISUAL_TOKENS = 12_845_056 // PIXELS_PER_CELL
 
 
 def default_library_dir() -> Path:

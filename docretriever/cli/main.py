@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from docretriever import __version__
-from docretriever.config import DEFAULT_VISUAL_TOKENS
+from docretriever.config import DEFAULT_VISUAL_TOKENS, MAX_VISUAL_TOKENS, MIN_VISUAL_TOKENS
 from docretriever.errors import Cancelled, DocRetrieverError
 from docretriever.progress import CancelToken
 
@@ -132,7 +132,9 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         type=int,
         metavar="N",
         default=default("visual_tokens"),
-        help=f"image cells per page (default {DEFAULT_VISUAL_TOKENS}; fewer is faster on CPU)",
+        help=f"image cells (28 x 28 px) per page, {MIN_VISUAL_TOKENS} to {MAX_VISUAL_TOKENS} (default "
+        f"{DEFAULT_VISUAL_TOKENS}, as the model was evaluated; fewer is faster on CPU; a Qdrant library "
+        "takes at most about 8,000)",
     )
     target.add_argument(
         "--batch-size",

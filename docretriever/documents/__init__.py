@@ -1,12 +1,13 @@
 """Documents: opening PDFs, reading their pages, rendering them for the model and for display."""
 
 from docretriever.documents.discover import UNDECODABLE_NAME, find_pdfs, is_text_path, shown_path
-from docretriever.documents.pdf import PageInfo, open_pdf, read_page_infos, sha256_of_file
+from docretriever.documents.pdf import PageInfo, PageList, open_pdf, read_page_infos, sha256_of_file
 from docretriever.documents.render import RenderedPage, fit_to_cell_budget, render_page
 
 __all__ = [
     "UNDECODABLE_NAME",
     "PageInfo",
+    "PageList",
     "RenderedPage",
     "find_pdfs",
     "fit_to_cell_budget",

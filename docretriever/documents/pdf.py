@@ -40,6 +40,11 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The page count each document open in open_pdf declared when it was opened, by id(document)
+# (a Document takes no weak references); None when it declared none that can be read.
+_DECLARED_PAGES: dict[int, int | None] = {}
+
+
 @contextmanager
 def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
     """Open a PDF for reading, raising a :class:`DocumentError` a person understands.
@@ -65,11 +70,16 @@ def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
     try:
         if document.needs_pass and not document.authenticate(""):
             raise EncryptedDocumentError(f"{name} is encrypted: a password is required to open it.")
+        # Read before any page is loaded: loading a page beyond the real ones makes MuPDF
+        # rewrite the /Count, in memory, to what the tree holds.
+        _DECLARED_PAGES[id(document)] = declared_page_count(document)
+        # Normalizing loads every page, which drops pages the page tree promises but lacks.
+        normalize_rotations(document)
         if document.page_count == 0:
             raise DocumentError(f"{name} has no pages (the file is probably truncated or damaged).")
-        normalize_rotations(document)
         yield document
     finally:
+        _DECLARED_PAGES.pop(id(document), None)
         document.close()
 
 
@@ -85,10 +95,51 @@ def open_pdf_or_none(path: Path) -> Iterator[pymupdf.Document | None]:
         yield document
 
 
-def read_page_infos(document: pymupdf.Document) -> list[PageInfo]:
+class PageList(list[PageInfo]):
+    """The pages of a document, and ``note``: what the file promises that is not there (pages
+    its page tree declares but does not hold), for the document's note; None when nothing is
+    missing. Survives pickling (the render worker sends it back)."""
+
+    note: str | None = None
+
+
+def declared_page_count(document: pymupdf.Document) -> int | None:
+    """The /Count of the document's root page tree, or None when there is none or it is not a
+    non-negative integer. MuPDF trusts it until a page beyond the real ones is loaded, and then
+    rewrites it (in memory) to the pages the tree holds: read it before loading any page."""
+    try:
+        kind, value = document.xref_get_key(document.pdf_catalog(), "Pages")
+        if kind != "xref":
+            return None
+        kind, count = document.xref_get_key(int(value.split()[0]), "Count")
+        return int(count) if kind == "int" and int(count) >= 0 else None
+    except Exception:  # a damaged catalog: MuPDF's own count is all there is
+        return None
+
+
+def missing_pages_note(declared: int | None, real: int) -> str | None:
+    """The note for a file whose page tree declares ``declared`` pages but holds ``real``."""
+    if declared is None or declared <= real:
+        return None
+    missing = declared - real
+    which = f"page {real + 1}" if missing == 1 else f"pages {real + 1}-{declared}"
+    return (
+        f"The file declares {declared} pages but holds only {real}: {which} "
+        f"{'does' if missing == 1 else 'do'} not exist and {'is' if missing == 1 else 'are'} not indexed."
+    )
+
+
+def read_page_infos(document: pymupdf.Document) -> PageList:
     """Size and rotation of every page, as displayed. Pages whose size cannot be read are
-    given the size of the page before them so that rendering can still report its own error."""
-    infos: list[PageInfo] = []
+    given the size of the page before them so that rendering can still report its own error.
+
+    Pages the page tree's /Count promises but does not hold are left out (MuPDF drops them from
+    its count once it has looked for them), and :attr:`PageList.note` says so."""
+    if id(document) in _DECLARED_PAGES:
+        declared = _DECLARED_PAGES[id(document)]
+    else:  # not opened by open_pdf: the /Count is as written while no page has been loaded
+        declared = declared_page_count(document)
+    infos = PageList()
     for index in range(document.page_count):
         try:
             page = document.load_page(index)
@@ -98,6 +149,10 @@ def read_page_infos(document: pymupdf.Document) -> list[PageInfo]:
             previous = infos[-1] if infos else PageInfo(index, 612.0, 792.0, 0)
             info = PageInfo(index, previous.width_pt, previous.height_pt, 0)
         infos.append(info)
+    # Loading a page that does not exist makes MuPDF count the pages it really holds.
+    real = document.page_count
+    infos[:] = [info for info in infos if info.index < real]
+    infos.note = missing_pages_note(declared, real)
     return infos
 
 

@@ -55,8 +55,13 @@ def fit_to_cell_budget(
     """
     if width <= 0 or height <= 0:
         raise PageError(f"The page has no area ({width:g} x {height:g}).")
-    if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
-        raise PageError(f"The page is too narrow to embed ({width:g} x {height:g}; aspect ratio over 200).")
+    aspect = max(width, height) / min(width, height)
+    if aspect > MAX_ASPECT_RATIO:
+        shown = f"{aspect:.1f}".removesuffix(".0")
+        raise PageError(
+            f"The page is too narrow to embed: its aspect ratio is {shown}:1 ({width:g} x {height:g}), "
+            f"over the model's limit of {MAX_ASPECT_RATIO:.0f}:1."
+        )
     scale = math.sqrt(max_pixels / (width * height))
     w, h = width * scale, height * scale
     w_bar = max(CELL_PX, round(w / CELL_PX) * CELL_PX)

@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image
 
-from docretriever.documents.pdf import PageInfo
+from docretriever.documents.pdf import PageInfo, PageList
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_worker import ERROR_KINDS, read_message, write_message
 from docretriever.errors import DocRetrieverError, DocumentError, PageError
@@ -135,8 +135,9 @@ class RenderPool:
         """Process ids of the running workers (for tests and diagnostics)."""
         return [process.popen.pid for process in self._processes.values()]
 
-    def inspect(self, path: Path) -> list[PageInfo]:
-        """Every page's size and rotation, read in a worker. Raises :class:`DocumentError` (or
+    def inspect(self, path: Path) -> PageList:
+        """Every page's size and rotation, read in a worker (its ``note`` says what pages the file
+        promises but lacks). Raises :class:`DocumentError` (or
         :class:`EncryptedDocumentError`) when the file cannot be opened, crashes the reader, or
         takes longer than the time limit."""
         result = self._run([_Task(0, ("inspect", str(path)), path.name)], workers=1)[0]
@@ -144,7 +145,7 @@ class RenderPool:
             if isinstance(result, DocumentError):
                 raise result
             raise DocumentError(str(result), details=result.details)
-        infos: list[PageInfo] = result
+        infos: PageList = result
         return infos
 
     def render(

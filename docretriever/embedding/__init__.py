@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docretriever.config import DEFAULT_VISUAL_TOKENS, default_model
+from docretriever.config import DEFAULT_VISUAL_TOKENS, MAX_VISUAL_TOKENS, MIN_VISUAL_TOKENS, default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
 from docretriever.errors import InvalidInputError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, ignore_progress
@@ -26,9 +26,14 @@ class ModelSpec:
     download: bool = True
 
     def __post_init__(self) -> None:
-        # Qwen2-VL needs at least 4 cells (56 x 56 px) per image.
-        if self.visual_tokens < 4:
-            raise InvalidInputError(f"The visual-token budget must be at least 4, not {self.visual_tokens}.")
+        # Qwen2-VL needs at least 4 cells (56 x 56 px) per image; ColQwen2's processor takes at
+        # most 16,384 (its max_pixels).
+        if not MIN_VISUAL_TOKENS <= self.visual_tokens <= MAX_VISUAL_TOKENS:
+            raise InvalidInputError(
+                f"The visual-token budget must be at least {MIN_VISUAL_TOKENS} and at most "
+                f"{MAX_VISUAL_TOKENS:,} (the most ColQwen2 takes per page), not {self.visual_tokens:,}; "
+                f"{DEFAULT_VISUAL_TOKENS} is what the published checkpoints were evaluated with."
+            )
         if self.batch_size is not None and self.batch_size < 1:
             raise InvalidInputError("The batch size must be at least 1.")
 

@@ -309,3 +309,19 @@ def _listed(documents: Sequence[DocumentRecord], most: int = 5) -> str:
     if len(documents) > most:
         shown.append(f"and {len(documents) - most} more")
     return ", ".join(shown)
+
+
+def document_note(total: int, failures: Sequence[tuple[int, str]], missing: str | None) -> str | None:
+    """The note of a document that was indexed in part: ``failures`` are (0-based page index,
+    reason) of its ``total`` pages that could not be indexed, ``missing`` what its file promises
+    but lacks (:attr:`~docretriever.documents.pdf.PageList.note`). None when there is nothing to say."""
+    notes = [missing] if missing else []
+    if failures:
+        index, reason = min(failures)
+        others = len(failures) - 1
+        also = f" (and {others} other page{'s' if others > 1 else ''})" if others else ""
+        notes.append(
+            f"{len(failures)} of {total} pages could not be indexed and "
+            f"{'is' if len(failures) == 1 else 'are'} not searchable: page {index + 1}: {reason}{also}"
+        )
+    return " ".join(notes) or None

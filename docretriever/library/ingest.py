@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
 from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
-from docretriever.library.base import AddReport, FileOutcome
+from docretriever.library.base import AddReport, FileOutcome, document_note
 from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -34,6 +34,7 @@ class Job:
 
     path: Path
     document: DocumentRecord
+    note: str | None = None  # what the file promises but lacks (pages its page tree declares)
 
 
 def add_paths(
@@ -96,7 +97,7 @@ def add_paths(
             since_save = 0
 
     def document_done(job: Job) -> None:
-        _finish_document(library, job.document.id)
+        _finish_document(library, job.document.id, job.note)
         report.outcomes.append(_outcome(library, job))
 
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
@@ -162,26 +163,26 @@ def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) 
     # A new file, an interrupted one, or a retry (the failure may have been fixed since).
     catalog.set_document_status(document_id, PENDING)
     try:
-        catalog.set_pages(document_id, library.renderer.inspect(path))
+        pages = library.renderer.inspect(path)
+        catalog.set_pages(document_id, pages)
     except DocumentError as exc:  # whatever MuPDF made of it, in a worker process
         catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
         report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=str(exc)))
         return None
-    return Job(path, catalog.document(document_id))
+    return Job(path, catalog.document(document_id), getattr(pages, "note", None))
 
 
-def _finish_document(library: LocalLibrary, document_id: int) -> None:
+def _finish_document(library: LocalLibrary, document_id: int, missing: str | None = None) -> None:
     pages = library.catalog.pages(document_id)
     indexed = sum(1 for page in pages if page.status == INDEXED)
     failed = [page for page in pages if page.status == FAILED]
     if indexed == 0:
         reason = failed[0].error if failed else "No page could be indexed."
-        library.catalog.set_document_status(document_id, FAILED, reason)
-    elif failed:
-        note = f"{len(failed)} of {len(pages)} pages could not be rendered and are not searchable."
-        library.catalog.set_document_status(document_id, INDEXED, note)
+        library.catalog.set_document_status(document_id, FAILED, " ".join(filter(None, [missing, reason])))
     else:
-        library.catalog.set_document_status(document_id, INDEXED)
+        failures = [(page.index, page.error or "unknown reason") for page in failed]
+        note = document_note(len(pages), failures, missing)
+        library.catalog.set_document_status(document_id, INDEXED, note)
 
 
 def _outcome(library: LocalLibrary, job: Job) -> FileOutcome:

@@ -18,7 +18,8 @@ from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import PageEmbedding
 from docretriever.errors import DocRetrieverError, DocumentError
-from docretriever.library.base import AddReport, FileOutcome
+from docretriever.library.base import AddReport, FileOutcome, document_note
+from docretriever.library.qdrant.schema import multivector_too_large
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
 
@@ -63,7 +64,7 @@ def add_to_qdrant(
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
     for path, record, pages in jobs:
         missing = [page for page in pages if page.index not in todo[record.sha256]]
-        failures: list[str] = []
+        failures: list[tuple[int, str]] = []
         for start in range(0, len(missing), batch_size):
             cancel.raise_if_cancelled()
             batch = missing[start : start + batch_size]
@@ -73,22 +74,27 @@ def add_to_qdrant(
                 for info, page in zip(batch, rendered, strict=True)
                 if isinstance(page, RenderedPage)
             ]
-            failures += [str(page) for page in rendered if not isinstance(page, RenderedPage)]
+            failures += [
+                (info.index, str(page))
+                for info, page in zip(batch, rendered, strict=True)
+                if not isinstance(page, RenderedPage)
+            ]
             if ok:
                 embeddings: list[PageEmbedding] = embedder.embed_pages([page.image for _, page in ok], cancel)
-                store.put_pages(
-                    record.sha256,
-                    [
-                        (info, embedding, page.renderer)
-                        for (info, page), embedding in zip(ok, embeddings, strict=True)
-                    ],
-                    library.dim,
-                )
-                report.pages_embedded += len(ok)
+                upload = []
+                for (info, page), embedding in zip(ok, embeddings, strict=True):
+                    # Checked before uploading: a server would refuse the whole request.
+                    refused = multivector_too_large(len(embedding.vectors), library.dim)
+                    if refused is None:
+                        upload.append((info, embedding, page.renderer))
+                    else:
+                        failures.append((info.index, refused))
+                store.put_pages(record.sha256, upload, library.dim)
+                report.pages_embedded += len(upload)
             done += len(batch)
             meter.report(done, path.name)
         indexed = len(store.stored_page_indexes(record.sha256))
-        status, error = _status(indexed, len(pages), failures)
+        status, error = _status(indexed, len(pages), failures, getattr(pages, "note", None))
         if indexed:
             store.mark_ready(record.sha256)
         final = DocumentRecord(**{**record.__dict__, "status": status, "error": error})
@@ -150,9 +156,13 @@ def _record_file(
     return path, record, pages
 
 
-def _status(indexed: int, pages: int, failures: list[str]) -> tuple[str, str | None]:
+def _status(
+    indexed: int, pages: int, failures: list[tuple[int, str]], missing: str | None
+) -> tuple[str, str | None]:
     if indexed == 0:
-        return FAILED, failures[0] if failures else "No page could be indexed."
-    if indexed < pages:
-        return INDEXED, f"{pages - indexed} of {pages} pages could not be rendered and are not searchable."
-    return INDEXED, None
+        reason = min(failures)[1] if failures else "No page could be indexed."
+        return FAILED, " ".join(filter(None, [missing, reason]))
+    if indexed < pages and not failures:  # failed in an earlier run, or cut short
+        lost = f"{pages - indexed} of {pages} pages could not be indexed and are not searchable."
+        return INDEXED, " ".join(filter(None, [missing, lost]))
+    return INDEXED, document_note(pages, failures, missing)

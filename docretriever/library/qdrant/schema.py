@@ -32,6 +32,8 @@ _NAMESPACE = uuid.UUID("6f1c1f5e-6d1b-4b5e-9a57-3d1e0c2f9b10")
 # A server refuses requests over 32 MB by default; qdrant-client's JSON spends about 18 bytes a
 # float (measured on a page of real rows).
 REQUEST_BYTES = 24 * 1024 * 1024
+# Qdrant servers refuse a multivector of more numbers than this (8,192 rows of 128).
+MAX_MULTIVECTOR_FLOATS = 1_048_576
 _JSON_BYTES_PER_FLOAT = 20
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -70,6 +72,17 @@ def pages_per_request(rows_per_page: int, dim: int) -> int:
     """How many pages one upsert may carry and stay under :data:`REQUEST_BYTES` as JSON."""
     page_bytes = max(1, rows_per_page) * dim * _JSON_BYTES_PER_FLOAT * 1.2  # + pooled vectors
     return max(1, int(REQUEST_BYTES // page_bytes))
+
+
+def multivector_too_large(rows: int, dim: int) -> str | None:
+    """Why a page of ``rows`` vectors of ``dim`` numbers cannot be uploaded, or None when it can."""
+    if rows * dim <= MAX_MULTIVECTOR_FLOATS:
+        return None
+    return (
+        f"The page's embedding is too large for Qdrant: {rows:,} rows of {dim} numbers "
+        f"({rows * dim:,}) where a server takes at most {MAX_MULTIVECTOR_FLOATS:,} "
+        f"({MAX_MULTIVECTOR_FLOATS // dim:,} rows); index with fewer --visual-tokens."
+    )
 
 
 def create_collections(client: Any, collection: str, dim: int, local: bool) -> None:
