@@ -20,8 +20,13 @@ from docretriever_ui.viewer import PageViewer
 
 
 def drop(window: MainWindow, *paths: Path) -> None:
+    drop_urls(window, [QUrl.fromLocalFile(str(p)) for p in paths])
+
+
+def drop_urls(window: MainWindow, urls: list[QUrl]) -> None:
+    """Drop ``urls`` on the window as a file manager would (a real QDropEvent)."""
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    mime.setUrls(urls)
     event = QDropEvent(
         QPointF(50, 50),
         Qt.DropAction.CopyAction,

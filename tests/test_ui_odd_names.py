@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QUrl
+from test_ui_main import drop_urls
 
 from docretriever.documents import UNDECODABLE_NAME
 from docretriever_ui.error_dialog import ErrorDialog
@@ -16,19 +16,6 @@ from docretriever_ui.main_window import MainWindow, local_path
 from docretriever_ui.session import LibrarySession
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
-
-
-def drop_urls(window: MainWindow, urls: list[QUrl]) -> None:
-    mime = QMimeData()
-    mime.setUrls(urls)
-    event = QDropEvent(
-        QPointF(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
 
 
 def write_pdf(path: bytes, text: str) -> None:
