@@ -8,6 +8,7 @@ import numpy as np
 
 from docretriever.documents import PageInfo
 from docretriever.storage import FAILED, INDEXED, PENDING, Catalog, VectorStore
+from docretriever.storage.catalog_schema import SCHEMA_VERSION
 
 
 def test_vectors_round_trip_through_float16_memory_maps(tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_a_version_1_catalog_gains_the_cell_rows_column_and_keeps_its_pages(tmp_
     assert page.cell_rows is None
     catalog.store_pages([(page.id, (2, 2), 6, 1, 0, "mupdf", b"\0\0\1\0\1\0\0\0")])
     assert catalog.pages(doc)[0].cell_rows == b"\0\0\1\0\1\0\0\0"
-    assert catalog.get_meta("schema_version") == "2"
+    assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
     catalog.close()
 
 

@@ -3,7 +3,10 @@
 from docretriever.storage.catalog import (
     FAILED,
     INDEXED,
+    MISSING,
     PENDING,
+    PRESENT,
+    UNAVAILABLE,
     Catalog,
     DocumentRecord,
     PageRecord,
@@ -13,7 +16,10 @@ from docretriever.storage.vectors import VectorStore
 __all__ = [
     "FAILED",
     "INDEXED",
+    "MISSING",
     "PENDING",
+    "PRESENT",
+    "UNAVAILABLE",
     "Catalog",
     "DocumentRecord",
     "PageRecord",

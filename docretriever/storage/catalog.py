@@ -13,101 +13,36 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from docretriever.documents.discover import UNDECODABLE_NAME, is_text_path, shown_path
 from docretriever.documents.pdf import PageInfo
 from docretriever.errors import InvalidInputError, LibraryError
+from docretriever.storage import catalog_schema
+from docretriever.storage.catalog_schema import SCHEMA_VERSION
+from docretriever.storage.records import (
+    FAILED,
+    INDEXED,
+    MISSING,
+    PENDING,
+    PRESENT,
+    UNAVAILABLE,
+    DocumentRecord,
+    PageRecord,
+)
 
-# 2: pages.cell_rows, for token-pooled pages.
-SCHEMA_VERSION = 2
-PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sha256 TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL,
-    page_count INTEGER,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
-    error TEXT,
-    error_details TEXT,
-    added_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS paths (
-    path TEXT PRIMARY KEY,
-    document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
-    size INTEGER NOT NULL,
-    mtime REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS paths_by_document ON paths (document_id);
-CREATE TABLE IF NOT EXISTS pages (
-    -- AUTOINCREMENT: ids are never reused, so an index entry can never name another page.
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
-    page_index INTEGER NOT NULL,
-    width_pt REAL NOT NULL,
-    height_pt REAL NOT NULL,
-    rotation INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
-    error TEXT,
-    grid_x INTEGER,
-    grid_y INTEGER,
-    n_rows INTEGER,
-    segment INTEGER,
-    row_offset INTEGER,
-    renderer TEXT,
-    cell_rows BLOB,
-    UNIQUE (document_id, page_index)
-);
-CREATE INDEX IF NOT EXISTS pages_by_status ON pages (status);
-"""
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    """A document in the library. ``doc_id`` (12 hex digits of its SHA-256) is what people type."""
-
-    id: int
-    sha256: str
-    paths: tuple[str, ...]
-    size: int
-    page_count: int | None
-    status: str
-    error: str | None
-    error_details: str | None
-    added_at: float
-
-    @property
-    def doc_id(self) -> str:
-        return self.sha256[:12]
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    """A page: 0-based ``index``; size as displayed in points; where its vectors are."""
-
-    id: int
-    document_id: int
-    index: int
-    width_pt: float
-    height_pt: float
-    rotation: int
-    status: str
-    error: str | None
-    grid: tuple[int, int] | None  # (n_x, n_y)
-    n_rows: int | None
-    segment: int | None
-    row_offset: int | None
-    # Token-pooled pages: the stored row of each cell, int16 little-endian (see PageEmbedding).
-    cell_rows: bytes | None = None
-
-    @property
-    def info(self) -> PageInfo:
-        return PageInfo(self.index, self.width_pt, self.height_pt, self.rotation)
+__all__ = [
+    "FAILED",
+    "INDEXED",
+    "MISSING",
+    "PENDING",
+    "PRESENT",
+    "SCHEMA_VERSION",
+    "UNAVAILABLE",
+    "Catalog",
+    "DocumentRecord",
+    "PageRecord",
+]
 
 
 class Catalog:
@@ -119,7 +54,10 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+            if "documents" not in tables:
+                with self._db:
+                    catalog_schema.create(self._db)
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"The library catalog {path} cannot be opened: {exc}.") from exc
         self._lock = threading.RLock()
@@ -129,23 +67,20 @@ class Catalog:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(version) > SCHEMA_VERSION:
             raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
-        # A version-1 catalog is migrated by its first write, not by opening it: a reader (a
-        # search, another process) must never wait to write, nor fail on read-only storage.
-        self._has_cell_rows = "cell_rows" in self._columns("pages")
+        # An older catalog is migrated by its first write (see catalog_schema); reads until then
+        # leave out the columns it lacks.
+        self._refresh_layout()
 
-    def _columns(self, table: str) -> set[str]:
-        return {row[1] for row in self._query(f"PRAGMA table_info({table})")}
+    def _refresh_layout(self) -> None:
+        with self._lock:
+            self._current = catalog_schema.is_current(self._db)
+            self._page_columns = catalog_schema.columns_of(self._db, "pages")
+            self._path_columns = catalog_schema.columns_of(self._db, "paths")
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        """Bring a version-1 catalog to version 2, inside the caller's write transaction."""
-        if self._has_cell_rows:
-            return
-        if "cell_rows" not in {row[1] for row in db.execute("PRAGMA table_info(pages)")}:
-            db.execute("ALTER TABLE pages ADD COLUMN cell_rows BLOB")
-        db.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
-        self._has_cell_rows = True
+    def _column(self, table: str, name: str, default: str = "NULL") -> str:
+        """``name`` if the catalog has that column yet, else ``default`` in its place."""
+        present = self._page_columns if table == "pages" else self._path_columns
+        return name if name in present else default
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -155,6 +90,8 @@ class Catalog:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    if not self._current:
+                        catalog_schema.upgrade(self._db)
                     yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -167,6 +104,8 @@ class Catalog:
                     f"The library catalog could not be written: {exc}.{hint}", details=repr(exc)
                 ) from exc
             self._commits += 1
+            if not self._current:
+                self._refresh_layout()
 
     def version(self) -> tuple[int, int]:
         """Changes whenever the catalog does: this connection's commits, and SQLite's
@@ -209,10 +148,16 @@ class Catalog:
         return self._documents("WHERE substr(d.sha256, 1, ?) = ?", (len(prefix), prefix))
 
     def _documents(self, where: str, args: Sequence[object]) -> list[DocumentRecord]:
+        # A document is missing when every path of it is; since the last of them went.
+        since = self._column("paths", "missing_since")
+        unavailable = self._column("paths", "unavailable", "0")
         rows = self._query(
             "SELECT d.id, d.sha256, d.size, d.page_count, d.status, d.error, d.error_details,"
             " d.added_at, (SELECT group_concat(path, char(0)) FROM"
-            "  (SELECT path FROM paths WHERE document_id = d.id ORDER BY path))"
+            "  (SELECT path FROM paths WHERE document_id = d.id ORDER BY path)),"
+            f" (SELECT CASE WHEN count({since}) = count(*) AND count(*) > 0 THEN max({since}) END"
+            "  FROM paths WHERE document_id = d.id),"
+            f" (SELECT coalesce(max({unavailable}), 0) FROM paths WHERE document_id = d.id)"
             f" FROM documents d {where} ORDER BY d.added_at, d.id",
             args,
         )
@@ -227,6 +172,8 @@ class Catalog:
                 error_details=r[6],
                 added_at=r[7],
                 paths=tuple(r[8].split("\0")) if r[8] else (),
+                missing_since=r[9],
+                unavailable=bool(r[10]) and r[9] is not None,
             )
             for r in rows
         ]
@@ -254,8 +201,10 @@ class Catalog:
             else:
                 document_id = int(row[0])
             before = db.execute("SELECT document_id FROM paths WHERE path = ?", (path,)).fetchone()
+            # Found: whatever was noted of this path going missing no longer holds.
             db.execute(
-                "INSERT OR REPLACE INTO paths (path, document_id, size, mtime) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO paths (path, document_id, size, mtime, missing_since, unavailable)"
+                " VALUES (?, ?, ?, ?, NULL, 0)",
                 (path, document_id, size, mtime),
             )
         previous = int(before[0]) if before and before[0] != document_id else None
@@ -281,6 +230,56 @@ class Catalog:
 
     def has_paths(self, document_id: int) -> bool:
         return bool(self._query("SELECT 1 FROM paths WHERE document_id = ? LIMIT 1", (document_id,)))
+
+    def mark_missing(self, paths: Sequence[str], *, unavailable: bool) -> None:
+        """Note that the files at ``paths`` could not be found now: deleted or moved away, or,
+        with ``unavailable``, on a folder or drive that could not be reached. The paths and their
+        documents stay; the time first noticed is kept."""
+        now = time.time()
+        rows = [(now, int(unavailable), path) for path in paths if is_text_path(path)]
+        if not rows:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE paths SET missing_since = coalesce(missing_since, ?), unavailable = ? WHERE path = ?",
+                rows,
+            )
+
+    def missing_paths(self, document_id: int) -> list[str]:
+        """The paths of a document that were missing at the last look."""
+        since = self._column("paths", "missing_since")
+        rows = self._query(
+            f"SELECT path FROM paths WHERE document_id = ? AND {since} IS NOT NULL ORDER BY path",
+            (document_id,),
+        )
+        return [str(row[0]) for row in rows]
+
+    def add_root(self, path: str, volume: str | None) -> None:
+        """Remember a folder the user added, so that a sync walks it again (idempotent)."""
+        if not is_text_path(path):
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO roots (path, volume, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (path) DO UPDATE SET volume = coalesce(excluded.volume, volume)",
+                (path, volume, time.time()),
+            )
+
+    def roots(self) -> list[tuple[str, str | None]]:
+        """(folder, the mount point it was on) of every folder the user added, by path."""
+        if "roots" not in {r[0] for r in self._query("SELECT name FROM sqlite_master")}:
+            return []  # a catalog from before roots were remembered, not migrated yet
+        return [
+            (str(path), volume)
+            for path, volume in self._query("SELECT path, volume FROM roots ORDER BY path")
+        ]
+
+    def remove_root(self, path: str) -> bool:
+        """Stop following a folder; True if it was followed."""
+        if not self.roots():
+            return False
+        with self.transaction() as db:
+            return db.execute("DELETE FROM roots WHERE path = ?", (path,)).rowcount > 0
 
     def record_model(self, values: dict[str, str]) -> None:
         """Store the model's identity unless one is already recorded (first writer wins)."""
@@ -340,10 +339,10 @@ class Catalog:
             clauses.append("status = ?")
             args.append(status)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        cell_rows = "cell_rows" if self._has_cell_rows else "NULL"
+        cell_rows, content = self._column("pages", "cell_rows"), self._column("pages", "content_sha256")
         rows = self._query(
             "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
-            f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows} FROM pages {where}"
+            f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows}, {content} FROM pages {where}"
             " ORDER BY document_id, page_index",
             args,
         )
@@ -362,6 +361,7 @@ class Catalog:
                 segment=r[11],
                 row_offset=r[12],
                 cell_rows=r[13],
+                content_sha256=r[14],
             )
             for r in rows
         ]
@@ -372,7 +372,6 @@ class Catalog:
         """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer,
         cell_rows), ``cell_rows`` None for pages that are not token-pooled."""
         with self.transaction() as db:
-            self._migrate(db)
             db.executemany(
                 "UPDATE pages SET status = 'indexed', error = NULL, grid_x = ?, grid_y = ?,"
                 " n_rows = ?, segment = ?, row_offset = ?, renderer = ?, cell_rows = ? WHERE id = ?",
