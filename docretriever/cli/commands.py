@@ -40,6 +40,18 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
                 return _search(library, args)
             if args.command == "list":
                 return _list(library, args)
+            if args.command == "prune":
+                from docretriever.cli.maintenance import run_prune
+
+                return run_prune(library, args, bar, cancel)
+            if args.command == "compact":
+                from docretriever.cli.maintenance import run_compact
+
+                return run_compact(library, args, bar, cancel)
+            if args.command == "shell":
+                from docretriever.cli.shell import run_shell
+
+                return run_shell(library, args)
             if args.command == "bench":
                 return _bench(library, args)
             if args.command == "remove":

@@ -55,6 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--highlight-dir", metavar="DIR", help="write each hit's page as a PNG with the matches drawn"
     )
 
+    prune = commands.add_parser(
+        "prune", parents=[common], help="forget the documents whose files are missing (asks first)"
+    )
+    prune.add_argument("--yes", action="store_true", help="do not ask: forget them")
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be forgotten")
+
+    commands.add_parser(
+        "compact", parents=[common], help="reclaim the disk space of removed documents' vectors"
+    )
+
+    shell = commands.add_parser(
+        "shell", parents=[common], help="search many times with the model loaded once (type queries)"
+    )
+    shell.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")
+
     listing = commands.add_parser("list", parents=[common], help="list the documents in the library")
     listing.add_argument("--json", action="store_true", help="print the documents as JSON")
 
