@@ -6,7 +6,7 @@ import os
 
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.errors import InvalidInputError
-from docretriever.library.base import AddReport, FileOutcome, Library, LibraryInfo
+from docretriever.library.base import AddReport, CompactReport, FileOutcome, Library, LibraryInfo
 from docretriever.library.hits import Hit
 from docretriever.progress import ProgressCallback
 
@@ -63,4 +63,4 @@ def open_library(
     )
 
 
-__all__ = ["AddReport", "FileOutcome", "Hit", "Library", "LibraryInfo", "open_library"]
+__all__ = ["AddReport", "CompactReport", "FileOutcome", "Hit", "Library", "LibraryInfo", "open_library"]

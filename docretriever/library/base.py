@@ -42,6 +42,7 @@ class AddReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     pages_embedded: int = 0
+    pages_reused: int = 0  # unchanged pages whose stored vectors served again (nothing embedded)
     embedded_in: set[str] = field(default_factory=set)  # doc ids of the documents those pages are in
 
     def count(self, status: str) -> int:
@@ -57,6 +58,21 @@ class AddReport:
         if self.count("removed"):
             parts.append(f"{self.count('removed')} removed (file gone)")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What :meth:`Library.compact` did: the vector store's size before and after, in bytes,
+    and how many pages' vectors it copied. ``note`` says why nothing was done, if so."""
+
+    bytes_before: int
+    bytes_after: int
+    pages_moved: int = 0
+    note: str | None = None
+
+    @property
+    def reclaimed(self) -> int:
+        return max(0, self.bytes_before - self.bytes_after)
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,14 @@ class Library(ABC):
         files are re-indexed, and documents whose files are all gone are removed."""
         paths = sorted({path for document in self.documents() for path in document.paths})
         return self.add(paths, progress, cancel)
+
+    def compact(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> CompactReport:
+        """Reclaim the space of vectors no page uses any more (removed documents, old versions
+        of changed files), crash-safe like every write. Back ends that reclaim space on their
+        own return a report whose ``note`` says so."""
+        raise NotImplementedError
 
     @abstractmethod
     def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
