@@ -65,7 +65,7 @@ def reference_seconds(library: LocalLibrary, query: np.ndarray, max_pages: int) 
     from colpali_engine.utils.processing_utils import BaseVisualRetrieverProcessor
 
     pages = list(library.indexed_pages().values())[:max_pages]
-    documents = [torch.from_numpy(library._rows(page).astype(np.float32)) for page in pages]
+    documents = [torch.from_numpy(library.page_rows(page).astype(np.float32)) for page in pages]
     started = time.perf_counter()
     BaseVisualRetrieverProcessor.score_multi_vector([torch.from_numpy(query)], documents, device="cpu")
     return time.perf_counter() - started, len(pages)
@@ -76,7 +76,9 @@ def exhaustive_page_ids(library: LocalLibrary, queries: list[QueryEmbedding], k:
     100,000-page library is read once, not once per query)."""
     pages = library.indexed_pages()
     page_ids = list(pages)
-    scores = maxsim_score_matrix([q.vectors for q in queries], [library._rows(pages[p]) for p in page_ids])
+    scores = maxsim_score_matrix(
+        [q.vectors for q in queries], [library.page_rows(pages[p]) for p in page_ids]
+    )
     return [{page_ids[i] for i in np.argsort(-row, kind="stable")[:k]} for row in scores]
 
 
@@ -127,7 +129,7 @@ def index_build_rate(library: LocalLibrary, count: int) -> float:
     first_new = max(index.page_ids()) + 1
     started = time.perf_counter()
     for offset, page in enumerate(pages):
-        index.add_page(first_new + offset, library._cells(page), page.grid or GRID)
+        index.add_page(first_new + offset, library.page_cells(page), page.grid or GRID)
     rate = len(pages) / (time.perf_counter() - started)
     for offset in range(len(pages)):
         index.remove_page(first_new + offset)

@@ -54,7 +54,7 @@ def main() -> None:
             shortlist = [surveyed[i] for i in np.argsort(-scores, kind="stable")[: ranking.RERANK_PAGES]]
             times["stage two"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            ranking.exact_top_k(query.vectors, shortlist, lambda p: library._rows(pages[p]), 10)
+            ranking.exact_top_k(query.vectors, shortlist, lambda p: library.page_rows(pages[p]), 10)
             times["exact"].append(time.perf_counter() - started)
             if truth is not None:
                 kept_one += len(truth[number] & set(surveyed))

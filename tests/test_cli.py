@@ -146,7 +146,8 @@ def test_log_progress_paths_ambiguous_prefix_and_bench_advice(
     assert "Indexing: 2/2 pages" in err
     assert "\r" not in err
     # (the tiny model loads too fast to be named: see test_progress for "including … loading the model")
-    assert "2 pages embedded in" in out and "pages/s while indexing" in out
+    # Their one page is the same picture: embedded once, its vectors reused for the other.
+    assert "1 page embedded, 1 unchanged page reused in" in out and "pages/s while indexing" in out
 
     code, out, _ = run(capsys, *common, "search", "anything", "--json")
     hits = json.loads(out)

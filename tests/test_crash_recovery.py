@@ -65,7 +65,7 @@ def check_after_crash(folder: Path) -> int:
     library = LocalLibrary(folder, embedder=PixelEmbedder())
     indexed = library.indexed_pages()
     for page in indexed.values():  # every committed page's vectors are there and whole
-        rows = library._rows(page)
+        rows = library.page_rows(page)
         assert rows.shape == (page.n_rows, 128) and np.isfinite(rows).all()
     assert library.candidates.page_ids() == set(indexed)  # rebuilt if it disagreed
     library.close()

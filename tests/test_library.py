@@ -57,7 +57,7 @@ def test_add_search_and_scores_equal_colpali_engine(tmp_path: Path, docs: Path, 
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
     # The reference: colpali-engine's scoring on the stored (float16) page embeddings.
     query = tiny_embedder.embed_queries(["a multicolumn page"])[0].vectors
-    stored = [library._rows(p) for p in library.catalog.pages(status="indexed")]
+    stored = [library.page_rows(p) for p in library.catalog.pages(status="indexed")]
     reference = BaseVisualRetrieverProcessor.score_multi_vector(
         [torch.from_numpy(query)], [torch.from_numpy(s.astype(np.float32)) for s in stored], device="cpu"
     )[0].numpy()
@@ -209,7 +209,7 @@ def test_injected_best_cell_lands_on_that_part_of_a_rotated_page(
     page = library.catalog.pages(status="indexed")[0]
     n_x, n_y = page.grid
     assert n_x > n_y and page.rotation == 90  # landscape as displayed
-    cells = library._cells(page).astype(np.float32)
+    cells = library.page_cells(page).astype(np.float32)
     # The most distinctive cell (blank-margin cells all look alike and would match each other).
     distinctiveness = (cells @ cells.T).max(axis=1, where=~np.eye(len(cells), dtype=bool), initial=-1.0)
     row = int(np.argmin(distinctiveness))

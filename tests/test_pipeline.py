@@ -39,7 +39,7 @@ def test_a_multi_document_ingest_stores_the_vectors_of_page_by_page_embedding(
             image = render_page(path, pdf, page.info, tiny_embedder.max_pixels).image
         (alone,) = tiny_embedder.embed_pages([image])
         assert page.grid == alone.grid
-        stored = library._rows(page).astype(np.float32)
+        stored = library.page_rows(page).astype(np.float32)
         assert stored.shape == alone.vectors.shape
         # float16 storage; batching pads shorter pages, which must not change their vectors.
         np.testing.assert_allclose(stored, alone.vectors, atol=2e-3)

@@ -115,3 +115,41 @@ def test_a_catalog_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     Catalog(tmp_path / "catalog.sqlite3").set_meta("schema_version", "99")
     with pytest.raises(LibraryError, match="newer version"):
         Catalog(tmp_path / "catalog.sqlite3")
+
+
+def test_a_version_2_catalog_reads_as_before_and_its_first_write_brings_it_to_version_3(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    doc, _ = catalog.attach_file("cd" * 32, 1, "/x/a.pdf", 1.0)
+    catalog.set_pages(doc, [PageInfo(0, 612, 792, 0)])
+    catalog.close()
+    db = sqlite3.connect(tmp_path / "catalog.sqlite3")  # what version 2 wrote
+    for statement in (
+        "DROP INDEX pages_by_content",
+        "ALTER TABLE pages DROP COLUMN content_sha256",
+        "ALTER TABLE paths DROP COLUMN missing_since",
+        "ALTER TABLE paths DROP COLUMN unavailable",
+        "DROP TABLE roots",
+        "DROP TABLE spare_vectors",
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    ):
+        db.execute(statement)
+    db.commit()
+    db.close()
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    (document,) = catalog.documents()  # reads only: no write on open
+    assert (
+        document.availability == "present" and catalog.roots() == [] and catalog.unavailable_paths() == set()
+    )
+    assert catalog.pages(doc)[0].content_sha256 is None
+    assert catalog.get_meta("schema_version") == "2"
+    catalog.mark_missing(["/x/a.pdf"], unavailable=False)
+    assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
+    (document,) = catalog.documents()
+    assert document.availability == "missing" and document.paths == ("/x/a.pdf",)
+    catalog.add_root("/x", "/")
+    assert catalog.roots() == [("/x", "/")]
+    catalog.close()

@@ -33,13 +33,15 @@ def test_moves_deletions_and_edits_are_followed(tmp_path: Path, counting_embedde
     a.unlink()
     report = library.add([folder])
     assert {(Path(o.path).name, o.status) for o in report.outcomes} == {
-        ("a.pdf", "removed"),
-        ("b moved.pdf", "skipped"),
+        ("a.pdf", "missing"),  # kept, still searchable, until a prune
+        ("b moved.pdf", "moved"),
     }
     assert counting_embedder.pages_embedded == embedded  # a move is not re-embedded
+    assert [d.paths for d in library.documents()] == [(str(a),), (str(moved),)]
+    assert {hit.path for hit in library.search("text", k=5)} == {str(a), str(moved)}
+    assert [len(library.prune())] == [1]
     (document,) = library.documents()
     assert list(document.paths) == [str(moved)]
-    assert {hit.path for hit in library.search("text", k=5)} == {str(moved)}
 
     copy_sample("004-pdflatex-4-pages/pdflatex-4-pages.pdf", moved)  # edited in place
     report = library.sync()
@@ -48,7 +50,9 @@ def test_moves_deletions_and_edits_are_followed(tmp_path: Path, counting_embedde
     assert document.page_count == 4 and len(library.indexed_pages()) == 4
 
 
-def test_sync_on_the_command_line_drops_deleted_files(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
+def test_sync_on_the_command_line_keeps_deleted_files_as_missing(
+    tmp_path: Path, tiny_model_dir: Path, capsys
+) -> None:
     folder = tmp_path / "papers"
     copy_sample("022-pdfkit/pdfkit.pdf", folder / "a.pdf")
     gone = copy_sample("026-latex-multicolumn/multicolumn.pdf", folder / "b.pdf")
@@ -58,6 +62,8 @@ def test_sync_on_the_command_line_drops_deleted_files(tmp_path: Path, tiny_model
     capsys.readouterr()
     assert main([*common, "sync"]) == 0
     out, err = capsys.readouterr()
-    assert "removed" in err and "b.pdf" in err and "1 removed (file gone)" in out
+    assert f"missing {gone}" in err and "1 missing (kept)" in out
+    assert main([*common, "prune", "--yes"]) == 0
+    assert "Forgot 1 document" in capsys.readouterr().out
     assert main([*common, "list", "--json"]) == 0
     assert "b.pdf" not in capsys.readouterr().out

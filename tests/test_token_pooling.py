@@ -78,7 +78,7 @@ def test_a_pooled_library_stores_a_third_of_the_cells_and_still_highlights_every
         prompt_rows = (unpooled.n_rows or 0) - n_x * n_y
         assert page.cell_rows is not None and unpooled.cell_rows is None
         assert (page.n_rows or 0) - prompt_rows <= n_x * n_y // 3
-        assert pooled._cells(page).shape == (n_x * n_y, 128)
+        assert pooled.page_cells(page).shape == (n_x * n_y, 128)
     (hit, *_) = pooled.search("a test page", k=3)
     # One value per query token and cell; cells pooled together share their row's value.
     assert hit.similarity.shape == (len(hit.query.vectors), hit.grid[1], hit.grid[0])

@@ -68,7 +68,7 @@ def test_search_answers_while_an_ingest_is_running(ui_session, qtbot) -> None:
     assert answered_during_ingest and answered_during_ingest[0] == (5, True)
 
 
-def test_sync_drops_the_documents_whose_files_are_gone(ui_session, qtbot, tmp_path) -> None:
+def test_sync_keeps_the_documents_whose_files_are_gone_as_missing(ui_session, qtbot, tmp_path) -> None:
     import shutil
 
     from conftest import SAMPLES, corpus_or_skip
@@ -81,8 +81,11 @@ def test_sync_drops_the_documents_whose_files_are_gone(ui_session, qtbot, tmp_pa
     gone.unlink()
     with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000) as finished:
         ui_session.sync()
-    assert isinstance(finished.args[0], AddReport) and finished.args[0].count("removed") == 1
-    assert [d.paths[0] for d in ui_session.documents()] == [str(kept)]
+    assert isinstance(finished.args[0], AddReport) and finished.args[0].count("missing") == 1
+    assert {d.paths[0]: d.availability for d in ui_session.documents()} == {
+        str(kept): "present",
+        str(gone): "missing",
+    }
 
 
 def test_the_token_pooling_preference_applies_to_new_libraries_only(ui_session, qtbot, tmp_path) -> None:

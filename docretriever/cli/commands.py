@@ -16,8 +16,9 @@ from docretriever.embedding import ModelSpec
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
+from docretriever.library.base import availability_note
 from docretriever.progress import CancelToken, format_bytes
-from docretriever.storage import DocumentRecord
+from docretriever.storage import PRESENT, DocumentRecord
 
 # Pages written by --highlight-dir: about 150 dpi for a Letter page.
 HIGHLIGHT_PIXELS = 1275 * 1650
@@ -55,14 +56,41 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
             if args.command == "bench":
                 return _bench(library, args)
             if args.command == "remove":
-                document = library.remove(args.document)
-                print(f"Removed {document.doc_id} ({_name(document)}).")
-                return 0
+                return _remove(library, args)
             if args.command in ("export", "import"):
                 return _transfer(library, args, spec, bar, cancel)
             return _info(library, args)
         finally:
             bar.finish()
+
+
+def _remove(library: Library, args: argparse.Namespace) -> int:
+    """``remove DOC``, or ``remove FOLDER``: every document in it, after saying how many."""
+    try:
+        document = library.remove(args.document)
+    except InvalidInputError:
+        documents = library.documents_under(args.document)
+        if not documents:
+            raise
+        pages = sum(d.page_count or 0 for d in documents)
+        what = f"{len(documents)} document{'s' if len(documents) > 1 else ''} ({pages} pages)"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise InvalidInputError(
+                    f"{shown_path(args.document)} holds {what}; to remove them all, run it again with --yes."
+                ) from None
+            if input(f"Remove the {what} in {shown_path(args.document)}? [y/N] ").strip().lower() not in (
+                "y",
+                "yes",
+            ):
+                print("Nothing was removed.")
+                return 0
+        removed = library.remove_folder(args.document)
+        plural = "s" if len(removed) > 1 else ""
+        print(f"Removed {len(removed)} document{plural} in {shown_path(args.document)}.")
+        return 0
+    print(f"Removed {document.doc_id} ({_name(document)}).")
+    return 0
 
 
 def _transfer(
@@ -133,14 +161,31 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
     bar.finish()
     for path, reason in report.problems:
         print(f"skipped {shown_path(path)}: {reason}", file=sys.stderr)
+    for folder, reason in report.unreachable:
+        print(
+            f"not available {shown_path(folder)}: {reason}; its documents are kept as they were",
+            file=sys.stderr,
+        )
     for outcome in report.outcomes:
         if outcome.status == "failed":
             print(f"failed  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
-        elif outcome.status == "removed":
-            print(f"removed {shown_path(outcome.path)}: the file is gone", file=sys.stderr)
+        elif outcome.status == "missing":
+            print(
+                f"missing {shown_path(outcome.path)}: not there now; kept, still searchable", file=sys.stderr
+            )
+        elif outcome.status == "moved":
+            print(
+                f"moved   {shown_path(outcome.path)}: {outcome.error} Nothing embedded again.",
+                file=sys.stderr,
+            )
         elif outcome.error:
             print(f"partly  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
     print(_summary(report, time.monotonic() - started, bar))
+    if report.count("missing"):
+        print(
+            "Missing documents stay searchable. When their files turn up anywhere, `docretriever add` "
+            "finds them without embedding them again; `docretriever prune` forgets them."
+        )
     if args.command == "add" and not report.outcomes and report.problems:
         raise InvalidInputError("None of the given paths could be used.")
     return 0
@@ -159,11 +204,21 @@ def _summary(report: AddReport, seconds: float, bar: ProgressBar | None = None) 
     rate = ""
     if report.pages_embedded and indexing > 0:
         rate = f", {report.pages_embedded / indexing:.1f} pages/s while indexing"
-    return f"{report.summary()}; {report.pages_embedded} pages embedded in {took}{rate}."
+    reused = ""
+    if report.pages_reused > 0:  # pages of edited files whose picture had not changed
+        pages = "page" if report.pages_reused == 1 else "pages"
+        reused = f", {report.pages_reused} unchanged {pages} reused"
+    embedded = "1 page" if report.pages_embedded == 1 else f"{report.pages_embedded} pages"
+    return f"{report.summary()}; {embedded} embedded{reused} in {took}{rate}."
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
     hits = library.search(args.query, k=args.k, exact=args.exact)
+    return _print_hits(library, hits, args)
+
+
+def _print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> int:
+    """Print ``hits`` as ``search`` does (``args.json``, ``args.highlight_dir``); ``shell`` too."""
     images: dict[int, str] = {}
     if args.highlight_dir:
         images = _write_highlights(library, hits, Path(args.highlight_dir))
@@ -182,6 +237,8 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         print("No indexed pages yet: add PDFs with `docretriever add PATH`.")
     for hit in hits:
         line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  p. {hit.page}  [{hit.doc_id}]"
+        if hit.missing:
+            line += f"  (file missing; last seen at {hit.path})"
         if hit.rank in images:
             line += f"  -> {images[hit.rank]}"
         print(line)
@@ -255,6 +312,8 @@ def _list(library: Library, args: argparse.Namespace) -> int:
                 "size": d.size,
                 "status": d.status,
                 "error": d.error,
+                "availability": d.availability,
+                "missing_since": d.missing_since,
             }
             for d in documents
         ]
@@ -267,6 +326,8 @@ def _list(library: Library, args: argparse.Namespace) -> int:
         print(f"{d.doc_id}  {d.status:<8} {pages}  {format_bytes(d.size):>8}  {_name(d)}")
         if d.error:
             print(f"{'':14}{d.error}")
+        if d.availability != PRESENT:
+            print(f"{'':14}{availability_note(d)}")
     return 0
 
 
@@ -282,6 +343,14 @@ def _info(library: Library, args: argparse.Namespace) -> int:
         f"Documents: {counts.get('documents_indexed', 0)} indexed, "
         f"{counts.get('documents_failed', 0)} failed, {counts.get('documents_pending', 0)} pending"
     )
+    counted = ((info.documents_missing, "missing"), (info.documents_unavailable, "not available"))
+    away = [f"{count} {word}" for count, word in counted if count]
+    if away:
+        print(f"           of which {' and '.join(away)} (kept, still searchable; see `docretriever list`)")
+    if info.followed:
+        shown = ", ".join(shown_path(path) for path in info.followed[:3])
+        more = f" and {len(info.followed) - 3} more" if len(info.followed) > 3 else ""
+        print(f"Following: {shown}{more} (walked by `docretriever sync`)")
     pooling = f", token pooling by {info.token_pool_factor}" if info.token_pool_factor > 1 else ""
     print(f"Pages:     {counts.get('pages_indexed', 0)} indexed{pooling}")
     print(f"On disk:   {format_bytes(info.bytes_on_disk)}")

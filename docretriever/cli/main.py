@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print the documents as JSON")
 
     remove = commands.add_parser("remove", parents=[common], help="remove a document from the library")
-    remove.add_argument("document", metavar="DOC", help="doc id (or its first characters) or a path")
+    remove.add_argument(
+        "document",
+        metavar="DOC",
+        help="doc id (or its first characters), a file's path, or a folder: all in it",
+    )
+    remove.add_argument("--yes", action="store_true", help="remove a folder's documents without asking")
 
     bench = commands.add_parser(
         "bench", parents=[common], help="measure what the fast search path costs this library"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +21,15 @@ from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.storage.catalog import DocumentRecord
+from docretriever.storage.catalog import MISSING, DocumentRecord
 
 
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file of an ``add``: status is indexed, failed, skipped (already in
-    the library) or removed (the file is gone, so its document left the library)."""
+    the library), moved (already in the library, found at a new place: nothing embedded) or
+    missing (the file is not at its last known place: its document is kept, still searchable,
+    until a ``prune``; ``path`` is then that place)."""
 
     path: str
     status: str
@@ -37,10 +40,12 @@ class FileOutcome:
 
 @dataclass
 class AddReport:
-    """The result of :meth:`Library.add`, one outcome per file, plus paths that were unusable."""
+    """The result of :meth:`Library.add`, one outcome per file, plus paths that were unusable
+    and followed folders that could not be reached (left as they were), each with its reason."""
 
     outcomes: list[FileOutcome] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
     pages_embedded: int = 0
     pages_reused: int = 0  # unchanged pages whose stored vectors served again (nothing embedded)
     embedded_in: set[str] = field(default_factory=set)  # doc ids of the documents those pages are in
@@ -55,8 +60,16 @@ class AddReport:
             parts.append(f"{self.count('skipped')} already in the library")
         if self.count("failed"):
             parts.append(f"{self.count('failed')} failed{failed_note}")
-        if self.count("removed"):
-            parts.append(f"{self.count('removed')} removed (file gone)")
+        if self.count("moved"):
+            parts.append(f"{self.count('moved')} found at a new place")
+        if self.count("missing"):
+            parts.append(f"{self.count('missing')} missing (kept)")
+        if self.unreachable:
+            folders = len(self.unreachable)
+            if folders == 1:
+                parts.append("1 folder not available (left as it was)")
+            else:
+                parts.append(f"{folders} folders not available (left as they were)")
         return ", ".join(parts)
 
 
@@ -87,6 +100,9 @@ class LibraryInfo:
     counts: dict[str, int]
     bytes_on_disk: int
     token_pool_factor: int = 1  # 1: every cell keeps its vector
+    followed: tuple[str, ...] = ()  # the folders (and files) a sync walks
+    documents_missing: int = 0  # at none of their paths, in folders that could be read
+    documents_unavailable: int = 0  # in folders that could not be reached at the last look
 
 
 class Library(ABC):
@@ -105,10 +121,50 @@ class Library(ABC):
         with its reason and does not stop the others."""
 
     def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
-        """Follow the files on disk: add again every path the library knows, so that changed
-        files are re-indexed, and documents whose files are all gone are removed."""
+        """Follow the files on disk: walk again what was added, so that new and changed files are
+        indexed and moved ones found; files no longer there are marked missing (kept, still
+        searchable), and folders that cannot be reached are left as they are."""
         paths = sorted({path for document in self.documents() for path in document.paths})
         return self.add(paths, progress, cancel)
+
+    def documents_under(self, folder: str) -> list[DocumentRecord]:
+        """Documents every path of which lies in ``folder`` (an absolute or ~ path)."""
+        absolute = os.path.abspath(os.path.expanduser(folder))
+        inside = absolute.rstrip("/\\") + os.sep
+        return [
+            document
+            for document in self.documents()
+            if document.paths and all(p == absolute or p.startswith(inside) for p in document.paths)
+        ]
+
+    def remove_folder(self, folder: str) -> list[DocumentRecord]:
+        """Remove every document whose files all lie in ``folder`` (a drive that is gone for
+        good, say) and stop following it. Raises InvalidInputError when it holds none."""
+        documents = self.documents_under(folder)
+        if not documents:
+            raise InvalidInputError(f"No document in the library is in {shown_path(folder)}.")
+        for document in documents:
+            self.remove(document.doc_id)
+        return documents
+
+    def missing_documents(self) -> list[DocumentRecord]:
+        """Documents whose file was not at any of its paths at the last look, though its folder
+        could be read (deleted, or moved somewhere not followed): what :meth:`prune` forgets."""
+        return [document for document in self.documents() if document.availability == MISSING]
+
+    def prune(
+        self,
+        documents: Sequence[DocumentRecord] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[DocumentRecord]:
+        """Forget missing documents (``documents``, default :meth:`missing_documents`), checking
+        each again first: one whose file is back at one of its paths, or whose folder cannot be
+        reached now, is kept. Returns those forgotten."""
+        raise InvalidInputError(
+            "This library is shared by several computers: a file missing here may be on another one, so "
+            "nothing is pruned. Remove documents by doc id or folder (`docretriever remove`)."
+        )
 
     def compact(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
@@ -349,3 +405,19 @@ def document_note(total: int, failures: Sequence[tuple[int, str]], missing: str 
             f"{'is' if len(failures) == 1 else 'are'} not searchable: page {index + 1}: {reason}{also}"
         )
     return " ".join(notes) or None
+
+
+def availability_note(document: DocumentRecord) -> str:
+    """One sentence on where a document's file is, for one that is not where it was:
+    "Missing since 2026-12-01 14:02: not at /a/b.pdf; still searchable." """
+    if document.missing_since is None:
+        return ""
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(document.missing_since))
+    where = document.paths[0] if document.paths else "its last known place"
+    also = f" (or its {len(document.paths) - 1} other places)" if len(document.paths) > 1 else ""
+    if document.unavailable:
+        return (
+            f"Not available since {since}: the folder of {where}{also} could not be reached "
+            "(a drive or share that is not connected?); kept and still searchable."
+        )
+    return f"Missing since {since}: not at {where}{also}; kept and still searchable until forgotten."

@@ -18,6 +18,7 @@ class Hit:
     ``score`` is the exact MaxSim score; ``page`` is 1-based; ``page_size`` is (width, height)
     of the page as displayed, in points. ``similarity`` is float32 of shape
     (n_query_tokens, n_y, n_x): each query token's dot product with each image cell.
+    ``path`` is a path of the document that exists, or its last known one when ``missing``.
     """
 
     rank: int
@@ -30,6 +31,9 @@ class Hit:
     grid: tuple[int, int]
     similarity: np.ndarray
     query: QueryEmbedding
+    # The document's file is at none of its paths now (``path`` is its last known place): the
+    # page was found from its stored vectors, but cannot be shown or opened.
+    missing: bool = False
 
     def heat(self, tokens: np.ndarray | None = None) -> np.ndarray:
         """Heat map (n_y, n_x) in [0, 1]; over the query's words unless ``tokens`` (a bool mask
@@ -51,6 +55,7 @@ class Hit:
             "doc_id": self.doc_id,
             "path": self.path,
             "paths": list(paths) if paths else [self.path],
+            "missing": self.missing,
             "page": self.page,
             "page_width": round(self.page_size[0], 2),
             "page_height": round(self.page_size[1], 2),

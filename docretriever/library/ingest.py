@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
 from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
+from docretriever.library.follow import check_reach, remember_roots, settle_paths
 from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -42,36 +43,43 @@ def add_paths(
     paths: Sequence[str | os.PathLike[str]],
     progress: ProgressCallback,
     cancel: CancelToken,
+    *,
+    remember_roots_given: bool = True,
+    reuse: bool = True,
 ) -> AddReport:
-    """Implementation of :meth:`LocalLibrary.add`; the caller holds the writer lock."""
+    """Implementation of :meth:`LocalLibrary.add` (and of its sync, which walks the folders it
+    follows, see :mod:`~docretriever.library.follow`); the caller holds the writer lock. The
+    given paths that exist are followed from now on unless ``remember_roots_given`` is False.
+    Pages whose picture is stored already reuse its vectors unless ``reuse`` is False (see
+    :mod:`~docretriever.library.page_reuse`)."""
     catalog = library.catalog
-    discovery = find_pdfs(paths)
-    gone = _detach_gone_paths(library, paths, {str(path) for path in discovery.files})
+    given = [os.path.abspath(Path(path).expanduser()) for path in paths]
+    reach = check_reach(catalog, given)
+    discovery = find_pdfs(reach.walk)
+    known = {path for path in reach.walk if catalog.paths_under(path)}
     report = AddReport(
+        # A known file or folder that is gone is reported as missing, not as a wrong path.
         problems=[
-            (str(path), reason)
-            for path, reason in discovery.problems
-            if os.path.abspath(path) not in gone  # a deleted file: reported as removed below
-        ]
+            (str(path), reason) for path, reason in discovery.problems if os.path.abspath(path) not in known
+        ],
+        unreachable=[(state.path, state.reason) for state in reach.unreachable],
     )
     jobs: dict[int, Job] = {}  # one job per document, however many of its paths were given
+    recorded = Recorded()
     try:
         for number, path in enumerate(discovery.files, start=1):
             cancel.raise_if_cancelled()
             progress(Progress("Reading files", number, len(discovery.files), "files", shown_path(path.name)))
-            job = _record_file(library, path, report)
+            job = _record_file(library, path, report, recorded)
             if job is not None:
                 jobs.setdefault(job.document.id, job)
-    finally:  # after recording, so that a moved file keeps its document and its pages
-        forgotten = set()
-        for gone_path, document in gone.items():
-            if document.id not in forgotten and not catalog.has_paths(document.id):
-                library.forget(document)
-                forgotten.add(document.id)
-            if document.id in forgotten:
-                report.outcomes.append(
-                    FileOutcome(gone_path, "removed", document.doc_id, error="The file is gone.")
-                )
+    finally:  # after recording, so that a file moved within this run keeps its document
+        settle_paths(catalog, reach.walk, recorded.found, report)
+        for document_id in sorted(recorded.replaced):
+            if not catalog.has_paths(document_id):  # its bytes are nowhere now: an old version
+                library.forget(catalog.document(document_id))
+        if remember_roots_given:
+            remember_roots(catalog, reach.walk)
     if not jobs:
         return report
 
@@ -85,11 +93,12 @@ def add_paths(
 
     def stored(batch: EmbeddedBatch) -> None:
         nonlocal done, since_save
-        done += len(batch.pages) + len(batch.failures)
+        done += len(batch.pages) + len(batch.reused) + len(batch.failures)
         report.pages_embedded += len(batch.pages)
+        report.pages_reused += len(batch.reused)
         if batch.pages:
             report.embedded_in.add(batch.job.document.doc_id)
-        since_save += len(batch.pages)
+        since_save += len(batch.pages) + len(batch.reused)  # both are new in the index
         rates = " · ".join(f"{stage} {rate:.1f}/s" for stage, rate in pipeline.stage_rates().items())
         meter.report(done, f"{batch.job.path.name} ({rates})" if rates else batch.job.path.name)
         if since_save >= _SAVE_EVERY_PAGES:
@@ -101,7 +110,7 @@ def add_paths(
         report.outcomes.append(_outcome(library, job))
 
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
-    pipeline = Pipeline(library, embedder, batch_size, stored, document_done)
+    pipeline = Pipeline(library, embedder, batch_size, stored, document_done, reuse=reuse)
     try:
         pipeline.run(list(jobs.values()), cancel)
     except Cancelled as stop:
@@ -113,30 +122,22 @@ def add_paths(
     return report
 
 
-def _detach_gone_paths(
-    library: LocalLibrary, given: Sequence[str | os.PathLike[str]], found: set[str]
-) -> dict[str, DocumentRecord]:
-    """Detach recorded paths, in or under what was given, whose files no longer exist (deleted
-    or moved away). Returns {path: the document it held}."""
-    catalog = library.catalog
-    gone = {}
-    for root in {os.path.abspath(os.fspath(path)) for path in given}:
-        if not is_text_path(root):
-            continue  # never stored (see UNDECODABLE_NAME), so nothing recorded lies under it
-        for path, document_id in catalog.paths_under(root):
-            if path not in found and not os.path.exists(path):
-                gone[path] = catalog.document(document_id)
-                catalog.detach_path(path)
-    return gone
+@dataclass
+class Recorded:
+    """What recording the found files learnt: path → document id for every file found, and the
+    documents whose path now holds other bytes (forgotten at the end if no path holds them)."""
+
+    found: dict[str, int] = field(default_factory=dict)
+    replaced: set[int] = field(default_factory=set)
 
 
-def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> Job | None:
+def _record_file(library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded) -> Job | None:
     """Hash the file, attach its path, and record its pages; None when nothing is left to do.
 
     Whatever goes wrong with this one file is recorded as its failure; the batch goes on.
     """
     try:
-        return _record_file_or_raise(library, path, report)
+        return _record_file_or_raise(library, path, report, recorded)
     except DocRetrieverError:
         raise
     except OSError as exc:
@@ -144,7 +145,9 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport) -> Job | 
     return None
 
 
-def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) -> Job | None:
+def _record_file_or_raise(
+    library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded
+) -> Job | None:
     catalog = library.catalog
     if not is_text_path(path):  # SQLite stores text: refuse undecodable names before any write
         report.outcomes.append(FileOutcome(str(path), FAILED, error=UNDECODABLE_NAME))
@@ -152,9 +155,9 @@ def _record_file_or_raise(library: LocalLibrary, path: Path, report: AddReport) 
     stat = path.stat()
     digest = sha256_of_file(path)
     document_id, previous = catalog.attach_file(digest, stat.st_size, str(path), stat.st_mtime)
-    if previous is not None and not catalog.has_paths(previous):
-        # The file at this path changed: its old version is no longer anywhere.
-        library.forget(catalog.document(previous))
+    recorded.found[str(path)] = document_id
+    if previous is not None:  # the file at this path changed: its old version left this path
+        recorded.replaced.add(previous)
     document = catalog.document(document_id)
     retried = catalog.retry_failed_pages(document_id)
     if document.status == INDEXED and not retried:

@@ -2,9 +2,11 @@
 
 Three stages joined by bounded queues, so memory stays flat however many pages wait:
 
-1. a thread that feeds the render worker processes, a batch at a time, and prepares each
-   rendered batch for the model (the image processor's normalising and patching: on a CPU about
-   half of what embedding costs, and it needs no model); its busy time counts as "render";
+1. a thread that feeds the render worker processes, a batch at a time, hashes each rendered
+   page (a page whose picture is stored already reuses its vectors and is not embedded, see
+   :mod:`~docretriever.library.page_reuse`) and prepares the others for the model (the image
+   processor's normalising and patching: on a CPU about half of what embedding costs, and it
+   needs no model); its busy time counts as "render";
 2. the model, on the caller's thread (a GPU context stays on the thread that made it);
 3. a thread that stores: vectors (fsync'ed), the catalog commit, the search index.
 
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages
+from docretriever.library.page_reuse import ReusedPage, ReuseFinder, content_hash, store_reused
 from docretriever.progress import CancelToken
 from docretriever.storage.catalog import PENDING, PageRecord
 
@@ -45,15 +48,19 @@ class RenderedBatch:
     pages: list[PageRecord]
     outcomes: list[Any]  # the renderer's name (str) or the PageError, one per page
     last: bool  # the document's last batch
-    prepared: PreparedPages | None = None  # the rendered pages, ready for the model
+    prepared: PreparedPages | None = None  # the rendered pages to embed, ready for the model
+    contents: list[str | None] = field(default_factory=list)  # per page; None: not rendered
+    reuse: list[bool] = field(default_factory=list)  # per page: stored vectors serve, no embedding
 
 
 @dataclass
 class EmbeddedBatch:
     job: Job
-    pages: list[PageRecord] = field(default_factory=list)  # the rendered ones
+    pages: list[PageRecord] = field(default_factory=list)  # the rendered ones that were embedded
     embeddings: list[PageEmbedding] = field(default_factory=list)
     renderers: list[str] = field(default_factory=list)
+    contents: list[str | None] = field(default_factory=list)  # the content hash of each of pages
+    reused: list[ReusedPage] = field(default_factory=list)  # rendered, not embedded
     failures: list[tuple[PageRecord, str]] = field(default_factory=list)
     last: bool = False
 
@@ -80,8 +87,11 @@ class Pipeline:
         batch_size: int,
         on_stored: Callable[[EmbeddedBatch], None],
         on_document_done: Callable[[Job], None],
+        *,
+        reuse: bool = True,
     ) -> None:
         self.library = library
+        self._reuse = ReuseFinder(library.catalog, reuse)  # used by the rendering thread only
         self.embedder = embedder
         self.batch_size = max(1, batch_size)
         self.on_stored = on_stored
@@ -171,7 +181,13 @@ class Pipeline:
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
                 images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
-                rendered = [image.image for image in images if isinstance(image, RenderedPage)]
+                contents = [content_hash(i.image) if isinstance(i, RenderedPage) else None for i in images]
+                reuse = self._reuse.plan(contents)
+                rendered = [
+                    image.image
+                    for image, again in zip(images, reuse, strict=True)
+                    if isinstance(image, RenderedPage) and not again
+                ]
                 prepared = self.embedder.prepare_pages(rendered) if rendered else None
                 # Only the prepared tensors travel on: the images would double what a queued
                 # batch holds.
@@ -179,19 +195,25 @@ class Pipeline:
                 del images, rendered
                 self._account("render", started, len(pages))
                 last = start + self.batch_size >= len(pending)
-                self._put(self._rendered, RenderedBatch(job, pages, outcomes, last, prepared))
+                batch = RenderedBatch(job, pages, outcomes, last, prepared, contents, reuse)
+                self._put(self._rendered, batch)
         self._put(self._rendered, _END)
 
     def _embed(self, cancel: CancelToken) -> None:
         while (batch := self._get(self._rendered)) is not _END:
             cancel.raise_if_cancelled()
             out = EmbeddedBatch(batch.job, last=batch.last)
-            for page, outcome in zip(batch.pages, batch.outcomes, strict=True):
-                if isinstance(outcome, str):
+            for page, outcome, content, again in zip(
+                batch.pages, batch.outcomes, batch.contents, batch.reuse, strict=True
+            ):
+                if not isinstance(outcome, str):
+                    out.failures.append((page, str(outcome)))
+                elif again and content is not None:
+                    out.reused.append(ReusedPage(page, outcome, content))
+                else:
                     out.pages.append(page)
                     out.renderers.append(outcome)
-                else:
-                    out.failures.append((page, str(outcome)))
+                    out.contents.append(content)
             if batch.prepared is not None:
                 started = time.perf_counter()
                 out.embeddings = self.embedder.embed_pages(batch.prepared, cancel)
@@ -206,8 +228,10 @@ class Pipeline:
             for page, reason in batch.failures:
                 self.library.catalog.fail_page(page.id, reason)
             if batch.pages:
-                self.library._store_pages(batch.pages, batch.embeddings, batch.renderers)
-            self._account("store", started, len(batch.pages))
+                self.library.store_pages(batch.pages, batch.embeddings, batch.renderers, batch.contents)
+            # After the embedded pages: a reused page may name rows one of them just got.
+            store_reused(self.library, batch.reused)
+            self._account("store", started, len(batch.pages) + len(batch.reused))
             self.on_stored(batch)
             if batch.last:
                 self.on_document_done(batch.job)

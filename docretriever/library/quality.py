@@ -41,7 +41,7 @@ def sample_queries(
     queries = []
     for number in range(count):
         page = pages[int(rng.integers(len(pages)))]
-        cells = np.asarray(library._cells(page), dtype=np.float32)
+        cells = np.asarray(library.page_cells(page), dtype=np.float32)
         picked = cells[rng.choice(len(cells), size=min(tokens, len(cells)), replace=False)]
         noisy = picked + 0.05 * rng.normal(size=picked.shape).astype(np.float32)
         vectors = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)

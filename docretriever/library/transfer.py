@@ -50,7 +50,7 @@ def export_to_qdrant(
         else:
             pages = []
             for page in source.catalog.pages(document.id, INDEXED):
-                rows = source._rows(page).astype(np.float32)
+                rows = source.page_rows(page).astype(np.float32)
                 cell_rows = (
                     None
                     if page.cell_rows is None

@@ -8,17 +8,12 @@ committed) or still pending.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
 from docretriever.documents.discover import UNDECODABLE_NAME, is_text_path, shown_path
 from docretriever.documents.pdf import PageInfo
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.storage import catalog_schema
 from docretriever.storage.catalog_schema import SCHEMA_VERSION
 from docretriever.storage.records import (
     FAILED,
@@ -30,6 +25,7 @@ from docretriever.storage.records import (
     DocumentRecord,
     PageRecord,
 )
+from docretriever.storage.vector_catalog import VectorCatalog
 
 __all__ = [
     "FAILED",
@@ -45,85 +41,9 @@ __all__ = [
 ]
 
 
-class Catalog:
-    """Thread-safe access to the catalog database at ``path``."""
-
-    def __init__(self, path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-            if "documents" not in tables:
-                with self._db:
-                    catalog_schema.create(self._db)
-        except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"The library catalog {path} cannot be opened: {exc}.") from exc
-        self._lock = threading.RLock()
-        self._commits = 0
-        version = self.get_meta("schema_version")
-        if version is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(version) > SCHEMA_VERSION:
-            raise LibraryError("This library was written by a newer version of DocRetriever; update the app.")
-        # An older catalog is migrated by its first write (see catalog_schema); reads until then
-        # leave out the columns it lacks.
-        self._refresh_layout()
-
-    def _refresh_layout(self) -> None:
-        with self._lock:
-            self._current = catalog_schema.is_current(self._db)
-            self._page_columns = catalog_schema.columns_of(self._db, "pages")
-            self._path_columns = catalog_schema.columns_of(self._db, "paths")
-
-    def _column(self, table: str, name: str, default: str = "NULL") -> str:
-        """``name`` if the catalog has that column yet, else ``default`` in its place."""
-        present = self._page_columns if table == "pages" else self._path_columns
-        return name if name in present else default
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All or nothing. A write SQLite refuses (disk full, I/O error) raises
-        :class:`LibraryError`, and nothing of the transaction is kept."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    if not self._current:
-                        catalog_schema.upgrade(self._db)
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:  # SQLite may have rolled back already
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.OperationalError as exc:
-                hint = " Free some disk space, then try again." if "full" in str(exc) else ""
-                raise LibraryError(
-                    f"The library catalog could not be written: {exc}.{hint}", details=repr(exc)
-                ) from exc
-            self._commits += 1
-            if not self._current:
-                self._refresh_layout()
-
-    def version(self) -> tuple[int, int]:
-        """Changes whenever the catalog does: this connection's commits, and SQLite's
-        data_version, which moves when another connection (another process) commits."""
-        with self._lock:
-            return self._commits, int(self._db.execute("PRAGMA data_version").fetchone()[0])
-
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def get_meta(self, key: str) -> str | None:
-        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+class Catalog(VectorCatalog):
+    """The library's catalog at ``path``: documents, their paths, the folders followed, pages.
+    Thread-safe; every change is one transaction."""
 
     def document(self, document_id: int) -> DocumentRecord:
         found = self._documents("WHERE d.id = ?", (document_id,))
@@ -149,9 +69,9 @@ class Catalog:
 
     def _documents(self, where: str, args: Sequence[object]) -> list[DocumentRecord]:
         # A document is missing when every path of it is; since the last of them went.
-        since = self._column("paths", "missing_since")
-        unavailable = self._column("paths", "unavailable", "0")
-        rows = self._query(
+        since = self.column("paths", "missing_since")
+        unavailable = self.column("paths", "unavailable", "0")
+        rows = self.query(
             "SELECT d.id, d.sha256, d.size, d.page_count, d.status, d.error, d.error_details,"
             " d.added_at, (SELECT group_concat(path, char(0)) FROM"
             "  (SELECT path FROM paths WHERE document_id = d.id ORDER BY path)),"
@@ -215,7 +135,7 @@ class Catalog:
         if not is_text_path(root):
             return []  # nothing stored lies under a name that is not UTF-8 (see attach_file)
         inside = root.rstrip("/\\") + os.sep
-        rows = self._query(
+        rows = self.query(
             "SELECT path, document_id FROM paths WHERE path = ? OR substr(path, 1, ?) = ?",
             (root, len(inside), inside),
         )
@@ -229,7 +149,7 @@ class Catalog:
             db.execute("DELETE FROM paths WHERE path = ?", (path,))
 
     def has_paths(self, document_id: int) -> bool:
-        return bool(self._query("SELECT 1 FROM paths WHERE document_id = ? LIMIT 1", (document_id,)))
+        return bool(self.query("SELECT 1 FROM paths WHERE document_id = ? LIMIT 1", (document_id,)))
 
     def mark_missing(self, paths: Sequence[str], *, unavailable: bool) -> None:
         """Note that the files at ``paths`` could not be found now: deleted or moved away, or,
@@ -247,12 +167,17 @@ class Catalog:
 
     def missing_paths(self, document_id: int) -> list[str]:
         """The paths of a document that were missing at the last look."""
-        since = self._column("paths", "missing_since")
-        rows = self._query(
+        since = self.column("paths", "missing_since")
+        rows = self.query(
             f"SELECT path FROM paths WHERE document_id = ? AND {since} IS NOT NULL ORDER BY path",
             (document_id,),
         )
         return [str(row[0]) for row in rows]
+
+    def unavailable_paths(self) -> set[str]:
+        """Paths whose folder could not be reached at the last look."""
+        column = self.column("paths", "unavailable", "0")
+        return {str(row[0]) for row in self.query(f"SELECT path FROM paths WHERE {column} = 1")}
 
     def add_root(self, path: str, volume: str | None) -> None:
         """Remember a folder the user added, so that a sync walks it again (idempotent)."""
@@ -267,11 +192,10 @@ class Catalog:
 
     def roots(self) -> list[tuple[str, str | None]]:
         """(folder, the mount point it was on) of every folder the user added, by path."""
-        if "roots" not in {r[0] for r in self._query("SELECT name FROM sqlite_master")}:
+        if "roots" not in {r[0] for r in self.query("SELECT name FROM sqlite_master")}:
             return []  # a catalog from before roots were remembered, not migrated yet
         return [
-            (str(path), volume)
-            for path, volume in self._query("SELECT path, volume FROM roots ORDER BY path")
+            (str(path), volume) for path, volume in self.query("SELECT path, volume FROM roots ORDER BY path")
         ]
 
     def remove_root(self, path: str) -> bool:
@@ -280,21 +204,6 @@ class Catalog:
             return False
         with self.transaction() as db:
             return db.execute("DELETE FROM roots WHERE path = ?", (path,)).rowcount > 0
-
-    def record_model(self, values: dict[str, str]) -> None:
-        """Store the model's identity unless one is already recorded (first writer wins)."""
-        if self.get_meta("model_fingerprint") is not None:
-            return  # a reader opening the library during an ingest must not wait to write
-        with self.transaction() as db:
-            if db.execute("SELECT 1 FROM meta WHERE key = 'model_fingerprint'").fetchone() is None:
-                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
-
-    def replace_meta(self, key: str, old: str, new: str) -> bool:
-        """Set ``key`` to ``new`` if it still holds ``old``, in one small transaction; True if it
-        did. Compare-and-set, so that two processes migrating the same value agree."""
-        with self.transaction() as db:
-            cursor = db.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (new, key, old))
-            return cursor.rowcount > 0
 
     def retry_failed_pages(self, document_id: int) -> int:
         """Put a document's failed pages back to pending; returns how many there were."""
@@ -339,8 +248,8 @@ class Catalog:
             clauses.append("status = ?")
             args.append(status)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        cell_rows, content = self._column("pages", "cell_rows"), self._column("pages", "content_sha256")
-        rows = self._query(
+        cell_rows, content = self.column("pages", "cell_rows"), self.column("pages", "content_sha256")
+        rows = self.query(
             "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
             f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows}, {content} FROM pages {where}"
             " ORDER BY document_id, page_index",
@@ -366,25 +275,16 @@ class Catalog:
             for r in rows
         ]
 
-    def store_pages(
-        self, stored: Sequence[tuple[int, tuple[int, int], int, int, int, str, bytes | None]]
-    ) -> None:
-        """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer,
-        cell_rows), ``cell_rows`` None for pages that are not token-pooled."""
-        with self.transaction() as db:
-            db.executemany(
-                "UPDATE pages SET status = 'indexed', error = NULL, grid_x = ?, grid_y = ?,"
-                " n_rows = ?, segment = ?, row_offset = ?, renderer = ?, cell_rows = ? WHERE id = ?",
-                [(g[0], g[1], n, seg, off, rend, cells, pid) for pid, g, n, seg, off, rend, cells in stored],
-            )
-
     def fail_page(self, page_id: int, error: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE pages SET status = 'failed', error = ? WHERE id = ?", (error, page_id))
 
-    def reset_pages(self, document_id: int) -> None:
-        """Forget a document's pages and mark it pending, keeping the document and its paths."""
+    def reset_pages(self, document_id: int, *, keep_vectors: bool = False) -> None:
+        """Forget a document's pages and mark it pending, keeping the document and its paths;
+        ``keep_vectors``: see :meth:`keep_spare_vectors`, in the same transaction."""
         with self.transaction() as db:
+            if keep_vectors:
+                self.keep_spare_vectors(db, document_id)
             db.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
             db.execute(
                 "UPDATE documents SET status = 'pending', error = NULL, error_details = NULL,"
@@ -392,18 +292,10 @@ class Catalog:
                 (time.time(), document_id),
             )
 
-    def remove_document(self, document_id: int) -> None:
+    def remove_document(self, document_id: int, *, keep_vectors: bool = False) -> None:
+        """Delete a document, its paths and its pages; ``keep_vectors``: see
+        :meth:`keep_spare_vectors`, in the same transaction."""
         with self.transaction() as db:
+            if keep_vectors:
+                self.keep_spare_vectors(db, document_id)
             db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
-
-    def counts(self) -> dict[str, int]:
-        """Numbers of documents and pages by status, keyed like "documents_indexed"."""
-        counts: dict[str, int] = {}
-        for table in ("documents", "pages"):
-            for status, number in self._query(f"SELECT status, count(*) FROM {table} GROUP BY status"):
-                counts[f"{table}_{status}"] = number
-        return counts
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -3,15 +3,18 @@
 Rows of every page are appended to the current segment file (``segment-000001.f16``: raw
 little-endian float16, ``dim`` values per row, no header). The catalog records where each page's
 rows start; a row range is never rewritten, so a crash can at worst leave unreferenced bytes at a
-file's end, which the next append simply follows.
+file's end, which the next append simply follows. Space is reclaimed only by a compaction
+(:mod:`docretriever.library.compaction`), which copies the rows still used into new files and
+deletes whole old ones.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -21,6 +24,11 @@ _DTYPE = np.dtype("<f2")
 # Segments roll over at this size so no single file grows without bound (and mmaps stay modest
 # on 32-bit-limited filesystems).
 SEGMENT_BYTES = 1 << 30
+
+
+class MissingVectorsError(LibraryError):
+    """A segment file the catalog points into is gone. Most often a compaction deleted it after
+    the caller read its page records: read them again (see LocalLibrary.search_embedding)."""
 
 
 class VectorStore:
@@ -117,7 +125,7 @@ class VectorStore:
             try:
                 n_rows = path.stat().st_size // self._row_bytes
             except OSError as exc:
-                raise LibraryError(f"Page vectors are missing from {self.folder}.") from exc
+                raise MissingVectorsError(f"Page vectors are missing from {self.folder}.") from exc
             if n_rows < needed_rows:
                 raise LibraryError(
                     f"Page vectors in {path.name} are shorter than the catalog says.",
@@ -130,8 +138,114 @@ class VectorStore:
     def bytes_on_disk(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob("segment-*.f16"))
 
+    @property
+    def row_bytes(self) -> int:
+        """Bytes one stored row takes: ``dim`` float16 values."""
+        return self._row_bytes
+
+    def segment_sizes(self) -> dict[int, int]:
+        """The size in bytes of every segment file, by segment number."""
+        sizes = {}
+        for path in self.folder.glob("segment-*.f16"):
+            try:
+                sizes[int(path.stem.split("-")[1])] = path.stat().st_size
+            except (OSError, ValueError):  # deleted since the listing, or not a name we write
+                continue
+        return sizes
+
+    def copy_to_new_segments(
+        self, ranges: Sequence[tuple[int, int, int]], copied: Callable[[int], None] | None = None
+    ) -> tuple[range, list[tuple[int, int]]]:
+        """Copy row ranges, each (segment, first row, count), in order into new segment files
+        numbered above every existing one; returns the new files' numbers and (segment, first
+        row) of each copy.
+
+        The new files are durable (data and directory entries fsync'ed) when this returns, and
+        nothing points into them until the caller commits that. ``copied`` is called with the
+        bytes copied so far after each range; whatever it raises (Cancelled) stops the copy.
+        On any failure every new file is deleted before the error propagates; a failed write
+        raises :class:`LibraryError`. At least one file is created, empty if ``ranges`` is, so
+        that segment numbers only ever grow: a number used again for other rows would let a
+        reader's cached map of the deleted file serve the wrong vectors. The writer lock must
+        be held.
+        """
+        first = segment = max(self.segment_sizes(), default=0) + 1
+        created: list[Path] = []
+        placed: list[tuple[int, int]] = []
+        done = 0
+        handle = None
+        try:
+            handle, rows_in = self._create(segment, created), 0
+            for source, start, count in ranges:
+                data = self.rows(source, start, count).tobytes()
+                if rows_in and rows_in * self._row_bytes + len(data) > SEGMENT_BYTES:
+                    _close_durably(handle)
+                    segment += 1
+                    handle, rows_in = self._create(segment, created), 0
+                handle.write(data)
+                placed.append((segment, rows_in))
+                rows_in += count
+                done += len(data)
+                if copied is not None:
+                    copied(done)
+            _close_durably(handle)
+            handle = None
+            _fsync_folder(self.folder)
+        except BaseException as exc:
+            if handle is not None:
+                handle.close()
+            for path in created:
+                path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise LibraryError(
+                    f"Could not copy page vectors in {self.folder}: {describe_os_error(exc)}.",
+                    details=repr(exc),
+                ) from exc
+            raise
+        return range(first, segment + 1), placed
+
+    def _create(self, segment: int, created: list[Path]) -> BinaryIO:
+        path = self._path(segment)
+        handle = open(path, "xb")  # noqa: SIM115 (closed by the caller, durably)
+        created.append(path)
+        return handle
+
+    def delete_segments(self, segments: Iterable[int]) -> list[int]:
+        """Delete segment files that nothing in the catalog points into any more; returns those
+        that could not be deleted, left for the next compaction (Windows refuses to delete a
+        file another process has mapped). The writer lock must be held: a file that looks
+        unused may be where an append is going.
+
+        Readers elsewhere that still map a deleted file keep reading it (POSIX frees it when
+        the last map closes); one that opens it afterwards gets :class:`MissingVectorsError`.
+        """
+        kept = []
+        for segment in segments:
+            self._maps.pop(segment, None)  # our own map would keep the file (on Windows, refuse it)
+            try:
+                self._path(segment).unlink(missing_ok=True)
+            except OSError:
+                kept.append(segment)
+        # Not fsync'ed: a deletion a power cut undoes only brings back a file nothing points to.
+        return kept
+
+    def release_maps(self, keep: Collection[int]) -> None:
+        """Forget the maps of segments other than ``keep`` (the ones the catalog points into):
+        a compaction elsewhere may have deleted them, and a map holds a deleted file's disk
+        space (on Windows, the file itself) until it is closed. Rows already handed out stay
+        readable: they hold their own reference to the map."""
+        for segment in list(self._maps):
+            if segment not in keep:
+                self._maps.pop(segment, None)
+
     def close(self) -> None:
         self._maps.clear()
+
+
+def _close_durably(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -26,11 +26,15 @@ def describe(progress: Progress) -> str:
 
 
 def summarize(outcome: AddReport | TaskError) -> str:
-    """One line for a finished ingest."""
+    """One line for a finished ingest. Missing files are counted, not reported as failures: their
+    documents are kept (see the library list); folders that could not be reached are named."""
     if isinstance(outcome, TaskError):
         return "Indexing stopped; the pages done so far are kept." if outcome.cancelled else outcome.message
     listed = any(o.status == "failed" and o.doc_id is not None for o in outcome.outcomes)
     text = f"Done: {outcome.summary(failed_note=' (see the library list)' if listed else '')}."
+    if outcome.unreachable:
+        first, others = shown_path(outcome.unreachable[0][0]), len(outcome.unreachable) - 1
+        text += f" Not reachable now: {first}" + (f" and {others} more." if others else ".")
     unused = unusable_paths(outcome)
     if unused:
         text += f" {len(unused)} could not be used: {unused[0]}" + (" …" if len(unused) > 1 else "")

@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
+from docretriever.storage import DocumentRecord
 from docretriever_ui import system
 from docretriever_ui.error_dialog import show_error
 from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_paths
 from docretriever_ui.library_pane import LibraryPane
+from docretriever_ui.missing_files import ForgetMissingDialog, forgot_message
 from docretriever_ui.model_setup import ModelSetup
 from docretriever_ui.model_status import ModelStatus
 from docretriever_ui.preferences import PreferencesDialog
@@ -97,6 +99,10 @@ class MainWindow(QMainWindow):
         )
         self._action(file_menu, "Add f&older…", self.choose_folder)
         self._action(file_menu, "&Sync with files", self.session.sync)
+        self.forget_missing_action = self._action(
+            file_menu, "Forget &missing documents…", self.forget_missing_documents
+        )
+        self.forget_missing_action.setEnabled(False)  # until the library lists missing documents
         file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.open_preferences, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
@@ -141,6 +147,8 @@ class MainWindow(QMainWindow):
         self.library_pane.open_requested.connect(
             lambda path: self._system(system.open_in_pdf_viewer, path, 1)
         )
+        self.library_pane.file_absent.connect(self.show_file_absent)
+        self.library_pane.forget_missing_requested.connect(self.forget_missing_documents)
         self.results.hit_activated.connect(self.open_viewer)
 
     def _restore_layout(self) -> None:
@@ -222,6 +230,27 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.remove(doc_ids)
 
+    def forget_missing_documents(self) -> None:
+        """Ask, then forget the documents listed as missing (the core checks each again)."""
+        missing = self.library_pane.missing_documents()
+        if missing and ForgetMissingDialog(missing, self).confirmed():
+            self.session.prune(missing, self._forgotten)
+
+    def _forgotten(self, documents: list[DocumentRecord]) -> None:
+        self.statusBar().showMessage(forgot_message(len(documents)), 15000)
+        gone = {document.doc_id for document in documents}
+        if any(hit.doc_id in gone for hit in self.results.hits):  # their pages are not found any more
+            self.results.show_hits([hit for hit in self.results.hits if hit.doc_id not in gone])
+
+    def show_file_absent(self, note: str) -> None:
+        """Open or reveal was asked of a document whose file is not on disk: say why not."""
+        self.statusBar().showMessage(note, 15000)
+        box = QMessageBox(
+            QMessageBox.Icon.Information, "File not on disk", note, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def open_preferences(self) -> None:
         dialog = PreferencesDialog(self.session.settings, self)
         if not dialog.exec() or not dialog.needs_reopen:
@@ -242,6 +271,7 @@ class MainWindow(QMainWindow):
             self.library_pane.set_documents(self.session.documents())
         except DocRetrieverError as exc:
             self.show_error(TaskError(str(exc), exc.details))
+        self.forget_missing_action.setEnabled(bool(self.library_pane.missing_documents()))
 
     def show_error(self, error: TaskError) -> None:
         show_error(error, self)

@@ -1,11 +1,14 @@
-"""Search results as a grid of page thumbnails with the matched regions drawn in."""
+"""Search results as a grid of page thumbnails with the matched regions drawn in.
+
+A hit whose file is not on disk (``Hit.missing``) gets a blank page marked "File missing"
+instead of a thumbnail: its page was found from its stored vectors, but cannot be drawn."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QMargins, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from docretriever.library import Hit
@@ -13,6 +16,9 @@ from docretriever_ui.session import LibrarySession
 from docretriever_ui.tasks import TaskError, TaskHandle
 
 THUMBNAIL = QSize(180, 240)
+MISSING_MARK = "File missing"
+# Item data: the thumbnail is drawn (UserRole); the hit's file is missing (this role).
+MISSING_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ResultsGrid(QListWidget):
@@ -70,7 +76,10 @@ class ResultsGrid(QListWidget):
             item.setToolTip(f"{hit.path}\npage {hit.page}, score {hit.score:.3f}")
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.addItem(item)
-            self._request_thumbnail(generation, index, hit, pixels)
+            if hit.missing:
+                _mark_missing(item, hit)
+            else:
+                self._request_thumbnail(generation, index, hit, pixels)
         if self.count():
             self.setCurrentRow(0)
 
@@ -99,6 +108,34 @@ class ResultsGrid(QListWidget):
     def thumbnails_ready(self) -> int:
         """How many thumbnails have been drawn (for tests and status)."""
         return sum(1 for i in range(self.count()) if self.item(i).data(Qt.ItemDataRole.UserRole))
+
+
+def _mark_missing(item: QListWidgetItem, hit: Hit) -> None:
+    """A missing file's card: the mark on a blank page, in its label, and where it was last seen."""
+    item.setIcon(QIcon(_missing_tile(hit.page_size)))
+    item.setText(f"{item.text()} · {MISSING_MARK}")
+    item.setToolTip(f"{MISSING_MARK}: last seen at {hit.path}\npage {hit.page}, score {hit.score:.3f}")
+    item.setData(MISSING_ROLE, True)
+
+
+def _missing_tile(page_size: tuple[float, float]) -> QPixmap:
+    """A blank page of the hit's shape, dashed, with "File missing" across it."""
+    tile = _tile(None)
+    width, height = page_size
+    scale = min((THUMBNAIL.width() - 8) / max(width, 1.0), (THUMBNAIL.height() - 8) / max(height, 1.0))
+    page_width, page_height = int(width * scale), int(height * scale)
+    x, y = (THUMBNAIL.width() - page_width) // 2, (THUMBNAIL.height() - page_height) // 2
+    painter = QPainter(tile)
+    painter.fillRect(x, y, page_width, page_height, QColor("#fbfbfb"))
+    painter.setPen(QPen(QColor("#a0a0a0"), 1, Qt.PenStyle.DashLine))
+    painter.drawRect(x, y, page_width - 1, page_height - 1)
+    font = QFont(painter.font())
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(QColor("#b03a2e"))
+    painter.drawText(x, y, page_width, page_height, Qt.AlignmentFlag.AlignCenter, MISSING_MARK)
+    painter.end()
+    return tile
 
 
 def _tile(image: QImage | None) -> QPixmap:

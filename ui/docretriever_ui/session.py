@@ -197,7 +197,8 @@ class LibrarySession(QObject):
         return self._start_ingest(lambda progress, cancel: self.library.add(list(paths), progress, cancel))
 
     def sync(self) -> TaskHandle:
-        """Follow the files on disk: re-index edited ones, drop deleted ones (in the background)."""
+        """Follow the files on disk (in the background): index new and edited files, find moved
+        ones, mark those no longer there as missing (kept until :meth:`prune`)."""
         return self._start_ingest(lambda progress, cancel: self.library.sync(progress, cancel))
 
     def reindex(self, doc_id: str) -> TaskHandle:
@@ -237,6 +238,25 @@ class LibrarySession(QObject):
         return self.runner.write(
             work, on_done=lambda _: self.documents_changed.emit(), on_error=self._removal_failed
         )
+
+    def prune(
+        self,
+        documents: Sequence[DocumentRecord] | None = None,
+        on_done: Callable[[list[DocumentRecord]], None] | None = None,
+    ) -> TaskHandle:
+        """Forget missing documents (``documents``, default all of them) on the writer; the
+        core checks each again first, and ``on_done`` gets those it forgot."""
+        chosen = list(documents) if documents is not None else None
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> list[DocumentRecord]:
+            return self.library.prune(chosen, progress, cancel)
+
+        def done(forgotten: list[DocumentRecord]) -> None:
+            self.documents_changed.emit()
+            if on_done is not None:
+                on_done(forgotten)
+
+        return self.runner.write(work, on_done=done, on_error=self._removal_failed)
 
     def _removal_failed(self, error: TaskError) -> None:
         self.documents_changed.emit()

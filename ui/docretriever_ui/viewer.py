@@ -10,6 +10,7 @@ draws them.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
 from docretriever.errors import DocRetrieverError
 from docretriever.library import Hit
 from docretriever_ui.error_dialog import show_error
+from docretriever_ui.missing_files import FileAbsentBanner
 from docretriever_ui.overlay import HighlightOverlay, stretch_onto_page
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.system import open_in_pdf_viewer
@@ -191,6 +193,7 @@ class PageViewer(QDialog):
 
         self.title = QLabel(self)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.file_absent = FileAbsentBanner(self)
         self.words = QComboBox(self)
         self.words.setToolTip("Show where one word of the query matched")
         self.words.currentIndexChanged.connect(self._redraw_overlay)
@@ -216,6 +219,7 @@ class PageViewer(QDialog):
             bottom.addWidget(self._button(action))
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.file_absent)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
 
@@ -250,7 +254,9 @@ class PageViewer(QDialog):
         self.page_item.setPixmap(QPixmap())
         self.copy_action.setEnabled(False)
         self._requested_pixels = 0
-        self._failed_index = -1
+        # A missing file's page cannot be rendered: say so instead of asking (and failing).
+        self._failed_index = index if hit.missing else -1
+        self._show_file_absent(hit.missing)
         name = Path(hit.path).name
         self.title.setText(
             f"<b>{name}</b> — page {hit.page} — score {hit.score:.3f} "
@@ -334,7 +340,16 @@ class PageViewer(QDialog):
         if self._is_current(index, serial):
             self._shown_serial = serial
             self._failed_index = index
-            show_error(error, self)
+            if os.path.exists(self.hit.path):
+                show_error(error, self)
+            else:  # gone since the search: not an error, the same as a hit found missing
+                self._show_file_absent(True)
+
+    def _show_file_absent(self, absent: bool) -> None:
+        self.file_absent.show_for(self.hit if absent else None)
+        self.overlay.setVisible(not absent)  # where it matched means little on a blank page
+        self.paper.setBrush(QColor("#ececec") if absent else QColor(Qt.GlobalColor.white))
+        self.open_action.setEnabled(not absent)
 
     # --- zoom ---------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import AddReport, EmbeddingLibrary, LibraryInfo, single_match
+from docretriever.library.base import AddReport, CompactReport, EmbeddingLibrary, LibraryInfo, single_match
 from docretriever.library.hits import Hit
 from docretriever.library.qdrant.ingest import add_to_qdrant
 from docretriever.library.qdrant.location import QdrantLocation
@@ -163,12 +163,14 @@ class QdrantLibrary(EmbeddingLibrary):
             sha256 = str(point.payload["sha256"])
             record = documents.get(sha256)
             cells = page_cells(embedding.vectors, embedding.n_cells, embedding.cell_rows)
+            path = existing_path(record) if record else ""
             hits.append(
                 Hit(
                     rank=rank,
                     score=float(point.score),
                     doc_id=sha256[:12],
-                    path=existing_path(record) if record else "",
+                    path=path,
+                    missing=not (path and os.path.exists(path)),
                     page=info.index + 1,
                     page_size=(info.width_pt, info.height_pt),
                     rotation=info.rotation,
@@ -225,6 +227,17 @@ class QdrantLibrary(EmbeddingLibrary):
             {path for document in self.documents() for path in document.paths if os.path.exists(path)}
         )
         return self.add(paths, progress, cancel)
+
+    def compact(
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> CompactReport:
+        """Nothing to do from here: the server reclaims the space of deleted points itself."""
+        return CompactReport(
+            0,
+            0,
+            note="Nothing to do: the Qdrant server reclaims the space of removed pages itself "
+            "(its optimizer vacuums segments with deleted points).",
+        )
 
     def info(self) -> LibraryInfo:
         meta = self.store.meta() or {}
