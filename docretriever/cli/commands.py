@@ -237,7 +237,9 @@ def _print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> 
         print("No indexed pages yet: add PDFs with `docretriever add PATH`.")
     for hit in hits:
         line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  p. {hit.page}  [{hit.doc_id}]"
-        if hit.missing:
+        if hit.unavailable:
+            line += f"  (not available: its drive or share is not connected; last seen at {hit.path})"
+        elif hit.missing:
             line += f"  (file missing; last seen at {hit.path})"
         if hit.rank in images:
             line += f"  -> {images[hit.rank]}"

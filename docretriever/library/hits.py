@@ -34,6 +34,9 @@ class Hit:
     # The document's file is at none of its paths now (``path`` is its last known place): the
     # page was found from its stored vectors, but cannot be shown or opened.
     missing: bool = False
+    # Missing because its folder could not be reached at the last look (a drive or share that
+    # is not connected), rather than gone from a folder that could be read.
+    unavailable: bool = False
 
     def heat(self, tokens: np.ndarray | None = None) -> np.ndarray:
         """Heat map (n_y, n_x) in [0, 1]; over the query's words unless ``tokens`` (a bool mask
@@ -56,6 +59,7 @@ class Hit:
             "path": self.path,
             "paths": list(paths) if paths else [self.path],
             "missing": self.missing,
+            "unavailable": self.unavailable,
             "page": self.page,
             "page_width": round(self.page_size[0], 2),
             "page_height": round(self.page_size[1], 2),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
 from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
-from docretriever.library.follow import check_reach, remember_roots, settle_paths
+from docretriever.library.follow import check_reach, drop_empty_roots, remember_roots, settle_paths
 from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -80,6 +80,7 @@ def add_paths(
                 library.forget(catalog.document(document_id))
         if remember_roots_given:
             remember_roots(catalog, reach.walk)
+        drop_empty_roots(catalog)  # a renamed folder added under its new name: the old one goes
     if not jobs:
         return report
 

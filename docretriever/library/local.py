@@ -177,12 +177,14 @@ class LocalLibrary(LocalPageStore):
         document = self.catalog.document(page.document_id)
         grid = page.grid or (0, 0)
         path = _existing_path(document)
+        missing = not os.path.exists(path)
         return Hit(
             rank=rank,
             score=score,
             doc_id=document.doc_id,
             path=path,
-            missing=not os.path.exists(path),
+            missing=missing,
+            unavailable=missing and document.unavailable,
             page=page.index + 1,
             page_size=(page.width_pt, page.height_pt),
             rotation=page.rotation,

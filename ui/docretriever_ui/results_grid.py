@@ -112,13 +112,15 @@ class ResultsGrid(QListWidget):
 
 def _mark_missing(item: QListWidgetItem, hit: Hit) -> None:
     """A missing file's card: the mark on a blank page, in its label, and where it was last seen."""
-    item.setIcon(QIcon(_missing_tile(hit.page_size)))
-    item.setText(f"{item.text()} · {MISSING_MARK}")
-    item.setToolTip(f"{MISSING_MARK}: last seen at {hit.path}\npage {hit.page}, score {hit.score:.3f}")
+    # Not on a drive or share that is not connected, rather than gone: it may come back.
+    mark = "Not available" if hit.unavailable else MISSING_MARK
+    item.setIcon(QIcon(_missing_tile(hit.page_size, mark)))
+    item.setText(f"{item.text()} · {mark}")
+    item.setToolTip(f"{mark}: last seen at {hit.path}\npage {hit.page}, score {hit.score:.3f}")
     item.setData(MISSING_ROLE, True)
 
 
-def _missing_tile(page_size: tuple[float, float]) -> QPixmap:
+def _missing_tile(page_size: tuple[float, float], mark: str = MISSING_MARK) -> QPixmap:
     """A blank page of the hit's shape, dashed, with "File missing" across it."""
     tile = _tile(None)
     width, height = page_size
@@ -133,7 +135,7 @@ def _missing_tile(page_size: tuple[float, float]) -> QPixmap:
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QColor("#b03a2e"))
-    painter.drawText(x, y, page_width, page_height, Qt.AlignmentFlag.AlignCenter, MISSING_MARK)
+    painter.drawText(x, y, page_width, page_height, Qt.AlignmentFlag.AlignCenter, mark)
     painter.end()
     return tile
 
