@@ -349,7 +349,7 @@ def test_a_reader_that_read_its_pages_before_the_commit_searches_again(
     assert [(h.doc_id, h.page, h.score) for h in hits] == expected
     library.remove(_path_of(library, "pdflatex-4-pages.pdf"))  # unused vectors again
     with pytest.raises(MissingVectorsError):  # negative control: without the retry it fails
-        reader_racing_a_compaction()._search_once(query, 12, True, None)
+        reader_racing_a_compaction()._search_once(query, 12, True, None, None)
     first = next(iter(library.catalog.referenced_segments()))
     (library.folder / "vectors" / f"segment-{first:06d}.f16").unlink()
     with pytest.raises(LibraryError, match="missing"):  # lost for real: not hidden by a retry

@@ -19,6 +19,7 @@ import pytest
 from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
 
 from docretriever.cli import main
+from docretriever.errors import InvalidInputError
 from docretriever.library import availability, open_library
 from docretriever.storage import MISSING, PRESENT, UNAVAILABLE
 
@@ -47,21 +48,31 @@ def library(tmp_path: Path, counting_embedder: CountingEmbedder):
         yield opened
 
 
+def mount_points(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Folders the probe takes for mount points, on top of the system's (tests add and remove)."""
+    real_ismount = os.path.ismount
+    mounted: set[str] = set()
+    monkeypatch.setattr(availability, "_ismount", lambda path: path in mounted or real_ismount(path))
+    return mounted
+
+
 def test_an_unplugged_drive_keeps_its_documents_and_plugging_it_back_embeds_nothing(
-    tmp_path: Path, library, counting_embedder: CountingEmbedder
+    tmp_path: Path, library, counting_embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drive = tmp_path / "media" / "USB"
     fill(drive)
-    library.add([drive])
+    mounted = mount_points(monkeypatch)
+    mounted.add(str(drive))
+    library.add([drive])  # recorded on the volume mounted there
     embedded = counting_embedder.pages_embedded
     assert embedded == 10
     away = tmp_path / "unplugged"
     shutil.move(drive, away)
     drive.mkdir()  # the mount point stays, empty
+    mounted.clear()
 
     report = library.sync()
-    assert [folder for folder, _ in report.unreachable] == [str(drive)]
-    assert "empty, though it held 4 files" in report.unreachable[0][1]
+    assert report.unreachable == [(str(drive), f"the drive or share at {drive} is not connected")]
     assert len(library.documents()) == 4 and set(availabilities(library).values()) == {UNAVAILABLE}
     hits = library.search("text", k=3)
     assert hits and all(hit.missing and hit.unavailable for hit in hits)  # found from stored vectors
@@ -70,25 +81,35 @@ def test_an_unplugged_drive_keeps_its_documents_and_plugging_it_back_embeds_noth
 
     drive.rmdir()
     shutil.move(away, drive)
+    mounted.add(str(drive))
     report = library.sync()
     assert report.pages_embedded == 0 and counting_embedder.pages_embedded == embedded
     assert set(availabilities(library).values()) == {PRESENT}
     assert not any(hit.missing for hit in library.search("text", k=3))
 
 
-def test_a_drive_whose_mount_point_is_no_longer_mounted_is_unavailable(
-    tmp_path: Path, library, counting_embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+def test_a_mount_point_that_still_looks_mounted_but_is_empty_is_unavailable(
+    tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    drive = tmp_path / "USB"
-    fill(drive, {"a.pdf": FOUR["c.pdf"]})
-    real_ismount = os.path.ismount
-    mounted = {str(drive)}
-    monkeypatch.setattr(availability, "_ismount", lambda path: path in mounted or real_ismount(path))
-    library.add([drive])  # recorded on the volume mounted at the drive itself
-    mounted.clear()  # unmounted: the files under the mount point are what the system disk holds
+    drive = tmp_path / "share"
+    (file,) = fill(drive, {"c.pdf": FOUR["c.pdf"]})
+    mount_points(monkeypatch).add(str(drive))
+    library.add([drive])
+    file.unlink()  # a share that answers, but with nothing in it
     report = library.sync()
-    assert report.unreachable == [(str(drive), f"the drive or share at {drive} is not connected")]
-    assert availabilities(library) == {"a.pdf": UNAVAILABLE}
+    assert "empty, though it held 1 file" in report.unreachable[0][1]
+    assert availabilities(library) == {"c.pdf": UNAVAILABLE}
+
+
+def test_an_ordinary_folder_emptied_by_its_owner_holds_missing_files(tmp_path: Path, library) -> None:
+    """Negative control of the empty mount point: an inbox emptied on purpose is not a drive."""
+    inbox = tmp_path / "Inbox"
+    (file,) = fill(inbox, {"c.pdf": FOUR["c.pdf"]})
+    library.add([inbox])
+    file.unlink()
+    report = library.sync()
+    assert report.unreachable == [] and report.count("missing") == 1
+    assert [Path(d.paths[0]).name for d in library.prune()] == ["c.pdf"]
 
 
 def test_an_offline_share_that_fails_or_hangs_is_left_alone(
@@ -295,16 +316,19 @@ def test_the_command_line_says_what_is_missing_and_prune_asks_first(
     assert "a.pdf" not in capsys.readouterr().out
 
 
-def test_the_probe_tells_gone_from_out_of_reach(tmp_path: Path) -> None:
+def test_the_probe_tells_gone_from_out_of_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
-    assert availability.probe_folder(str(folder), "/", 3).state == availability.UNAVAILABLE  # empty now
-    assert availability.probe_folder(str(folder), "/", 0).state == availability.AVAILABLE  # never held files
+    mount_points(monkeypatch).add(str(folder))
+    state = availability.probe_folder(str(folder), str(folder), 3)  # a mount point, empty now
+    assert state.state == availability.UNAVAILABLE and "empty" in state.reason
+    assert availability.probe_folder(str(folder), "/", 3).state == availability.AVAILABLE  # a folder on /
+    assert availability.probe_folder(str(folder), str(folder), 0).state == availability.AVAILABLE  # new
     (folder / "x.pdf").write_bytes(b"%PDF-1.4")
     assert availability.probe_folder(str(folder), "/", 3).state == availability.AVAILABLE
     assert availability.probe_folder(str(tmp_path / "renamed"), "/", 3).state == availability.GONE
     unplugged = str(tmp_path / "no-such-drive")
-    state = availability.probe_folder(str(folder), unplugged, 3)
+    state = availability.probe_folder(str(folder), unplugged, 3)  # its drive unplugged
     assert state.state == availability.UNAVAILABLE and "not connected" in state.reason
     assert availability.volume_of(str(folder)) is not None
 
@@ -316,9 +340,12 @@ def test_a_folder_that_is_gone_for_good_is_removed_with_its_documents_after_a_co
     fill(drive, {"c.pdf": FOUR["c.pdf"], "d.pdf": FOUR["d.pdf"]})
     fill(home, {"a.pdf": FOUR["a.pdf"]})
     common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir)]
+    mounted = mount_points(monkeypatch)
+    mounted.add(str(drive))
     assert main([*common, "add", str(drive), str(home)]) == 0
     shutil.rmtree(drive)
     drive.mkdir()  # an unplugged drive's mount point
+    mounted.clear()
     assert main([*common, "sync"]) == 0
     capsys.readouterr()
     assert main([*common, "info"]) == 0
@@ -334,3 +361,76 @@ def test_a_folder_that_is_gone_for_good_is_removed_with_its_documents_after_a_co
     assert main([*common, "info", "--json"]) == 0
     out = capsys.readouterr().out
     assert str(drive) not in out and '"documents_unavailable": 0' in out
+
+
+def test_a_file_removed_from_a_followed_folder_stays_out_until_added_again(
+    tmp_path: Path, library, counting_embedder: CountingEmbedder
+) -> None:
+    folder = tmp_path / "papers"
+    c, _ = fill(folder, {"c.pdf": FOUR["c.pdf"], "d.pdf": FOUR["d.pdf"]})
+    library.add([folder])
+    library.remove(str(c))
+    assert library.sync().count("indexed") == 0  # not added back behind the user's back
+    assert availabilities(library) == {"d.pdf": PRESENT}
+    library.add([c])  # given again: it comes back
+    assert sorted(availabilities(library)) == ["c.pdf", "d.pdf"]
+
+
+def test_removing_a_followed_folder_with_no_document_of_its_own_stops_following_it(
+    tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drive mounted at one place, then another: its documents have both paths."""
+    first, second = tmp_path / "mnt1", tmp_path / "mnt3"
+    fill(first, {"c.pdf": FOUR["c.pdf"]})
+    library.add([first])
+    shutil.copytree(first, second)
+    library.add([second])
+    (document,) = library.documents()
+    assert document.paths == (str(first / "c.pdf"), str(second / "c.pdf"))
+    assert library.remove_folder(str(first)) == []
+    (document,) = library.documents()
+    assert document.paths == (str(second / "c.pdf"),)
+    assert [root for root, _ in library.catalog.roots()] == [str(second)]
+    with pytest.raises(InvalidInputError, match="No document in the library is in"):
+        library.remove_folder(str(tmp_path / "never-added"))
+
+
+def test_a_present_path_is_shown_first_and_a_deleted_copy_is_not_a_move(tmp_path: Path, library) -> None:
+    folder = tmp_path / "papers"
+    (first,) = fill(folder, {"a-copy.pdf": FOUR["c.pdf"]})
+    second = Path(shutil.copy(first, folder / "b-copy.pdf"))
+    library.add([folder])
+    first.unlink()
+    report = library.sync()
+    assert {o.status for o in report.outcomes} == {"skipped"}  # b-copy.pdf did not move
+    (document,) = library.documents()
+    assert document.paths == (str(second),)
+
+
+def test_prune_counts_only_what_is_still_missing_and_marks_what_is_back(tmp_path: Path, library) -> None:
+    folder = tmp_path / "papers"
+    c, d = fill(folder, {"c.pdf": FOUR["c.pdf"], "d.pdf": FOUR["d.pdf"]})
+    library.add([folder])
+    aside = shutil.copy(c, tmp_path / "aside.pdf")
+    c.unlink()
+    d.unlink()
+    library.sync()
+    shutil.copy(aside, c)
+    assert [Path(doc.paths[0]).name for doc in library.missing_documents()] == ["d.pdf"]
+    before = {Path(doc.paths[0]).name: doc for doc in library.documents()}
+    assert library.prune([before["c.pdf"], before["d.pdf"]]) == [before["d.pdf"]]
+    assert availabilities(library) == {"c.pdf": PRESENT}
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path: Path, library, monkeypatch) -> None:
+    """`docretriever list | head`: a closed pipe ends the command quietly."""
+    import sys
+
+    fill(tmp_path / "papers", {"c.pdf": FOUR["c.pdf"]})
+    library.add([tmp_path / "papers"])
+    library.close()
+    reading, writing = os.pipe()
+    os.close(reading)
+    closed = os.fdopen(writing, "w")
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert main(["--library", str(tmp_path / "lib"), "list", "--json"]) == 1

@@ -279,3 +279,27 @@ def test_an_upload_of_real_pages_fits_the_servers_request_limit() -> None:
     per_request = schema.pages_per_request(781, 128)
     # Pooled vectors (n_x + n_y rows) and the payload add under 10 %; the server's limit is 32 MB.
     assert per_request * page_bytes * 1.1 <= 32 * 1024 * 1024
+
+
+def test_a_cancelled_qdrant_add_says_what_it_kept(docs: Path, tiny_embedder) -> None:
+    """The Ctrl-C message counts the pages kept, as for a local library (issue 15, part 6)."""
+    from docretriever.cli.main import _kept
+    from docretriever.errors import Cancelled
+    from docretriever.progress import CancelToken, Progress
+
+    remote = QdrantLibrary("qdrant+local://:memory:/pages", embedder=tiny_embedder)
+    cancel = CancelToken()
+
+    def stop_after_the_first_batch(progress: Progress) -> None:
+        if progress.stage == "Indexing" and (progress.done or 0) > 0:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled) as stopped:
+        remote.add([docs], stop_after_the_first_batch, cancel)
+    kept = remote.store.count_pages()
+    remote.close()
+    report = stopped.value.report
+    assert report is not None and 0 < report.pages_embedded == kept < 10 and report.embedded_in
+    documents = len(report.embedded_in)
+    assert _kept(stopped.value).startswith(f"Stopped; {kept} page")
+    assert f"of {documents} document" in _kept(stopped.value)

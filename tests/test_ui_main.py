@@ -42,6 +42,10 @@ def window(ui_session: LibrarySession, qtbot):
     main = MainWindow(ui_session)
     qtbot.addWidget(main)
     main.show()
+    # On a real X server (CI's Xvfb run) keyboard focus needs the window to be the active one.
+    qtbot.waitExposed(main)
+    main.activateWindow()
+    qtbot.waitUntil(main.isActiveWindow, timeout=5_000)
     return main
 
 
@@ -155,9 +159,9 @@ def test_shortcuts_and_remembered_layout(window: MainWindow, qtbot) -> None:
     window.results.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(window.search_box.hasFocus, timeout=2_000)
-    window.splitter.setSizes([200, 800])
+    window.splitter.setSizes([200, 500, 300])
     window.close()
-    assert window.session.settings.geometry("splitter") is not None
+    assert window.session.settings.geometry("panes") is not None  # library, results, preview
 
 
 def test_the_library_refreshes_while_changes_keep_coming(window: MainWindow, qtbot, monkeypatch) -> None:

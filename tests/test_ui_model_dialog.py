@@ -90,7 +90,7 @@ def test_missing_model_shows_its_name_and_why_the_size_is_unknown(
     dialog = open_setup(qtbot, hub_settings, runner)
     assert HUB_ID in dialog.model_label.text()
     qtbot.waitUntil(lambda: NO_HUB in dialog.size_label.text())
-    assert "size unknown" in dialog.size_label.text() and not dialog.memory_label.isVisible()
+    assert "cannot be downloaded now" in dialog.size_label.text() and not dialog.memory_label.isVisible()
     qtbot.waitUntil(lambda: dialog.available is False)
     assert "not on this computer yet" in dialog.intro_label.text()
     assert "Model → Set up…" in dialog.intro_label.text()  # "Not now" is not a dead end
@@ -125,10 +125,17 @@ def test_a_plan_without_parameters_or_bytes_to_fetch_says_so(
 
 
 def test_download_offline_shows_the_core_message_inline(qtbot, hub_settings, runner, monkeypatch) -> None:
-    monkeypatch.setattr(model_dialog, "plan_download", hub_unreachable)
+    asked = threading.Event()
+
+    def slow_hub(source: str, cancel=None) -> DownloadPlan:  # Download is pressed before it answers
+        asked.wait(30)
+        return hub_unreachable(source)
+
+    monkeypatch.setattr(model_dialog, "plan_download", slow_hub)
     dialog = open_setup(qtbot, hub_settings, runner)
     qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.downloading, timeout=30_000)
+    asked.set()
     assert "offline mode is on" in dialog.message_label.text()
     assert dialog.message_label.isVisible() and not dialog.progress_bar.isVisible()
     assert dialog.choose_button.isEnabled() and dialog.isVisible()

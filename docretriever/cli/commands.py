@@ -17,6 +17,8 @@ from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
 from docretriever.library.base import availability_note
+from docretriever.library.hits import page_name
+from docretriever.library.scope import resolve_scope
 from docretriever.progress import CancelToken, format_bytes
 from docretriever.storage import PRESENT, DocumentRecord
 
@@ -65,32 +67,42 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
 
 
 def _remove(library: Library, args: argparse.Namespace) -> int:
-    """``remove DOC``, or ``remove FOLDER``: every document in it, after saying how many."""
+    """``remove DOC``, or ``remove FOLDER``: every document in it, after saying how many; a
+    followed folder holding none is no longer followed."""
     try:
         document = library.remove(args.document)
-    except InvalidInputError:
+    except InvalidInputError as not_a_document:
         documents = library.documents_under(args.document)
-        if not documents:
-            raise
-        pages = sum(d.page_count or 0 for d in documents)
-        what = f"{len(documents)} document{'s' if len(documents) > 1 else ''} ({pages} pages)"
-        if not args.yes:
+        if documents and not args.yes:
+            what = f"{counted(len(documents), 'document')} ({counted(pages_of(documents), 'page')})"
             if not sys.stdin.isatty():
                 raise InvalidInputError(
                     f"{shown_path(args.document)} holds {what}; to remove them all, run it again with --yes."
                 ) from None
-            if input(f"Remove the {what} in {shown_path(args.document)}? [y/N] ").strip().lower() not in (
-                "y",
-                "yes",
-            ):
+            answer = input(f"Remove the {what} in {shown_path(args.document)}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing was removed.")
                 return 0
-        removed = library.remove_folder(args.document)
-        plural = "s" if len(removed) > 1 else ""
-        print(f"Removed {len(removed)} document{plural} in {shown_path(args.document)}.")
+        try:
+            removed = library.remove_folder(args.document)
+        except InvalidInputError:
+            raise not_a_document from None
+        if removed:
+            print(f"Removed {counted(len(removed), 'document')} in {shown_path(args.document)}.")
+        else:
+            print(f"{shown_path(args.document)} is no longer followed; no document was in it alone.")
         return 0
     print(f"Removed {document.doc_id} ({_name(document)}).")
     return 0
+
+
+def counted(number: int, noun: str) -> str:
+    """ "1 page", "3 pages": a count and its noun, in the right number."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def pages_of(documents: list[DocumentRecord]) -> int:
+    return sum(document.page_count or 0 for document in documents)
 
 
 def _transfer(
@@ -213,11 +225,14 @@ def _summary(report: AddReport, seconds: float, bar: ProgressBar | None = None) 
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
-    hits = library.search(args.query, k=args.k, exact=args.exact)
-    return _print_hits(library, hits, args)
+    within = None
+    if args.within:
+        within = [document.doc_id for document in resolve_scope(library, args.within)]
+    hits = library.search(args.query, k=args.k, exact=args.exact, within=within)
+    return print_hits(library, hits, args)
 
 
-def _print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> int:
+def print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> int:
     """Print ``hits`` as ``search`` does (``args.json``, ``args.highlight_dir``); ``shell`` too."""
     images: dict[int, str] = {}
     if args.highlight_dir:
@@ -233,10 +248,13 @@ def _print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> 
             rows.append(row)
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    if not hits:
+    if not hits and getattr(args, "within", None):
+        print("No indexed page in the documents searched in.")
+    elif not hits:
         print("No indexed pages yet: add PDFs with `docretriever add PATH`.")
     for hit in hits:
-        line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  p. {hit.page}  [{hit.doc_id}]"
+        # "p. 92 (95/117)": the number printed on the page, then where it is in the file.
+        line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  {page_name(hit)}  [{hit.doc_id}]"
         if hit.unavailable:
             line += f"  (not available: its drive or share is not connected; last seen at {hit.path})"
         elif hit.missing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -43,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser(
-        "sync", parents=[common], help="follow the files: re-index changed ones, drop deleted ones"
+        "sync",
+        parents=[common],
+        help="walk the added folders again: index new and changed files, find moved ones, mark missing ones",
     )
 
     search = commands.add_parser("search", parents=[common], help="find the pages that match a query")
@@ -51,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.add_argument("--exact", action="store_true", help="score every page (slower, exhaustive)")
+    search.add_argument(
+        "--in",
+        dest="within",
+        action="append",
+        metavar="PATH_OR_DOC",
+        help="search only this document (a file or doc id) or the documents under this folder; repeatable",
+    )
     search.add_argument(
         "--highlight-dir", metavar="DIR", help="write each hit's page as a PNG with the matches drawn"
     )
@@ -188,13 +198,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from docretriever.cli.commands import run_command
 
-        return run_command(args, cancel)
+        code = run_command(args, cancel)
+        sys.stdout.flush()  # here, so that a closed pipe is met below rather than at exit
+        return code
     except Cancelled as exc:
         print(f"\n{_kept(exc)}", file=sys.stderr)
         return EXIT_CANCELLED
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader of the output stopped reading (`docretriever list | head`): nothing to say,
+        # and Python's own flush at exit must not fail on the closed pipe either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except DocRetrieverError as exc:
         if args.debug:
             traceback.print_exc()

@@ -10,27 +10,29 @@ from docretriever.documents.discover import shown_path
 from docretriever.errors import InvalidInputError
 from docretriever.library import Library
 from docretriever.progress import CancelToken, format_bytes
-from docretriever.storage import MISSING, UNAVAILABLE
+from docretriever.storage import UNAVAILABLE
 
 
 def run_prune(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:
     """``prune``: say which missing documents would be forgotten (count, pages, names), ask, then
     forget them (see :meth:`Library.prune`). ``--yes`` does not ask; without a terminal to ask
     on, it is required. Documents whose folder is out of reach are never pruned: say so."""
-    documents = library.documents()
-    missing = [document for document in documents if document.availability == MISSING]
-    out_of_reach = sum(1 for document in documents if document.availability == UNAVAILABLE)
+    from docretriever.cli.commands import counted, pages_of
+
+    missing = library.missing_documents()  # checked again just now: a file that is back is not
+    out_of_reach = sum(1 for document in library.documents() if document.availability == UNAVAILABLE)
     if out_of_reach:
+        are = "is" if out_of_reach == 1 else "are"
         print(
-            f"{_documents(out_of_reach)} in folders that cannot be reached now (a drive or share that is not "
-            "connected?) are kept; connect it and sync, or `docretriever remove` them."
+            f"{counted(out_of_reach, 'document')} in folders that cannot be reached now (a drive or share "
+            f"that is not connected?) {are} kept; connect it and sync, or `docretriever remove` the folder."
         )
     if not missing:
         print("No missing documents: nothing to forget.")
         return 0
-    pages = sum(document.page_count or 0 for document in missing)
     verb = "is" if len(missing) == 1 else "are"
-    print(f"{_documents(len(missing))} ({pages} pages) {verb} missing, at none of their last known places:")
+    what = f"{counted(len(missing), 'document')} ({counted(pages_of(missing), 'page')})"
+    print(f"{what} {verb} missing, at none of the last known places:")
     for document in missing[:_SHOWN]:
         print(f"  {document.doc_id}  {shown_path(document.paths[0]) if document.paths else '?'}")
     if len(missing) > _SHOWN:
@@ -43,23 +45,23 @@ def run_prune(library: Library, args: argparse.Namespace, bar: ProgressBar, canc
                 "prune asks before it forgets anything; with no terminal to ask on, run it with --yes "
                 "(or --dry-run to only list them)."
             )
-        answer = input(f"Forget these {_documents(len(missing))} and their pages? [y/N] ")
+        them = "it" if len(missing) == 1 else "them"
+        answer = input(f"Forget {them} and {'its' if len(missing) == 1 else 'their'} pages? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing was forgotten.")
             return 0
     forgotten = library.prune(missing, progress=bar, cancel=cancel)
     bar.finish()
     kept = len(missing) - len(forgotten)
-    back = f"; {_documents(kept)} turned up again or could not be checked, and were kept" if kept else ""
-    print(f"Forgot {_documents(len(forgotten))} ({sum(d.page_count or 0 for d in forgotten)} pages){back}.")
+    back = ""
+    if kept:
+        was = "was" if kept == 1 else "were"
+        back = f"; {counted(kept, 'document')} turned up again or could not be checked, and {was} kept"
+    print(f"Forgot {counted(len(forgotten), 'document')} ({counted(pages_of(forgotten), 'page')}){back}.")
     return 0
 
 
 _SHOWN = 10
-
-
-def _documents(count: int) -> str:
-    return "1 document" if count == 1 else f"{count} documents"
 
 
 def run_compact(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from docretriever.cli.commands import _print_hits
+from docretriever.cli.commands import print_hits
 from docretriever.cli.progress_bar import ProgressBar
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.library import Hit, Library
@@ -33,6 +33,8 @@ _WAIT_S = 0.1
 
 def run_shell(library: Library, args: argparse.Namespace) -> int:
     """Load the model, then answer queries from stdin until ``:q``, ``quit`` or the end of input."""
+    if args.k < 1:  # before the model's load, which takes a while
+        raise InvalidInputError("The number of results (-k) must be at least 1.")
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing()
@@ -131,7 +133,7 @@ class _Session:
         self._stopped = search  # until it returns: a Ctrl-C while waiting leaves it here
         hits = search.result()
         self._stopped = None
-        _print_hits(self.library, hits, self.printing)
+        print_hits(self.library, hits, self.printing)
         # With JSON on stdout, the time goes to stderr, so that stdout stays JSON lines.
         took = sys.stderr if self.printing.json else sys.stdout
         print(f"({time.perf_counter() - started:.2f} s)", file=took, flush=True)

@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pymupdf
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from docretriever.errors import DocumentError, EncryptedDocumentError
 
+if TYPE_CHECKING:
+    import pymupdf
+
 _HASH_CHUNK = 1 << 20
 
-# MuPDF prints recoverable problems (a mislabelled ICC profile, a repaired xref) straight to the
-# terminal. Pages it cannot handle raise exceptions, which are reported per file and page; the
-# rest is noise to a person.
-pymupdf.TOOLS.mupdf_display_errors(False)
-pymupdf.TOOLS.mupdf_display_warnings(False)
+
+@functools.cache
+def mupdf() -> ModuleType:
+    """PyMuPDF, imported on first use: importing it takes up to two seconds, which starting the
+    app or a CLI command that opens no PDF should not pay."""
+    import pymupdf
+
+    # MuPDF prints recoverable problems (a mislabelled ICC profile, a repaired xref) straight to
+    # the terminal. Pages it cannot handle raise exceptions, which are reported per file and
+    # page; the rest is noise to a person.
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    return pymupdf
 
 
 @dataclass(frozen=True)
 class PageInfo:
-    """One page as a viewer displays it: size in PDF points (1/72 in) after rotation."""
+    """One page as a viewer displays it: size in PDF points (1/72 in) after rotation, and the
+    number printed on it when the PDF says (its page label: "iv", "92", "A-3"), else None."""
 
     index: int  # 0-based
     width_pt: float
     height_pt: float
     rotation: int  # degrees clockwise, one of 0, 90, 180, 270
+    label: str | None = None
 
 
 def sha256_of_file(path: Path) -> str:
@@ -62,7 +76,7 @@ def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
     if size == 0:
         raise DocumentError(f"{name} is empty (0 bytes).")
     try:
-        document = pymupdf.open(path, filetype="pdf")
+        document = mupdf().open(path, filetype="pdf")
     except Exception as exc:
         raise DocumentError(
             f"{name} is not a readable PDF (damaged or not a PDF at all).", details=repr(exc)
@@ -140,20 +154,44 @@ def read_page_infos(document: pymupdf.Document) -> PageList:
     else:  # not opened by open_pdf: the /Count is as written while no page has been loaded
         declared = declared_page_count(document)
     infos = PageList()
+    labels = page_labels(document)
     for index in range(document.page_count):
+        label = labels(index)
         try:
             page = document.load_page(index)
             rect = page.rect
-            info = PageInfo(index, float(rect.width), float(rect.height), int(page.rotation) % 360)
+            info = PageInfo(index, float(rect.width), float(rect.height), int(page.rotation) % 360, label)
         except Exception:
             previous = infos[-1] if infos else PageInfo(index, 612.0, 792.0, 0)
-            info = PageInfo(index, previous.width_pt, previous.height_pt, 0)
+            info = PageInfo(index, previous.width_pt, previous.height_pt, 0, label)
         infos.append(info)
     # Loading a page that does not exist makes MuPDF count the pages it really holds.
     real = document.page_count
     infos[:] = [info for info in infos if info.index < real]
     infos.note = missing_pages_note(declared, real)
     return infos
+
+
+def page_labels(document: pymupdf.Document) -> Callable[[int], str | None]:
+    """The label of each page (0-based index), as viewers show it beside the page number: None
+    when the PDF has no labels, or none that can be read. The label rules are read once (each
+    ``Page.get_label`` reads them again)."""
+    from pymupdf.utils import get_label_pno
+
+    try:
+        rules = sorted(document._get_page_labels())
+    except Exception:  # a damaged /PageLabels tree: the page numbers alone
+        rules = []
+    if not rules:
+        return lambda index: None
+
+    def label(index: int) -> str | None:
+        try:
+            return str(get_label_pno(index, rules)).strip() or None
+        except Exception:
+            return None
+
+    return label
 
 
 # Inheritance chains longer than this are damaged (or a loop); the page keeps what MuPDF made of it.

@@ -16,12 +16,15 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pymupdf
 from PIL import Image
 
-from docretriever.documents.pdf import PageInfo
+from docretriever.documents.pdf import PageInfo, mupdf
 from docretriever.errors import PageError
+
+if TYPE_CHECKING:
+    import pymupdf
 
 # Pages are rendered in cells of 28 x 28 px (14 px patches merged 2 x 2 by Qwen2-VL).
 CELL_PX = 28
@@ -101,7 +104,7 @@ def render_page(
     """
     try:
         if document is None:
-            with pymupdf.open(path, filetype="pdf") as opened:
+            with mupdf().open(path, filetype="pdf") as opened:
                 return _render_with_mupdf(opened, page.index, max_pixels)
         return _render_with_mupdf(document, page.index, max_pixels)
     except PageError:
@@ -130,6 +133,7 @@ def _render_with_mupdf(document: pymupdf.Document, index: int, max_pixels: int) 
     width_px, height_px = fit_to_cell_budget(rect.width, rect.height, max_pixels)
     # Independent x and y zoom land exactly on the cell-aligned size; the distortion is under
     # one cell, the same the model's processor would apply.
+    pymupdf = mupdf()
     matrix = pymupdf.Matrix(width_px / rect.width, height_px / rect.height)
     pixmap = page.get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
     image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)

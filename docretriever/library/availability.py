@@ -102,7 +102,10 @@ def _probe(path: str, volume: str | None, known_files: int) -> FolderState:
             empty = next(iter(entries), None) is None
     except OSError as exc:
         return FolderState(path, UNAVAILABLE, _unreachable(exc))
-    if empty and known_files:
+    # Empty where files were: a drive's mount point left behind, when the folder was the drive
+    # itself (a mount that the volume check above still sees, say). An ordinary folder emptied
+    # by its owner (an inbox, a "to read" folder) is just that: its files are missing.
+    if empty and known_files and volume is not None and _same_path(volume, path):
         files = "1 file" if known_files == 1 else f"{known_files} files"
         return FolderState(
             path,
@@ -110,6 +113,10 @@ def _probe(path: str, volume: str | None, known_files: int) -> FolderState:
             f"it is empty, though it held {files} before (a mount point without its drive?)",
         )
     return FolderState(path, AVAILABLE)
+
+
+def _same_path(first: str, second: str) -> bool:
+    return os.path.normcase(os.path.normpath(first)) == os.path.normcase(os.path.normpath(second))
 
 
 def _is_root(volume: str) -> bool:

@@ -10,8 +10,9 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from docretriever.documents.discover import is_text_path, shown_path
 from docretriever.documents.render import RenderedPage
@@ -21,7 +22,10 @@ from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.storage.catalog import MISSING, DocumentRecord
+from docretriever.storage.catalog import INDEXED, MISSING, DocumentRecord
+
+if TYPE_CHECKING:  # PageInfo's module loads PyMuPDF, which nothing here needs to run
+    from docretriever.documents.pdf import PageInfo
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,13 @@ class Library(ABC):
 
     def missing_documents(self) -> list[DocumentRecord]:
         """Documents whose file was not at any of its paths at the last look, though its folder
-        could be read (deleted, or moved somewhere not followed): what :meth:`prune` forgets."""
-        return [document for document in self.documents() if document.availability == MISSING]
+        could be read (deleted, or moved somewhere not followed): what :meth:`prune` forgets.
+        Checked again now: one whose file is back at one of its paths is left out."""
+        return [
+            document
+            for document in self.documents()
+            if document.availability == MISSING and not any(os.path.exists(path) for path in document.paths)
+        ]
 
     def prune(
         self,
@@ -175,8 +184,13 @@ class Library(ABC):
         raise NotImplementedError
 
     @abstractmethod
-    def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
-        """The ``k`` best pages for ``query``, best first, with their similarity maps."""
+    def search(
+        self, query: str, k: int = 10, *, exact: bool = False, within: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The ``k`` best pages for ``query``, best first, with their similarity maps. With
+        ``within`` (doc ids, or SHA-256 prefixes of at least 4 digits), only the pages of those
+        documents; ids that name no document are ignored (see
+        :func:`~docretriever.library.scope.resolve_scope` for paths and folders)."""
 
     @abstractmethod
     def documents(self) -> list[DocumentRecord]:
@@ -210,6 +224,11 @@ class Library(ABC):
     @abstractmethod
     def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
         """Render page ``page`` (1-based) of a document for display, at most ``max_pixels``."""
+
+    @abstractmethod
+    def page_infos(self, doc_id: str) -> list[PageInfo]:
+        """Every recorded page of a document, in order: size, rotation and printed number (for
+        a viewer that leafs through it); InvalidInputError when no document matches."""
 
     @abstractmethod
     def close(self) -> None:
@@ -415,9 +434,10 @@ def availability_note(document: DocumentRecord) -> str:
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(document.missing_since))
     where = document.paths[0] if document.paths else "its last known place"
     also = f" (or its {len(document.paths) - 1} other places)" if len(document.paths) > 1 else ""
+    kept = "kept and still searchable" if document.status == INDEXED else "kept"
     if document.unavailable:
         return (
             f"Not available since {since}: the folder of {where}{also} could not be reached "
-            "(a drive or share that is not connected?); kept and still searchable."
+            f"(a drive or share that is not connected?); {kept}."
         )
-    return f"Missing since {since}: not at {where}{also}; kept and still searchable until forgotten."
+    return f"Missing since {since}: not at {where}{also}; {kept} until forgotten."

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docretriever.documents.discover import is_text_path
@@ -76,12 +77,16 @@ def _volume_above(path: str, roots: dict[str, str | None]) -> str | None:
 
 
 def settle_paths(
-    catalog: Catalog, walked: Sequence[str], found: dict[str, int], report: AddReport
+    catalog: Catalog,
+    walked: Sequence[str],
+    found: dict[str, int],
+    report: AddReport,
+    was_known: set[str],
 ) -> set[int]:
     """After every found file is recorded (``found``: path → document id): mark what is missing
     under the walked paths, drop stale paths of documents found elsewhere, and turn the
-    outcomes of files found at a new place into "moved". Returns the ids of documents that
-    went missing."""
+    outcomes of files found at a new place (not in ``was_known``, the paths recorded under the
+    walked ones before) into "moved". Returns the ids of documents that went missing."""
     documents = {document.id: document for document in catalog.documents()}
     gone: dict[str, int] = {}
     for root in walked:
@@ -119,7 +124,7 @@ def settle_paths(
         report.outcomes.append(
             FileOutcome(document.paths[0], "missing", document.doc_id, document.page_count or 0, MISSING_NOTE)
         )
-    _mark_moved(report, found, moved)
+    _mark_moved(report, {path: doc for path, doc in found.items() if path not in was_known}, moved)
     return missing_documents
 
 
@@ -162,12 +167,13 @@ def paths_to_sync(catalog: Catalog) -> list[str]:
         path
         for document in catalog.documents()
         for path in document.paths
-        if not any(_is_under(path, root) for root in roots)
+        if not any(is_under(path, root) for root in roots)
     }
     return roots + sorted(loose)
 
 
-def _is_under(path: str, root: str) -> bool:
+def is_under(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies inside that folder."""
     return path == root or path.startswith(root.rstrip("/\\") + os.sep)
 
 
@@ -186,7 +192,11 @@ def prune_documents(
             current = catalog.document(document.id)
         except LibraryError:
             continue  # removed meanwhile
-        if current.availability != MISSING or any(os.path.exists(path) for path in current.paths):
+        if current.availability != MISSING:
+            continue
+        back = [path for path in current.paths if os.path.exists(path)]
+        if back:
+            catalog.clear_missing(back)  # the next sync checks that it is the same file
             continue
         folders = {os.path.dirname(path) for path in current.paths}
         states = [probe_folder(folder, _volume_above(folder, roots), 0) for folder in folders]
@@ -205,12 +215,30 @@ def documents_under(catalog: Catalog, folder: str) -> list[DocumentRecord]:
     return [
         document
         for document in catalog.documents()
-        if document.id in ids and all(_is_under(path, folder) for path in document.paths)
+        if document.id in ids and all(is_under(path, folder) for path in document.paths)
     ]
 
 
 def stop_following(catalog: Catalog, folder: str) -> None:
     """Forget the followed folders (or files) at or under ``folder``."""
     for root, _ in catalog.roots():
-        if _is_under(root, folder):
+        if is_under(root, folder):
             catalog.remove_root(root)
+
+
+def leave_out(catalog: Catalog, paths: Sequence[str]) -> None:
+    """What the user removed stays out of later syncs: each path inside a followed folder is
+    excluded, and a followed path itself is no longer followed."""
+    roots = [root for root, _ in catalog.roots()]
+    for path in paths:
+        if path in roots:
+            catalog.remove_root(path)
+    catalog.exclude([path for path in paths if any(is_under(path, root) and path != root for root in roots)])
+
+
+def without_excluded(catalog: Catalog, files: list[Path]) -> list[Path]:
+    """``files`` less those the user removed from followed folders (see :func:`leave_out`)."""
+    excluded = catalog.excluded()
+    if not excluded:
+        return files
+    return [file for file in files if not any(is_under(str(file), path) for path in excluded)]

@@ -19,6 +19,8 @@ class Hit:
     of the page as displayed, in points. ``similarity`` is float32 of shape
     (n_query_tokens, n_y, n_x): each query token's dot product with each image cell.
     ``path`` is a path of the document that exists, or its last known one when ``missing``.
+    ``page_label`` is the number printed on the page when the PDF gives one ("iv", "92"), and
+    ``page_count`` the document's pages: see :func:`page_name`.
     """
 
     rank: int
@@ -37,6 +39,8 @@ class Hit:
     # Missing because its folder could not be reached at the last look (a drive or share that
     # is not connected), rather than gone from a folder that could be read.
     unavailable: bool = False
+    page_label: str | None = None
+    page_count: int | None = None
 
     def heat(self, tokens: np.ndarray | None = None) -> np.ndarray:
         """Heat map (n_y, n_x) in [0, 1]; over the query's words unless ``tokens`` (a bool mask
@@ -61,7 +65,23 @@ class Hit:
             "missing": self.missing,
             "unavailable": self.unavailable,
             "page": self.page,
+            "page_label": self.page_label,
             "page_width": round(self.page_size[0], 2),
             "page_height": round(self.page_size[1], 2),
             "regions": [region.as_dict() for region in self.regions()],
         }
+
+
+def page_name(hit: Hit, word: str = "p.") -> str:
+    """How a hit's page is named to a person: "p. 92 (95/117)" when the page is labelled 92 but
+    is the 95th of 117, "p. 95" when it has no label or its label is its number; ``word`` in
+    place of "p." ("page 92 (95/117)" in a title)."""
+    return page_name_of(hit.page, hit.page_label, hit.page_count, word)
+
+
+def page_name_of(page: int, label: str | None, page_count: int | None = None, word: str = "p.") -> str:
+    """See :func:`page_name`: ``page`` is 1-based, ``label`` the printed number (or None)."""
+    if not label or label == str(page):
+        return f"{word} {page}"
+    position = f"{page}/{page_count}" if page_count else str(page)
+    return f"{word} {label} ({position})"

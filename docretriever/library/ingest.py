@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
 from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
-from docretriever.library.follow import check_reach, drop_empty_roots, remember_roots, settle_paths
+from docretriever.library.follow import (
+    check_reach,
+    drop_empty_roots,
+    remember_roots,
+    settle_paths,
+    without_excluded,
+)
 from docretriever.library.pipeline import EmbeddedBatch, Pipeline
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
 from docretriever.storage.catalog import FAILED, INDEXED, PENDING, DocumentRecord
@@ -44,7 +50,7 @@ def add_paths(
     progress: ProgressCallback,
     cancel: CancelToken,
     *,
-    remember_roots_given: bool = True,
+    syncing: bool = False,
     reuse: bool = True,
 ) -> AddReport:
     """Implementation of :meth:`LocalLibrary.add` (and of its sync, which walks the folders it
@@ -54,9 +60,14 @@ def add_paths(
     :mod:`~docretriever.library.page_reuse`)."""
     catalog = library.catalog
     given = [os.path.abspath(Path(path).expanduser()) for path in paths]
+    if not syncing:
+        for folder in given:
+            catalog.include(folder)
     reach = check_reach(catalog, given)
     discovery = find_pdfs(reach.walk)
-    known = {path for path in reach.walk if catalog.paths_under(path)}
+    discovery.files = without_excluded(catalog, discovery.files)
+    recorded_before = {path: [known for known, _ in catalog.paths_under(path)] for path in reach.walk}
+    known = {path for path, under in recorded_before.items() if under}
     report = AddReport(
         # A known file or folder that is gone is reported as missing, not as a wrong path.
         problems=[
@@ -74,12 +85,12 @@ def add_paths(
             if job is not None:
                 jobs.setdefault(job.document.id, job)
     finally:  # after recording, so that a file moved within this run keeps its document
-        settle_paths(catalog, reach.walk, recorded.found, report)
+        was_known = {path for under in recorded_before.values() for path in under}
+        settle_paths(catalog, reach.walk, recorded.found, report, was_known)
         for document_id in sorted(recorded.replaced):
             if not catalog.has_paths(document_id):  # its bytes are nowhere now: an old version
                 library.forget(catalog.document(document_id))
-        if remember_roots_given:
-            remember_roots(catalog, reach.walk)
+        remember_roots(catalog, reach.walk)
         drop_empty_roots(catalog)  # a renamed folder added under its new name: the old one goes
     if not jobs:
         return report

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from docretriever.documents.discover import shown_path
-from docretriever.documents.pdf import open_pdf_or_none
+from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
@@ -20,6 +20,8 @@ from docretriever.library.base import AddReport, CompactReport, LibraryInfo, sin
 from docretriever.library.follow import (
     documents_under,
     drop_empty_roots,
+    is_under,
+    leave_out,
     paths_to_sync,
     prune_documents,
     stop_following,
@@ -119,37 +121,72 @@ class LocalLibrary(LocalPageStore):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> AddReport:
+        return self._add(paths, progress, cancel, syncing=False)
+
+    def _add(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+        *,
+        syncing: bool,
+    ) -> AddReport:
         with self.writer:
-            self.candidates.remove_leftovers()
-            report = add_paths(self, paths, progress or ignore_progress, cancel or CancelToken())
+            if self.stored_dim() is not None:  # else nothing was stored (and no model is loaded yet)
+                self.candidates.remove_leftovers()
+            report = add_paths(
+                self, paths, progress or ignore_progress, cancel or CancelToken(), syncing=syncing
+            )
             self._auto_compact(progress, cancel)  # changed and removed files leave vectors unused
             return report
 
-    def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, *, exact: bool = False, within: Collection[str] | None = None
+    ) -> list[Hit]:
         if not query.strip():
             raise InvalidInputError("Type something to search for.")
         if k < 1:
             raise InvalidInputError("The number of results must be at least 1.")
         if not self.indexed_pages():
             return []
-        return self.search_embedding(self.embedder.embed_queries([query])[0], k, exact=exact)
+        return self.search_embedding(self.embedder.embed_queries([query])[0], k, exact=exact, within=within)
 
     def search_embedding(
-        self, query: QueryEmbedding, k: int = 10, *, exact: bool = False, rerank: int | None = None
+        self,
+        query: QueryEmbedding,
+        k: int = 10,
+        *,
+        exact: bool = False,
+        rerank: int | None = None,
+        within: Collection[str] | None = None,
     ) -> list[Hit]:
         """Search with an already embedded query (benchmarks, saved queries); see search()."""
         version = self.catalog.version()
         try:
-            return self._search_once(query, k, exact, rerank)
+            return self._search_once(query, k, exact, rerank, within)
         except MissingVectorsError:
             if self.catalog.version() == version:
                 raise
             # A compaction committed while this search ran and deleted the files the page records
             # it had read point into: once more, with the records as they are now.
-            return self._search_once(query, k, exact, rerank)
+            return self._search_once(query, k, exact, rerank, within)
 
-    def _search_once(self, query: QueryEmbedding, k: int, exact: bool, rerank: int | None) -> list[Hit]:
+    def _documents_within(self, within: Collection[str]) -> set[int]:
+        """The catalog ids of the documents ``within`` names (doc ids or longer SHA-256 prefixes;
+        shorter ones, which could name many documents by accident, name none)."""
+        prefixes = tuple({p.strip().lower() for p in within if len(p.strip()) >= 4})
+        if not prefixes:
+            return set()
+        rows = self.catalog.query("SELECT id, sha256 FROM documents")  # not documents(): 1 ms, not 50
+        return {int(row[0]) for row in rows if str(row[1]).startswith(prefixes)}
+
+    def _search_once(
+        self, query: QueryEmbedding, k: int, exact: bool, rerank: int | None, within: Collection[str] | None
+    ) -> list[Hit]:
         pages = self.indexed_pages()
+        if within is not None:  # both stages, and the exact path, only ever see these pages
+            chosen = self._documents_within(within)
+            pages = {page_id: page for page_id, page in pages.items() if page.document_id in chosen}
         rows_of = self.rows_reader(pages)
         if exact:
             ranked = exact_top_k(query.vectors, list(pages), rows_of, k)
@@ -186,6 +223,8 @@ class LocalLibrary(LocalPageStore):
             missing=missing,
             unavailable=missing and document.unavailable,
             page=page.index + 1,
+            page_label=page.label,
+            page_count=document.page_count,
             page_size=(page.width_pt, page.height_pt),
             rotation=page.rotation,
             grid=grid,
@@ -207,6 +246,7 @@ class LocalLibrary(LocalPageStore):
         with self.writer:
             document = self.find_document(reference)
             self.forget(document)
+            leave_out(self.catalog, document.paths)  # or the next sync would add it back
             self._auto_compact(None, None)
             return document
 
@@ -214,16 +254,22 @@ class LocalLibrary(LocalPageStore):
         return documents_under(self.catalog, os.path.abspath(Path(folder).expanduser()))
 
     def remove_folder(self, folder: str) -> list[DocumentRecord]:
-        """See :meth:`Library.remove_folder`; also stops following the folder."""
+        """See :meth:`Library.remove_folder`. Also stops following the folder (and the folders
+        in it), and drops its paths from documents that have others; one followed but holding
+        no document (a drive since mounted elsewhere) is simply no longer followed."""
         absolute = os.path.abspath(Path(folder).expanduser())
         with self.writer:
             documents = documents_under(self.catalog, absolute)
-            followed = any(root == absolute for root, _ in self.catalog.roots())
-            if not documents and not followed:
+            inside = [path for path, _ in self.catalog.paths_under(absolute)]
+            followed = [root for root, _ in self.catalog.roots() if is_under(root, absolute)]
+            if not documents and not inside and not followed:
                 raise InvalidInputError(f"No document in the library is in {shown_path(absolute)}.")
             for document in documents:
                 self.forget(document)
+            for path in inside:
+                self.catalog.detach_path(path)
             stop_following(self.catalog, absolute)
+            leave_out(self.catalog, [absolute])
             self._auto_compact(None, None)
             return documents
 
@@ -272,7 +318,7 @@ class LocalLibrary(LocalPageStore):
     def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
         """See :meth:`Library.sync`; the rules are in :mod:`~docretriever.library.follow`."""
         with self.writer:
-            report = self.add(paths_to_sync(self.catalog), progress, cancel)
+            report = self._add(paths_to_sync(self.catalog), progress, cancel, syncing=True)
             drop_empty_roots(self.catalog)
             return report
 
@@ -351,6 +397,9 @@ class LocalLibrary(LocalPageStore):
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         with open_pdf_or_none(path) as opened:  # rotations as a viewer shows them
             return render_page(path, opened, records[0].info, max_pixels)
+
+    def page_infos(self, doc_id: str) -> list[PageInfo]:
+        return [page.info for page in self.catalog.pages(self.find_document(doc_id).id)]
 
     def close(self) -> None:
         self._close_renderer()

@@ -69,11 +69,13 @@ def two_stage_top_k(
     if len(page_ids) <= max(rerank, EXACT_LIBRARY_PAGES):
         return exact_top_k(query, list(page_ids), rows_of, k)
     survey = max(SURVEY_PAGES, SURVEY_PER_RERANK * rerank)
-    candidates = (
-        list(page_ids)
-        if len(page_ids) <= survey
-        else [p for p in index.survey(query, survey) if p in page_ids]
-    )
+    if len(page_ids) <= survey:
+        candidates = list(page_ids)
+    else:
+        # ``page_ids`` may be some documents of a larger library (a search within them): stage
+        # one then looks deeper by as much, so that about ``survey`` of their pages come out.
+        deeper = max(1.0, len(index) / len(page_ids))
+        candidates = [p for p in index.survey(query, int(survey * deeper)) if p in page_ids][:survey]
     scores = index.pooled_scores(query, candidates)
     order = np.argsort(-scores, kind="stable")[:rerank]
     shortlist = [candidates[i] for i in order if np.isfinite(scores[i])]

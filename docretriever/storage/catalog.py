@@ -74,7 +74,8 @@ class Catalog(VectorCatalog):
         rows = self.query(
             "SELECT d.id, d.sha256, d.size, d.page_count, d.status, d.error, d.error_details,"
             " d.added_at, (SELECT group_concat(path, char(0)) FROM"
-            "  (SELECT path FROM paths WHERE document_id = d.id ORDER BY path)),"
+            # Paths that held the file at the last look first: paths[0] is one to show.
+            f"  (SELECT path FROM paths WHERE document_id = d.id ORDER BY {since} IS NOT NULL, path)),"
             f" (SELECT CASE WHEN count({since}) = count(*) AND count(*) > 0 THEN max({since}) END"
             "  FROM paths WHERE document_id = d.id),"
             f" (SELECT coalesce(max({unavailable}), 0) FROM paths WHERE document_id = d.id)"
@@ -198,6 +199,36 @@ class Catalog(VectorCatalog):
             (str(path), volume) for path, volume in self.query("SELECT path, volume FROM roots ORDER BY path")
         ]
 
+    def exclude(self, paths: Sequence[str]) -> None:
+        """Leave these files or folders out of what a sync walks (the user removed them)."""
+        rows = [(path,) for path in paths if is_text_path(path)]
+        if rows:
+            with self.transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO excluded (path) VALUES (?)", rows)
+
+    def include(self, given: str) -> None:
+        """Take back the exclusions at or under ``given`` (the user added it again)."""
+        if not is_text_path(given) or not self.excluded():
+            return
+        inside = given.rstrip("/\\") + os.sep
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM excluded WHERE path = ? OR substr(path, 1, ?) = ?", (given, len(inside), inside)
+            )
+
+    def excluded(self) -> list[str]:
+        """What the user removed from inside followed folders (files or folders)."""
+        if "excluded" not in {r[0] for r in self.query("SELECT name FROM sqlite_master")}:
+            return []
+        return [str(row[0]) for row in self.query("SELECT path FROM excluded ORDER BY path")]
+
+    def clear_missing(self, paths: Sequence[str]) -> None:
+        """A file is at these paths again: no longer missing (the next sync checks its bytes)."""
+        rows = [(path,) for path in paths if is_text_path(path)]
+        if rows and "missing_since" in self.column("paths", "missing_since"):
+            with self.transaction() as db:
+                db.executemany("UPDATE paths SET missing_since = NULL, unavailable = 0 WHERE path = ?", rows)
+
     def remove_root(self, path: str) -> bool:
         """Stop following a folder; True if it was followed."""
         if not self.roots():
@@ -216,12 +247,14 @@ class Catalog(VectorCatalog):
             return cursor.rowcount
 
     def set_pages(self, document_id: int, pages: Sequence[PageInfo]) -> None:
-        """Record a document's pages as pending (pages already recorded are kept)."""
+        """Record a document's pages as pending (pages already recorded are kept, and given
+        their label when they had none)."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO pages (document_id, page_index, width_pt, height_pt,"
-                " rotation, status) VALUES (?, ?, ?, ?, ?, 'pending')",
-                [(document_id, p.index, p.width_pt, p.height_pt, p.rotation) for p in pages],
+                "INSERT INTO pages (document_id, page_index, width_pt, height_pt, rotation, status, label)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (document_id, page_index)"
+                " DO UPDATE SET label = coalesce(label, excluded.label)",
+                [(document_id, p.index, p.width_pt, p.height_pt, p.rotation, p.label) for p in pages],
             )
             db.execute(
                 "UPDATE documents SET page_count = ?, updated_at = ? WHERE id = ?",
@@ -249,10 +282,11 @@ class Catalog(VectorCatalog):
             args.append(status)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         cell_rows, content = self.column("pages", "cell_rows"), self.column("pages", "content_sha256")
+        label = self.column("pages", "label")
         rows = self.query(
             "SELECT id, document_id, page_index, width_pt, height_pt, rotation, status, error,"
-            f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows}, {content} FROM pages {where}"
-            " ORDER BY document_id, page_index",
+            f" grid_x, grid_y, n_rows, segment, row_offset, {cell_rows}, {content}, {label}"
+            f" FROM pages {where} ORDER BY document_id, page_index",
             args,
         )
         return [
@@ -271,6 +305,7 @@ class Catalog(VectorCatalog):
                 row_offset=r[12],
                 cell_rows=r[13],
                 content_sha256=r[14],
+                label=r[15],
             )
             for r in rows
         ]

@@ -11,8 +11,9 @@ import sqlite3
 
 # 2: pages.cell_rows, for token-pooled pages.
 # 3: paths.missing_since and paths.unavailable (files kept when they go missing), roots (the
-#    folders a sync walks), pages.content_sha256 and spare_vectors (vectors reused for
-#    unchanged pages).
+#    folders a sync walks), excluded (what the user removed from them), pages.content_sha256
+#    and spare_vectors (vectors reused for unchanged pages), pages.label (the number printed
+#    on the page).
 SCHEMA_VERSION = 3
 
 _TABLES_V2 = """
@@ -60,7 +61,7 @@ CREATE INDEX IF NOT EXISTS pages_by_status ON pages (status);
 # Each step is idempotent: a catalog that some earlier build half-migrated still ends up whole.
 _COLUMNS_V3 = {
     "paths": [("missing_since", "REAL"), ("unavailable", "INTEGER NOT NULL DEFAULT 0")],
-    "pages": [("cell_rows", "BLOB"), ("content_sha256", "TEXT")],
+    "pages": [("cell_rows", "BLOB"), ("content_sha256", "TEXT"), ("label", "TEXT")],
 }
 _TABLES_V3 = """
 CREATE TABLE IF NOT EXISTS roots (
@@ -70,6 +71,10 @@ CREATE TABLE IF NOT EXISTS roots (
     added_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pages_by_content ON pages (content_sha256);
+CREATE TABLE IF NOT EXISTS excluded (
+    -- Files (or folders) the user removed from inside a followed folder: a sync leaves them out.
+    path TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS spare_vectors (
     -- Vectors of pages that left the library (their file changed or was removed), kept until
     -- the next compaction so that the same page coming back is not embedded again.
@@ -94,7 +99,7 @@ def create(db: sqlite3.Connection) -> None:
 def is_current(db: sqlite3.Connection) -> bool:
     """Whether the catalog already has every column and table of this version."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"roots", "spare_vectors"} <= tables:
+    if not {"roots", "spare_vectors", "excluded"} <= tables:
         return False
     return all(
         {name for name, _ in columns} <= columns_of(db, table) for table, columns in _COLUMNS_V3.items()

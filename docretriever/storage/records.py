@@ -68,7 +68,10 @@ class PageRecord:
     # SHA-256 of the page as rendered for the model (pixels and size): the same picture gets
     # the same vectors, so an unchanged page of an edited file reuses them.
     content_sha256: str | None = None
+    # The number printed on the page (its PDF page label), None without one or in a library
+    # indexed before labels were recorded.
+    label: str | None = None
 
     @property
     def info(self) -> PageInfo:
-        return PageInfo(self.index, self.width_pt, self.height_pt, self.rotation)
+        return PageInfo(self.index, self.width_pt, self.height_pt, self.rotation, self.label)

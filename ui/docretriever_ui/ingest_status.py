@@ -1,18 +1,29 @@
-"""The ingest progress shown in the status bar: pages done / total, pages/s, ETA, Cancel, and,
-while the model loads, that the ingest waits for it."""
+"""The ingest progress shown in the status bar, in plain words ("Indexing 12 of 40 pages ·
+about 2 min left", "Looking at your files (1 of 2)"), with a small bar and Cancel, and, while
+the model loads, that the ingest waits for it. It is compact (a fixed largest width), so that
+the status bar's messages ("Searching for …") still show beside it; the rates of each stage are
+in its tooltip only."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
 from docretriever.documents.discover import shown_path
 from docretriever.library import AddReport
 from docretriever.progress import Progress, format_duration
 from docretriever_ui.tasks import TaskError
 
+# The widths of the status bar's ingest line: what is left of the bar shows its messages.
+LABEL_WIDTH = 300
+BAR_WIDTH = 110
+# The stages the core reports during an add, re-index or sync, in the words a person uses.
+_READING, _LOADING, _INDEXING, _COMPACTING = "Reading files", "Loading the model", "Indexing", "Compacting"
+
 
 def describe(progress: Progress) -> str:
-    """One line for a progress report, e.g. "Indexing 45/117 pages · 3.2 pages/s · ETA 0:17"."""
+    """One line for a progress report, e.g. "Indexing 45/117 pages · 3.2 pages/s · ETA 0:17"
+    (the model's load and download; the ingest line uses :func:`plain_progress`)."""
     parts = [progress.stage]
     if progress.total:
         parts[0] += f" {progress.done}/{progress.total} {progress.unit}"
@@ -23,6 +34,45 @@ def describe(progress: Progress) -> str:
     if progress.message:
         parts.append(progress.message)
     return " · ".join(parts)
+
+
+def time_left(seconds: float) -> str:
+    """ "less than a minute left", "about 2 min left", "about 1 h 20 min left" """
+    if seconds < 45:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min left" if minutes else f"about {hours} h left"
+
+
+def plain_progress(progress: Progress) -> str:
+    """The ingest line: "Indexing 12 of 40 pages · about 2 min left", "Looking at your files
+    (1 of 2)", "Preparing…" while the model loads."""
+    done, total = progress.done, progress.total
+    if progress.stage == _READING:
+        return f"Looking at your files ({done:,} of {total:,})" if total else "Looking at your files…"
+    if progress.stage == _LOADING:
+        return "Preparing…"
+    if progress.stage == _INDEXING and total:
+        text = f"Indexing {done:,} of {total:,} page{'s' if total != 1 else ''}"
+        if progress.eta_s is not None and 0 < done < total:
+            text += f" · {time_left(progress.eta_s)}"
+        return text
+    if progress.stage == _COMPACTING and total:
+        return f"Freeing unused space in the library ({min(100, round(100 * done / total))}%)"
+    return f"{progress.stage} ({done:,} of {total:,})" if total else f"{progress.stage}…"
+
+
+def progress_details(progress: Progress) -> str:
+    """The tooltip of the ingest line: the file at hand and how fast each stage goes."""
+    lines = [plain_progress(progress)]
+    if progress.message:
+        lines.append(shown_path(progress.message))
+    if progress.rate:
+        lines.append(f"{progress.rate:.1f} {progress.unit} per second")
+    return "\n".join(lines)
 
 
 def summarize(outcome: AddReport | TaskError) -> str:
@@ -55,7 +105,8 @@ def unusable_paths(report: AddReport) -> list[str]:
 
 
 class IngestStatus(QWidget):
-    """Progress bar, description and Cancel; hidden while nothing is being indexed.
+    """Description, a small progress bar and Cancel; hidden while nothing is being indexed.
+    ``progress`` is the latest report (None before the first).
 
     :meth:`set_model_wait` adds a note such as "waiting for the model (12 s)" to the line while
     the model loads: an ingest queues behind the load and would otherwise seem stuck.
@@ -64,21 +115,30 @@ class IngestStatus(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bar = QProgressBar(self)
-        self.bar.setMaximumWidth(220)
+        self.bar.setFixedWidth(BAR_WIDTH)
+        self.bar.setTextVisible(False)  # the line says how far; a percentage would say it twice
         self.label = QLabel(self)
+        self.label.setMaximumWidth(LABEL_WIDTH)
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop indexing; the pages done so far are kept")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label, 1)
+        layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
+        self.setMaximumWidth(LABEL_WIDTH + BAR_WIDTH + self.cancel_button.sizeHint().width() + 24)
+        self.progress: Progress | None = None
         self._text = ""
+        self._details = ""
         self._model_wait = ""
         self.setVisible(False)
 
     def started(self) -> None:
         self.bar.setRange(0, 0)  # busy until the first count arrives
+        self.progress = None
         self._text = "Preparing…"
+        self._details = ""
         self._show_text()
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
@@ -87,7 +147,11 @@ class IngestStatus(QWidget):
         if progress.total:
             self.bar.setRange(0, progress.total)
             self.bar.setValue(min(progress.done, progress.total))
-        self._text = describe(progress)
+        else:
+            self.bar.setRange(0, 0)
+        self.progress = progress
+        self._text = plain_progress(progress)
+        self._details = progress_details(progress)
         self._show_text()
 
     def set_model_wait(self, note: str) -> None:
@@ -96,8 +160,18 @@ class IngestStatus(QWidget):
         self._model_wait = note
         self._show_text()
 
+    def text(self) -> str:
+        """The whole line (the label may show it cut short, with its end in the tooltip)."""
+        return f"{self._text} · {self._model_wait}" if self._model_wait else self._text
+
     def _show_text(self) -> None:
-        self.label.setText(f"{self._text} · {self._model_wait}" if self._model_wait else self._text)
+        text = self.text()
+        metrics = self.label.fontMetrics()
+        # What is cut short is the progress, never the wait note: it says why nothing moves.
+        wait = f" · {self._model_wait}" if self._model_wait else ""
+        room = max(0, LABEL_WIDTH - metrics.horizontalAdvance(wait))
+        self.label.setText(metrics.elidedText(self._text, Qt.TextElideMode.ElideRight, room) + wait)
+        self.setToolTip("\n".join(filter(None, [text, *self._details.split("\n")[1:]])))
 
     def finished(self) -> None:
         self.setVisible(False)

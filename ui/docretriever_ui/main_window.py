@@ -9,10 +9,16 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
-    QFileDialog,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -25,15 +31,25 @@ from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
 from docretriever.storage import DocumentRecord
 from docretriever_ui import system
+from docretriever_ui.drop_target import DropHighlight, accept_as_copy
 from docretriever_ui.error_dialog import show_error
+from docretriever_ui.file_dialogs import choose_pdf_files, choose_pdf_folder
+from docretriever_ui.help_dialogs import AboutDialog
 from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_paths
+from docretriever_ui.library_notices import LibraryNotices
 from docretriever_ui.library_pane import LibraryPane
+from docretriever_ui.library_prompts import QuitGuard, confirm_removal
 from docretriever_ui.missing_files import ForgetMissingDialog, forgot_message
 from docretriever_ui.model_setup import ModelSetup
 from docretriever_ui.model_status import ModelStatus
+from docretriever_ui.notifications import IngestNotifier
 from docretriever_ui.preferences import PreferencesDialog
-from docretriever_ui.results_grid import ResultsGrid
+from docretriever_ui.preview_pane import PreviewPane
+from docretriever_ui.preview_scope import ScopeChip, above
+from docretriever_ui.results_pane import ResultsPane
+from docretriever_ui.search_box import SearchBox
 from docretriever_ui.session import LibrarySession, ModelState
+from docretriever_ui.shortcuts import ShortcutsDialog, full_screen_keys, preferences_keys, set_full_screen
 from docretriever_ui.tasks import TaskError
 from docretriever_ui.viewer import PageViewer
 
@@ -58,7 +74,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("DocRetriever")
         self.setAcceptDrops(True)
 
-        self.search_box = QLineEdit(self)
+        self.search_box = SearchBox(session.settings, self)  # Esc clears; recent searches
         self.search_box.setPlaceholderText("Search your PDFs — describe what the page shows (Ctrl+F)")
         self.search_box.setClearButtonEnabled(True)
         toolbar = QToolBar("Search", self)
@@ -66,19 +82,30 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.search_box)
         self.addToolBar(toolbar)
 
-        self.library_pane = LibraryPane(self)
-        self.results = ResultsGrid(session, self)
+        self.library_pane = LibraryPane(self, settings=session.settings)
+        self.results_pane = ResultsPane(session, self)
+        self.results = self.results_pane.grid
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # The selected result's page beside the results; searches may stay within some documents.
+        self.scope_chip = ScopeChip(self)
+        self.preview = PreviewPane(session, self)
         self.splitter.addWidget(self.library_pane)
-        self.splitter.addWidget(self.results)
+        self.splitter.addWidget(above(self.scope_chip, self.results_pane, self))
+        self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
         self.setCentralWidget(self.splitter)
 
+        self.library_notices = LibraryNotices(session, self.library_pane, self)
+        self.statusBar().addPermanentWidget(self.library_notices)
         self.ingest_status = IngestStatus(self)
-        self.statusBar().addPermanentWidget(self.ingest_status, 1)
+        self.statusBar().addPermanentWidget(self.ingest_status)  # compact: messages show beside it
+        self.quit_guard = QuitGuard(self, session, self.ingest_status)
         self.model_status = ModelStatus(session, self)
         self.statusBar().addPermanentWidget(self.model_status)
         self.model_setup = ModelSetup(session, self)
+        self.drop_highlight = DropHighlight(self)
+        self.notifier = IngestNotifier(session, self)  # long ingests that end unseen
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -104,14 +131,22 @@ class MainWindow(QMainWindow):
         )
         self.forget_missing_action.setEnabled(False)  # until the library lists missing documents
         file_menu.addSeparator()
-        self._action(file_menu, "&Preferences…", self.open_preferences, QKeySequence.StandardKey.Preferences)
+        preferences = self._action(file_menu, "&Preferences…", self.open_preferences)
+        preferences.setShortcuts(preferences_keys())  # Ctrl+, also where Qt knows none
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
         find = self._action(edit_menu, "&Find", self.focus_search, QKeySequence.StandardKey.Find)
         find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.full_screen_action = self._action(self.view_menu, "&Full screen", self.toggle_full_screen)
+        self.full_screen_action.setShortcuts(full_screen_keys())
+        self.full_screen_action.setCheckable(True)
         self.model_menu = self.menuBar().addMenu("&Model")
         self.set_up_model_action = self._action(self.model_menu, "&Set up…", self.model_setup.open_dialog)
+        self.help_menu = self.menuBar().addMenu("&Help")
+        self._action(self.help_menu, "&Keyboard shortcuts", self.show_shortcuts)
+        self._action(self.help_menu, "&About DocRetriever", self.show_about)
 
     def _action(
         self,
@@ -130,6 +165,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         session = self.session
         self.search_box.returnPressed.connect(self.run_search)
+        self.search_box.search_requested.connect(self.run_search)
         session.documents_changed.connect(self._schedule_refresh)
         session.ingest_started.connect(self.ingest_status.started)
         session.ingest_progress.connect(self.ingest_status.update_progress)
@@ -141,6 +177,7 @@ class MainWindow(QMainWindow):
         self.ingest_status.cancel_button.clicked.connect(session.cancel_ingest)
         self.library_pane.remove_requested.connect(self.remove_documents)
         self.library_pane.reindex_requested.connect(session.reindex)
+        self.library_pane.finish_requested.connect(session.finish_indexing)
         self.library_pane.reveal_requested.connect(
             lambda path: self._system(system.reveal_in_file_manager, path)
         )
@@ -149,15 +186,33 @@ class MainWindow(QMainWindow):
         )
         self.library_pane.file_absent.connect(self.show_file_absent)
         self.library_pane.forget_missing_requested.connect(self.forget_missing_documents)
+        self.library_pane.search_within_requested.connect(self.search_within)
         self.results.hit_activated.connect(self.open_viewer)
+        self.results.current_hit_changed.connect(
+            lambda index: self.preview.show_result(self.results.hits, index)
+        )
+        self.results.hits_changed.connect(
+            lambda: self.preview.show_result(self.results.hits, self.results.current_hit())
+        )
+        self.preview.current_changed.connect(self.results.select_hit)
+        self.preview.open_requested.connect(self.open_viewer)
+        self.scope_chip.changed.connect(self._scope_changed)
+        self.results.open_requested.connect(
+            lambda path, page: self._system(system.open_in_pdf_viewer, path, page)
+        )
+        self.results.reveal_requested.connect(lambda path: self._system(system.reveal_in_file_manager, path))
+        self.results.show_in_library_requested.connect(
+            lambda doc_id: self.library_pane.show_documents([doc_id], reveal=True)
+        )
 
     def _restore_layout(self) -> None:
         settings = self.session.settings
-        geometry, splitter = settings.geometry("main"), settings.geometry("splitter")
+        # "panes", not "splitter": a layout saved before the preview pane would fold it away.
+        geometry, splitter = settings.geometry("main"), settings.geometry("panes")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1100, 720)
+            self.resize(1280, 720)
         if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([330, 770])
+            self.splitter.setSizes([250, 560, 470])
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -166,16 +221,26 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Add PDF files", "", "PDF documents (*.pdf);;All files (*)"
-        )
-        if paths:
+        if paths := choose_pdf_files(self, self.session.settings):  # opens where the last one did
             self.add_paths(paths)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of PDFs")
-        if folder:
+        if folder := choose_pdf_folder(self, self.session.settings):
             self.add_paths([folder])
+
+    def toggle_full_screen(self) -> None:
+        set_full_screen(self, not self.isFullScreen())
+        self.full_screen_action.setChecked(self.isFullScreen())
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_about(self) -> None:
+        dialog = AboutDialog(self.session, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def add_paths(self, paths: list[str]) -> None:
         self.session.add(paths)
@@ -186,7 +251,9 @@ class MainWindow(QMainWindow):
             return
         self._pending_query = query
         self._show_search_status()
-        self.session.search(query, RESULTS_PER_SEARCH, self.show_results, self._search_failed)
+        self.results_pane.search(
+            query, RESULTS_PER_SEARCH, self.show_results, self._search_failed, within=self.scope_chip.within
+        )
 
     def _show_search_status(self) -> None:
         """The status line of the search under way: "Searching for …", or, while the model
@@ -206,8 +273,7 @@ class MainWindow(QMainWindow):
     def show_results(self, hits: list[Hit]) -> None:
         self._pending_query = None
         self.results.show_hits(hits)
-        message = f"{len(hits)} pages found" if hits else "No indexed pages yet: drop PDFs on the window."
-        self.statusBar().showMessage(message, 8000)
+        self.statusBar().showMessage(self.results_pane.summary(), 8000)
         if hits:
             self.results.setFocus()
 
@@ -215,19 +281,28 @@ class MainWindow(QMainWindow):
         if self.viewer is not None:
             self.viewer.close()
             self.viewer.deleteLater()  # one viewer at a time; the old one's page is freed
-        self.viewer = PageViewer(self.session, self.results.hits, index, self)
-        self.viewer.current_changed.connect(self.results.setCurrentRow)
-        self.viewer.open()
+        shown = self.results.hits
+        self.viewer = PageViewer(self.session, shown, index, self)
+
+        def follow(index: int) -> None:  # until a new search replaces the results it walks through
+            if self.results.hits is shown:
+                self.results.select_hit(index)
+
+        self.viewer.current_changed.connect(follow)
+        self.viewer.show()  # not modal: the search box stays usable beside it
+
+    def search_within(self, doc_ids: list[str], description: str = "") -> None:
+        """Keep searches within these documents (the library pane's "Search in selected
+        documents", or a folder's, ``description`` naming it) until the scope chip's ✕."""
+        self.scope_chip.set_scope(self.library_pane.records(doc_ids), description)
+
+    def _scope_changed(self) -> None:
+        if self.search_box.text().strip():  # the query shown, again, within the new scope
+            self.run_search()
+        self.focus_search()
 
     def remove_documents(self, doc_ids: list[str]) -> None:
-        count = len(doc_ids)
-        answer = QMessageBox.question(
-            self,
-            "Remove from library",
-            f"Remove {count} document{'s' if count > 1 else ''} from the library? "
-            "The files themselves stay where they are.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        if confirm_removal(self, self.library_pane.records(doc_ids)):
             self.session.remove(doc_ids)
 
     def forget_missing_documents(self) -> None:
@@ -308,19 +383,28 @@ class MainWindow(QMainWindow):
     # --- window events -----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
+        # A copy, never a move: after a move the file manager may delete what it dragged.
+        if accept_as_copy(event):
+            self.drop_highlight.cover()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        accept_as_copy(event)  # again: the source may propose a move when a modifier is pressed
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_highlight.hide()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [local_path(url) for url in event.mimeData().urls() if url.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.add_paths(paths)
+        self.drop_highlight.hide()
+        if accept_as_copy(event):
+            self.add_paths([local_path(url) for url in event.mimeData().urls() if url.isLocalFile()])
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.quit_guard.allows_close():  # indexing runs: asked first (window-modal)
+            event.ignore()
+            return
         settings = self.session.settings
         settings.set_geometry("main", self.saveGeometry())
-        settings.set_geometry("splitter", self.splitter.saveState())
+        settings.set_geometry("panes", self.splitter.saveState())
         settings.sync()
         self.session.close()
         super().closeEvent(event)

@@ -17,7 +17,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -37,6 +36,7 @@ from docretriever.embedding.model_files import (
 )
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
+from docretriever_ui.file_dialogs import choose_folder
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
@@ -134,6 +134,10 @@ class ModelSetupDialog(QDialog):
         self._bar_value = 0  # the bar only moves forward, whatever a progress report says
         self._checking_folder = False
         self._is_folder = False
+        # The Hub could not say what to download (no network, say): Download is pointless until
+        # Retry gets an answer; a model folder is the way out.
+        self.hub_failed = False
+        self._asking_hub = True
         self.setWindowTitle("Set up the model")
 
         source = settings.model
@@ -164,10 +168,14 @@ class ModelSetupDialog(QDialog):
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.setVisible(False)
         self.not_now_button = QPushButton("Not now")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setToolTip("Ask the Hugging Face Hub again")
+        self.retry_button.setVisible(False)
         # Enter means Download (the default), whichever button has the focus.
-        for button in (self.choose_button, self.cancel_button, self.not_now_button):
+        for button in (self.choose_button, self.cancel_button, self.not_now_button, self.retry_button):
             button.setAutoDefault(False)
         self.download_button.clicked.connect(self.start_download)
+        self.retry_button.clicked.connect(self.retry)
         self.choose_button.clicked.connect(self.choose_folder)
         self.cancel_button.clicked.connect(self.cancel_download)
         self.not_now_button.clicked.connect(self.reject)
@@ -176,6 +184,7 @@ class ModelSetupDialog(QDialog):
         buttons.addWidget(self.choose_button)
         buttons.addStretch(1)
         buttons.addWidget(self.not_now_button)
+        buttons.addWidget(self.retry_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.download_button)
         layout = self._layout = QVBoxLayout(self)
@@ -201,11 +210,23 @@ class ModelSetupDialog(QDialog):
         """Ask the core, in the background, what getting the model takes (again after a stopped
         download: what it kept now counts as on this computer)."""
         source = self.settings.model
+        self._asking_hub = True
         return self.runner.side(
             lambda progress, cancel: _look_up(source, cancel),
             on_done=self._show_plan,
             on_error=self._plan_failed,
         )
+
+    def retry(self) -> None:
+        """Ask the Hub again after it could not be reached; Download comes back once it answers."""
+        if self._asking_hub:
+            return
+        self.size_label.setText("Download: asking the Hugging Face Hub…")
+        self.size_label.setStyleSheet("")
+        self.size_label.setToolTip("")
+        self._plan_task = self._ask_plan()
+        self._update_buttons()
+        self._fit()
 
     @property
     def downloading(self) -> bool:
@@ -248,7 +269,7 @@ class ModelSetupDialog(QDialog):
         """Let the person pick a model folder; accept it only if it holds a model."""
         if self._download is not None or self._checking_folder:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Choose the model folder")
+        folder = choose_folder(self, self.settings, "model", "Choose the model folder")
         if not folder:
             return
 
@@ -281,6 +302,11 @@ class ModelSetupDialog(QDialog):
             self._fit()
 
     def _show_plan(self, plan: DownloadPlan | _Folder) -> None:
+        self._asking_hub = False
+        self.hub_failed = False
+        self.size_label.setStyleSheet("")
+        self.size_label.setToolTip("")
+        self._update_buttons()
         if isinstance(plan, _Folder):
             self._is_folder = True
             self.size_label.setText("A model folder on this computer: there is nothing to download.")
@@ -296,10 +322,18 @@ class ModelSetupDialog(QDialog):
         self._fit()
 
     def _plan_failed(self, error: TaskError) -> None:
-        if not error.cancelled:
-            self.size_label.setText(f"Download size unknown: {error.message}")
-            self.size_label.setToolTip(error.details)
-            self._fit()
+        """The Hub gave no plan: say plainly that the download cannot happen now and why (the
+        core's words say what to check), and offer Retry and a model folder instead."""
+        if error.cancelled:
+            return
+        self._asking_hub = False
+        self.hub_failed = True
+        self.size_label.setText(f"The model cannot be downloaded now. {error.message}")
+        self.size_label.setStyleSheet(ERROR_STYLE)
+        self.size_label.setToolTip(error.details)
+        self.memory_label.setVisible(False)
+        self._update_buttons()
+        self._fit()
 
     def _show_progress(self, progress: Progress) -> None:
         """One bar from 0 to the download's total that never moves backwards: the core promises
@@ -351,8 +385,19 @@ class ModelSetupDialog(QDialog):
     def _update_buttons(self) -> None:
         downloading = self._download is not None
         idle = not downloading and not self._checking_folder
-        self.download_button.setEnabled(idle and not self._is_folder)
+        self.download_button.setEnabled(idle and not self._is_folder and not self.hub_failed)
+        self.download_button.setToolTip(
+            "The Hugging Face Hub did not say what to download: Retry, or choose a model folder."
+            if self.hub_failed
+            else ""
+        )
+        self.retry_button.setVisible(self.hub_failed and not downloading)
+        self.retry_button.setEnabled(idle and not self._asking_hub)
         self.choose_button.setEnabled(idle)
+        if self.hub_failed and idle:
+            self.choose_button.setDefault(True)  # Enter: the way that works without the Hub
+        else:
+            self.download_button.setDefault(True)
         self.cancel_button.setVisible(downloading)
         self.cancel_button.setEnabled(downloading)
 

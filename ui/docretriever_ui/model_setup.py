@@ -34,6 +34,7 @@ class ModelSetup(QObject):
         self.dialog: ModelSetupDialog | None = None
         self._pending_paths: list[str] = []
         self._check_generation = 0
+        self._checking = False  # a check is under way: its answer decides what pending paths get
 
     def start(self, paths: Sequence[str] = ()) -> None:
         """At start-up: load the model in the background if it is on this computer, otherwise
@@ -47,19 +48,30 @@ class ModelSetup(QObject):
         self.session.reopen()
         self.check()
 
+    def add_when_ready(self, paths: Sequence[str]) -> None:
+        """Add ``paths`` ("Open with" while the app runs) now, or, while the model is being
+        looked for or set up, once there is one (dropped after "Not now", like at start-up)."""
+        if self._checking or self.dialog is not None:
+            self._pending_paths += paths
+        else:
+            self.session.add(paths)
+
     def check(self) -> None:
         """Ask the disk, off the UI thread, whether the configured model is here; then load it
         or open the set-up dialog. Only the newest check acts."""
         self._check_generation += 1
         generation = self._check_generation
         source = self.session.settings.model
+        self._checking = True
 
         def checked(available: bool) -> None:
             if generation == self._check_generation:
+                self._checking = False
                 self._checked(available)
 
         def failed(error: TaskError) -> None:  # a bug in the check: say so, offer the dialog
             if generation == self._check_generation:
+                self._checking = False
                 self.session.failed.emit(error)
                 self.open_dialog()
 

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from docretriever.embedding.model_source import parse_model_source
 from docretriever.errors import ModelError
+from docretriever_ui.file_dialogs import choose_folder
 from docretriever_ui.model_dialog import ERROR_STYLE
 from docretriever_ui.settings import DEVICES, AppSettings
 
@@ -201,13 +201,15 @@ class PreferencesDialog(QDialog):
         return ""
 
     def _browse_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the model folder", _start(self.model_edit))
+        folder = choose_folder(
+            self, self.settings, "model", "Choose the model folder", _start(self.model_edit)
+        )
         if folder:
             self.model_edit.setText(folder)
 
     def _browse_library(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Choose the library folder", _start(self.library_edit)
+        folder = choose_folder(
+            self, self.settings, "library", "Choose the library folder", _start(self.library_edit)
         )
         if folder:
             self.library_edit.setText(folder)

@@ -6,11 +6,12 @@ session holds no rules of its own beyond ordering (one ingest at a time, the new
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
@@ -23,6 +24,9 @@ from docretriever.storage import DocumentRecord
 from docretriever_ui.images import to_qimage
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
+
+if TYPE_CHECKING:  # its module loads PyMuPDF, which the window does not need to open
+    from docretriever.documents.pdf import PageInfo
 
 CLOSE_WAIT_MS = 3000
 # The model load goes ahead of queued searches (1) and renders (0): they wait for it anyway.
@@ -42,8 +46,11 @@ class LibrarySession(QObject):
     """Opens the library named in the settings and runs its operations on a TaskRunner.
 
     Signals arrive on the UI thread: ``documents_changed`` after any change to the library;
-    ``ingest_progress(Progress)`` and ``ingest_finished(AddReport | TaskError)`` for add and
-    re-index; ``model_progress(Progress)`` while a model downloads or loads;
+    ``ingest_progress(Progress)`` and ``ingest_finished(AddReport | TaskError)`` for add, sync,
+    re-index and finishing (``ingest_finished`` comes once per ingest, after the changes it made
+    are readable and after its last ``documents_changed``: what shows the library, or results
+    from it, refreshes on it; ``ingesting`` says whether another ingest is still queued);
+    ``model_progress(Progress)`` while a model downloads or loads;
     ``model_state_changed(ModelState)`` when a background load starts, ends or is dropped (see
     ``model_identity`` and ``model_error``); ``failed(TaskError)`` for errors of calls that were
     given no ``on_error``.
@@ -204,6 +211,22 @@ class LibrarySession(QObject):
     def reindex(self, doc_id: str) -> TaskHandle:
         return self._start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
 
+    def finish_indexing(self, doc_ids: Sequence[str]) -> TaskHandle:
+        """Finish documents whose indexing stopped before their last page (pending after a
+        Cancel, or a quit during an add or a re-index): their files are added again, which
+        embeds only the pages not stored yet. The documents are looked up on the writer."""
+        wanted = set(doc_ids)
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> AddReport:
+            paths = [
+                next((path for path in document.paths if os.path.exists(path)), document.paths[0])
+                for document in self.library.documents()
+                if document.doc_id in wanted and document.paths
+            ]
+            return self.library.add(paths, progress, cancel)
+
+        return self._start_ingest(work)
+
     def cancel_ingest(self) -> None:
         """Stop the running add or re-index and drop the queued ones (they stop at once)."""
         for handle in self._ingests:
@@ -211,7 +234,6 @@ class LibrarySession(QObject):
 
     def _start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
         self._needs_model()
-        self.ingest_started.emit()
         handle = self.runner.write(
             work,
             on_progress=self._ingest_progress,
@@ -219,6 +241,7 @@ class LibrarySession(QObject):
             on_error=self._ingest_done,
         )
         self._ingests.append(handle)
+        self.ingest_started.emit()  # after: its receivers see ``ingesting``
         return handle
 
     def _ingest_progress(self, progress: Progress) -> None:
@@ -270,8 +293,11 @@ class LibrarySession(QObject):
         k: int,
         on_done: Callable[[list[Hit]], None],
         on_error: Callable[[TaskError], None] | None = None,
+        *,
+        within: Collection[str] | None = None,
     ) -> TaskHandle:
-        """Search in the background. Only the newest search's results are delivered."""
+        """Search in the background (``within``: only those documents' pages, by doc id). Only
+        the newest search's results are delivered."""
         self._search_generation += 1
         generation = self._search_generation
 
@@ -286,7 +312,10 @@ class LibrarySession(QObject):
         self._needs_model()
         # Searches go ahead of queued thumbnail renders: a person waits on them.
         return self.runner.read(
-            lambda progress, cancel: self.library.search(query, k), priority=1, on_done=deliver, on_error=fail
+            lambda progress, cancel: self.library.search(query, k, within=within),
+            priority=1,
+            on_done=deliver,
+            on_error=fail,
         )
 
     def render_page(
@@ -300,6 +329,20 @@ class LibrarySession(QObject):
         """Render page ``page`` (1-based) of a document to a QImage of at most ``max_pixels``."""
         return self.runner.read(
             lambda progress, cancel: to_qimage(self.library.render_page(doc_id, page, max_pixels).image),
+            on_done=on_done,
+            on_error=on_error or self.failed.emit,
+        )
+
+    def page_infos(
+        self,
+        doc_id: str,
+        on_done: Callable[[list[PageInfo]], None],
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> TaskHandle:
+        """Every page of a document (size, printed number), for leafing through it."""
+        return self.runner.read(
+            lambda progress, cancel: self.library.page_infos(doc_id),
+            priority=1,  # a person is waiting to turn the page
             on_done=on_done,
             on_error=on_error or self.failed.emit,
         )

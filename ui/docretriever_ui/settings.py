@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 from PySide6.QtCore import QByteArray, QSettings
 
 from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir, default_model
@@ -77,6 +80,18 @@ class AppSettings:
     def qdrant_api_key(self, value: str) -> None:
         self.store.setValue("library/qdrant_api_key", value)
 
+    @property
+    def result_thumbnail_width(self) -> int:
+        """The width of the result cards' thumbnails, in logical pixels (the size slider)."""
+        try:
+            return int(self._text("results/thumbnail_width", "180"))
+        except ValueError:
+            return 180
+
+    @result_thumbnail_width.setter
+    def result_thumbnail_width(self, value: int) -> None:
+        self.store.setValue("results/thumbnail_width", str(int(value)))
+
     def model_spec(self) -> ModelSpec:
         # Never a download behind the person's back (a search after "Not now" would start one of
         # 8.9 GB): the set-up dialog downloads, when asked.
@@ -88,6 +103,29 @@ class AppSettings:
 
     def set_geometry(self, key: str, value: QByteArray) -> None:
         self.store.setValue(f"window/{key}", value)
+
+    @property
+    def recent_searches(self) -> list[str]:
+        """The recent queries, newest first (the search box's drop-down)."""
+        # JSON, not a QSettings list: an ini file gives a one-item list back as a plain string.
+        try:
+            value = json.loads(self._text("search/recent", "[]"))
+        except ValueError:
+            return []
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    @recent_searches.setter
+    def recent_searches(self, value: list[str]) -> None:
+        self.store.setValue("search/recent", json.dumps(list(value)))
+
+    def last_folder(self, purpose: str) -> str:
+        """The folder the file dialog for ``purpose`` ("pdfs", "model") was last left in, if
+        it is still there; "" (the dialog's own default) otherwise."""
+        folder = self._text(f"dialogs/{purpose}", "")
+        return folder if folder and os.path.isdir(folder) else ""
+
+    def set_last_folder(self, purpose: str, folder: str) -> None:
+        self.store.setValue(f"dialogs/{purpose}", folder)
 
     def sync(self) -> None:
         self.store.sync()

@@ -1,41 +1,26 @@
-"""The page viewer: one search result's page, sharp at any zoom, with where it matched drawn over.
+"""The full page viewer: one search result's page in a window of its own, zoomable, with where
+it matched drawn over (the page itself: :mod:`~docretriever_ui.preview_canvas`), the query's
+words to pick from, and Previous/Next through the results.
 
-The scene is laid out in PDF points of the displayed page (the frame of ``Hit.regions``), so
-the region boxes and the heat map stay put while the page image underneath is re-rendered at
-whatever resolution the current zoom needs; the image item is simply stretched onto the page
-rectangle. Heat and boxes come from the core (``Hit.heat`` and ``Hit.regions``); this module only
-draws them.
+It does not block the main window: the query can be refined while it is open.
 """
 
 from __future__ import annotations
 
-import math
 import os
+from html import escape
 from pathlib import Path
 
 import numpy as np
-import shiboken6
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QBrush,
-    QColor,
-    QImage,
-    QKeySequence,
-    QPainter,
-    QPen,
-    QPixmap,
-    QResizeEvent,
-    QTransform,
-    QWheelEvent,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
     QGraphicsPixmapItem,
+    QGraphicsRectItem,
     QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -46,79 +31,24 @@ from PySide6.QtWidgets import (
 
 from docretriever.errors import DocRetrieverError
 from docretriever.library import Hit
+from docretriever.library.hits import page_name
 from docretriever_ui.error_dialog import show_error
 from docretriever_ui.missing_files import FileAbsentBanner
-from docretriever_ui.overlay import HighlightOverlay, stretch_onto_page
+from docretriever_ui.overlay import HighlightOverlay
+from docretriever_ui.preview_canvas import PageCanvas, PageView
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.system import open_in_pdf_viewer
 from docretriever_ui.tasks import TaskError
 
-MAX_RENDER_PIXELS = 12_000_000
-# Below this the first render (made before the window has its final size) would look soft.
-MIN_RENDER_PIXELS = 1_000_000
-# A new render is asked for only when the wanted size differs from the last one by this factor.
-RERENDER_FACTOR = 1.25
-SETTLE_MS = 200
-ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 0.25, 16.0, 1.25
 DEFAULT_OPACITY = 50
-
-
-class PageView(QGraphicsView):
-    """A graphics view that keeps the page fitted, zooms relative to that fit, and pans by dragging.
-
-    ``zoom`` is 1 when the whole page fits the view; ``scale_changed`` fires whenever the
-    on-screen scale changes (zoom or resize), which is when a sharper render may be needed.
-    """
-
-    scale_changed = Signal()
-
-    def __init__(self, scene: QGraphicsScene, parent: QWidget | None = None) -> None:
-        super().__init__(scene, parent)
-        self.zoom = 1.0
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setBackgroundBrush(QBrush(QColor(96, 96, 96)))
-
-    def fit_scale(self) -> float:
-        page = self.sceneRect()
-        if page.isEmpty():
-            return 1.0
-        view = self.viewport().size()
-        margin = 16
-        return max(
-            1e-3, min((view.width() - margin) / page.width(), (view.height() - margin) / page.height())
-        )
-
-    def set_zoom(self, zoom: float, under_mouse: bool = False) -> None:
-        self.zoom = min(ZOOM_MAX, max(ZOOM_MIN, zoom))
-        anchor = QGraphicsView.ViewportAnchor
-        self.setTransformationAnchor(anchor.AnchorUnderMouse if under_mouse else anchor.AnchorViewCenter)
-        scale = self.fit_scale() * self.zoom
-        self.setTransform(QTransform.fromScale(scale, scale))
-        self.setTransformationAnchor(anchor.AnchorViewCenter)
-        self.scale_changed.emit()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            # One notch (120) zooms by about 20 %, and touchpads' small deltas zoom smoothly.
-            self.set_zoom(self.zoom * 1.0015 ** event.angleDelta().y(), under_mouse=True)
-            event.accept()
-        else:
-            super().wheelEvent(event)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.set_zoom(self.zoom)
 
 
 class PageViewer(QDialog):
     """Shows ``hits[index]``'s page with its highlights; Previous/Next walk through ``hits``.
 
     ``current_changed(int)`` is emitted when another hit is shown, so the results list can
-    follow. Renders are asked of the session in the background; one that arrives for a hit no
-    longer shown, or after a newer one, is dropped.
+    follow. Not modal: show it with ``show()``. Renders are asked of the session in the
+    background (see :class:`~docretriever_ui.preview_canvas.PageCanvas`).
     """
 
     current_changed = Signal(int)
@@ -132,28 +62,40 @@ class PageViewer(QDialog):
         self.session = session
         self.hits = list(hits)
         self._index = -1
-        self._requested_pixels = 0
-        self._request_serial = 0
-        self._shown_serial = 0
         self._word_masks: list[np.ndarray | None] = [None]
-        self._failed_index = -1  # a page that failed to render is not asked for again at each zoom
+        # A window of its own beside the main one, never over it modally.
+        self.setModal(False)
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
+        self.setWindowFlag(Qt.WindowType.WindowMinimizeButtonHint)
 
-        self.scene = QGraphicsScene(self)
-        self.paper = self.scene.addRect(QRectF(), QPen(Qt.PenStyle.NoPen), QBrush(Qt.GlobalColor.white))
-        self.page_item = QGraphicsPixmapItem()
-        self.page_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene.addItem(self.page_item)
-        self.overlay = HighlightOverlay()
-        self.scene.addItem(self.overlay)
-        self.view = PageView(self.scene, self)
-
-        self._settle = QTimer(self, singleShot=True)
-        self._settle.timeout.connect(self._request_render)
-        self.view.scale_changed.connect(lambda: self._settle.start(SETTLE_MS))
+        self.canvas = PageCanvas(session, self)
+        self.canvas.rendered.connect(lambda: self.copy_action.setEnabled(True))
+        self.canvas.render_failed.connect(self._render_failed)
 
         self._build_controls()
         self.resize(1000, 800)
         self.show_hit(index)
+
+    # The canvas's parts, under the names the viewer has always had.
+    @property
+    def view(self) -> PageView:
+        return self.canvas.view
+
+    @property
+    def scene(self) -> QGraphicsScene:
+        return self.canvas.scene
+
+    @property
+    def page_item(self) -> QGraphicsPixmapItem:
+        return self.canvas.page_item
+
+    @property
+    def overlay(self) -> HighlightOverlay:
+        return self.canvas.overlay
+
+    @property
+    def paper(self) -> QGraphicsRectItem:
+        return self.canvas.paper
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -220,7 +162,7 @@ class PageViewer(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.file_absent)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.canvas, 1)
         layout.addLayout(bottom)
 
     # --- which hit ----------------------------------------------------------------------------
@@ -248,28 +190,21 @@ class PageViewer(QDialog):
         changed = index != self._index
         self._index = index
         hit = self.hit
-        width, height = hit.page_size
-        self.scene.setSceneRect(0, 0, width, height)
-        self.paper.setRect(0, 0, width, height)
-        self.page_item.setPixmap(QPixmap())
         self.copy_action.setEnabled(False)
-        self._requested_pixels = 0
         # A missing file's page cannot be rendered: say so instead of asking (and failing).
-        self._failed_index = index if hit.missing else -1
+        self.canvas.show_page(hit.doc_id, hit.page, hit.page_size, absent=hit.missing)
         self._show_file_absent(hit.missing)
         name = Path(hit.path).name
         self.title.setText(
-            f"<b>{name}</b> — page {hit.page} — score {hit.score:.3f} "
+            f"<b>{escape(name)}</b> — {page_name(hit, 'page')} — score {hit.score:.3f} "
             f"<span style='color: gray'>(result {index + 1} of {len(self.hits)})</span>"
         )
         self.title.setToolTip(hit.path)
-        self.setWindowTitle(f"{name} — page {hit.page}")
+        self.setWindowTitle(f"{name} — {page_name(hit, 'page')}")
         self.previous_action.setEnabled(index > 0)
         self.next_action.setEnabled(index + 1 < len(self.hits))
         self._fill_words(hit)
         self._redraw_overlay()
-        self.view.set_zoom(1.0)
-        self._settle.start(0)  # after the current event, once the window has its size
         if changed:
             self.current_changed.emit(index)
 
@@ -291,7 +226,7 @@ class PageViewer(QDialog):
     def _redraw_overlay(self) -> None:
         mask = self._word_masks[max(0, self.words.currentIndex())]
         hit = self.hit
-        self.overlay.show_highlights(hit.heat(mask), hit.regions(mask), hit.page_size)
+        self.canvas.set_highlights(hit.heat(mask), hit.regions(mask))
 
     def _set_opacity(self, value: int) -> None:
         self.overlay.setOpacity(value / 100)
@@ -300,85 +235,37 @@ class PageViewer(QDialog):
     # --- rendering ----------------------------------------------------------------------------
 
     def wanted_pixels(self) -> int:
-        """Pixels the page covers on screen at the current zoom, within the render bounds."""
-        width, height = self.hit.page_size
-        scale = self.view.transform().m11() * self.view.devicePixelRatioF()
-        return int(min(MAX_RENDER_PIXELS, max(MIN_RENDER_PIXELS, width * height * scale * scale)))
+        """Pixels the page covers on screen at the current zoom (see PageCanvas)."""
+        return self.canvas.wanted_pixels()
 
-    def _request_render(self) -> None:
-        if self._failed_index == self._index:
-            return
-        wanted = self.wanted_pixels()
-        have = self._requested_pixels
-        if have and abs(math.log(wanted / have)) < math.log(RERENDER_FACTOR):
-            return
-        self._requested_pixels = wanted
-        self._request_serial += 1
-        serial, index = self._request_serial, self._index
-        hit = self.hit
-        self.session.render_page(
-            hit.doc_id,
-            hit.page,
-            wanted,
-            lambda image: self._page_rendered(index, serial, image),
-            lambda error: self._render_failed(index, serial, error),
-        )
-
-    def _is_current(self, index: int, serial: int) -> bool:
-        # The dialog may be gone by the time a render comes back.
-        return shiboken6.isValid(self) and index == self._index and serial > self._shown_serial
-
-    def _page_rendered(self, index: int, serial: int, image: QImage) -> None:
-        if not self._is_current(index, serial):
-            return
-        self._shown_serial = serial
-        self.page_item.setPixmap(QPixmap.fromImage(image))
-        stretch_onto_page(self.page_item, (image.width(), image.height()), self.hit.page_size)
-        self.copy_action.setEnabled(True)
-
-    def _render_failed(self, index: int, serial: int, error: TaskError) -> None:
-        if self._is_current(index, serial):
-            self._shown_serial = serial
-            self._failed_index = index
-            if os.path.exists(self.hit.path):
-                show_error(error, self)
-            else:  # gone since the search: not an error, the same as a hit found missing
-                self._show_file_absent(True)
+    def _render_failed(self, error: TaskError) -> None:
+        if os.path.exists(self.hit.path):
+            show_error(error, self)
+        else:  # gone since the search: not an error, the same as a hit found missing
+            self._show_file_absent(True)
 
     def _show_file_absent(self, absent: bool) -> None:
         self.file_absent.show_for(self.hit if absent else None)
-        self.overlay.setVisible(not absent)  # where it matched means little on a blank page
-        self.paper.setBrush(QColor("#ececec") if absent else QColor(Qt.GlobalColor.white))
+        if absent:  # a blank sheet: where it matched means little on it
+            self.canvas.set_absent(True)
         self.open_action.setEnabled(not absent)
 
     # --- zoom ---------------------------------------------------------------------------------
 
     def zoom_in(self) -> None:
-        self.view.set_zoom(self.view.zoom * ZOOM_STEP)
+        self.canvas.zoom_in()
 
     def zoom_out(self) -> None:
-        self.view.set_zoom(self.view.zoom / ZOOM_STEP)
+        self.canvas.zoom_out()
 
     def fit(self) -> None:
-        self.view.set_zoom(1.0)
+        self.canvas.fit()
 
     # --- actions ------------------------------------------------------------------------------
 
     def page_image(self) -> QImage:
         """The page as shown, at the rendered resolution, with the overlay at its current opacity."""
-        pixmap = self.page_item.pixmap()
-        if pixmap.isNull():
-            return QImage()
-        image = QImage(pixmap.size(), QImage.Format.Format_RGB32)
-        image.fill(Qt.GlobalColor.white)
-        painter = QPainter(image)
-        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        # The render is cell-aligned, so its shape may differ from the page's by a few pixels.
-        self.scene.render(
-            painter, QRectF(image.rect()), self.scene.sceneRect(), Qt.AspectRatioMode.IgnoreAspectRatio
-        )
-        painter.end()
-        return image
+        return self.canvas.page_image()
 
     def copy_image(self) -> None:
         image = self.page_image()

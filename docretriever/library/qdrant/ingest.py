@@ -17,7 +17,7 @@ from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sh
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import PageEmbedding
-from docretriever.errors import DocRetrieverError, DocumentError
+from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
 from docretriever.library.qdrant.schema import multivector_too_large
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
@@ -34,8 +34,23 @@ def add_to_qdrant(
     cancel: CancelToken,
 ) -> AddReport:
     """Implementation of :meth:`QdrantLibrary.add`."""
+    report = AddReport()
+    try:
+        return _add(library, paths, progress, cancel, report)
+    except Cancelled as stop:
+        stop.report = report  # so that the caller can say what was kept
+        raise
+
+
+def _add(
+    library: QdrantLibrary,
+    paths: Sequence[str | os.PathLike[str]],
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    report: AddReport,
+) -> AddReport:
     discovery = find_pdfs(paths)
-    report = AddReport(problems=[(str(path), reason) for path, reason in discovery.problems])
+    report.problems = [(str(path), reason) for path, reason in discovery.problems]
     jobs: list[tuple[Path, DocumentRecord, list[PageInfo]]] = []
     for number, path in enumerate(discovery.files, start=1):
         cancel.raise_if_cancelled()
@@ -91,6 +106,8 @@ def add_to_qdrant(
                         failures.append((info.index, refused))
                 store.put_pages(record.sha256, upload, library.dim)
                 report.pages_embedded += len(upload)
+                if upload:
+                    report.embedded_in.add(record.doc_id)
             done += len(batch)
             meter.report(done, path.name)
         indexed = len(store.stored_page_indexes(record.sha256))

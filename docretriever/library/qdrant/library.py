@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
@@ -125,21 +125,30 @@ class QdrantLibrary(EmbeddingLibrary):
             self.embedder  # noqa: B018  (a new library records its model before anything else)
         return add_to_qdrant(self, paths, progress or ignore_progress, cancel or CancelToken())
 
-    def search(self, query: str, k: int = 10, *, exact: bool = False) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, *, exact: bool = False, within: Collection[str] | None = None
+    ) -> list[Hit]:
         """The ``k`` best pages by MaxSim over every row, computed by the server. Unless
-        ``exact``, only the pages a first stage on the pooled vectors prefetches are scored."""
+        ``exact``, only the pages a first stage on the pooled vectors prefetches are scored.
+        ``within``: see :meth:`Library.search`; a filter on the pages' SHA-256 (indexed)."""
         from qdrant_client import models
 
         if not query.strip():
             raise InvalidInputError("Type something to search for.")
         if not self.store.exists():
             return []
+        chosen: list[str] | None = None
+        if within is not None:
+            chosen = self._sha256s_within(within)
+            if not chosen:
+                return []
         (embedded,) = self.embedder.embed_queries([query])
         vectors = embedded.vectors.tolist()
         # Pages of a document still being uploaded (here, or on another desktop) wait.
         # must_not False rather than must True: pages written before the flag existed count as ready.
         ready = models.Filter(
-            must_not=[models.FieldCondition(key="ready", match=models.MatchValue(value=False))]
+            must_not=[models.FieldCondition(key="ready", match=models.MatchValue(value=False))],
+            must=[models.FieldCondition(key="sha256", match=models.MatchAny(any=chosen))] if chosen else None,
         )
         prefetch = None
         if not exact:
@@ -172,6 +181,8 @@ class QdrantLibrary(EmbeddingLibrary):
                     path=path,
                     missing=not (path and os.path.exists(path)),
                     page=info.index + 1,
+                    page_label=info.label,
+                    page_count=record.page_count if record else None,
                     page_size=(info.width_pt, info.height_pt),
                     rotation=info.rotation,
                     grid=embedding.grid,
@@ -180,6 +191,13 @@ class QdrantLibrary(EmbeddingLibrary):
                 )
             )
         return hits
+
+    def _sha256s_within(self, within: Collection[str]) -> list[str]:
+        """The SHA-256s of the documents ``within`` names (see LocalLibrary._documents_within)."""
+        prefixes = tuple({p.strip().lower() for p in within if len(p.strip()) >= 4})
+        if not prefixes:
+            return []
+        return [document.sha256 for document in self.documents() if document.sha256.startswith(prefixes)]
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.all_documents() if self.store.exists() else []
@@ -269,6 +287,9 @@ class QdrantLibrary(EmbeddingLibrary):
                 with open_pdf_or_none(Path(path)) as opened:  # rotations as a viewer shows them
                     return render_page(Path(path), opened, info, max_pixels)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
+
+    def page_infos(self, doc_id: str) -> list[PageInfo]:
+        return self.store.page_infos(self.find_document(doc_id).sha256)
 
     def close(self) -> None:
         self._close_renderer()

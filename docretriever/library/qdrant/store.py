@@ -182,6 +182,7 @@ class QdrantStore:
                     "width_pt": info.width_pt,
                     "height_pt": info.height_pt,
                     "rotation": info.rotation,
+                    "label": info.label,
                     "grid": list(embedding.grid),
                     "n_rows": len(vectors),
                     "renderer": renderer,
@@ -259,6 +260,7 @@ def _page_info(payload: dict[str, Any]) -> PageInfo:
         float(payload["width_pt"]),
         float(payload["height_pt"]),
         int(payload["rotation"]),
+        payload.get("label"),  # pages stored before labels were kept have none
     )
 
 
