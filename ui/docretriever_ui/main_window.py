@@ -212,7 +212,8 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 720)
         if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([250, 560, 470])
+            # Room for file names in the library list, which the three panes otherwise squeeze.
+            self.splitter.setSizes([320, 520, 440])
 
     # --- actions -----------------------------------------------------------------------------
 
