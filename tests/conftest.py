@@ -141,3 +141,19 @@ def indexed_session(ui_session, qtbot):
     with qtbot.waitSignal(ui_session.ingest_finished, timeout=120_000):
         ui_session.add([str(p) for p in docs])
     return ui_session
+
+
+@pytest.fixture()
+def window(ui_session, qtbot):
+    """The main window over ``ui_session``, shown and active (on a real X server, CI's Xvfb run,
+    keyboard focus needs the window to be the active one). Test files with another set-up
+    define their own."""
+    from docretriever_ui.main_window import MainWindow
+
+    main = MainWindow(ui_session)
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
+    main.activateWindow()
+    qtbot.waitUntil(main.isActiveWindow, timeout=5_000)
+    return main

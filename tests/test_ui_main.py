@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from conftest import SAMPLES, corpus_or_skip
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -35,18 +34,6 @@ def drop_urls(window: MainWindow, urls: list[QUrl]) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
-
-
-@pytest.fixture()
-def window(ui_session: LibrarySession, qtbot):
-    main = MainWindow(ui_session)
-    qtbot.addWidget(main)
-    main.show()
-    # On a real X server (CI's Xvfb run) keyboard focus needs the window to be the active one.
-    qtbot.waitExposed(main)
-    main.activateWindow()
-    qtbot.waitUntil(main.isActiveWindow, timeout=5_000)
-    return main
 
 
 def test_drop_index_search_and_open_the_viewer(window: MainWindow, qtbot, tmp_path: Path) -> None:

@@ -15,19 +15,9 @@ from conftest import ROOT, SAMPLES, corpus_or_skip
 
 from docretriever_ui.app import take_request
 from docretriever_ui.main_window import MainWindow
-from docretriever_ui.session import LibrarySession
 from docretriever_ui.single_instance import RunningInstance, instance_key, send_to_running
 
 PYTHONPATH = os.pathsep.join([str(ROOT), str(ROOT / "ui"), str(ROOT / "tests")])
-
-
-@pytest.fixture()
-def window(ui_session: LibrarySession, qtbot):
-    main = MainWindow(ui_session)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
 
 
 def run_python(

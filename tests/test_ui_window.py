@@ -25,17 +25,6 @@ from docretriever_ui.tasks import TaskError
 COPY, MOVE, LINK = Qt.DropAction.CopyAction, Qt.DropAction.MoveAction, Qt.DropAction.LinkAction
 
 
-@pytest.fixture()
-def window(ui_session: LibrarySession, qtbot):
-    main = MainWindow(ui_session)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    main.activateWindow()
-    qtbot.waitUntil(main.isActiveWindow, timeout=5_000)
-    return main
-
-
 def action_named(window: MainWindow, text: str):
     return next(action for action in window.findChildren(QAction) if plain_text(action) == text)
 
