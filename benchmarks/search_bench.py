@@ -3,12 +3,17 @@
     uv run python benchmarks/search_bench.py --pages 10000 --json
     sudo .venv/bin/python benchmarks/search_bench.py --pages 100000 --cold --json
     uv run python benchmarks/search_bench.py --corpus tiny --model /tmp/tiny
+    uv run python benchmarks/search_bench.py --corpus learned --pages 10000 --json
 
 Corpora:
 - ``synthetic`` (default): ColQwen2-shaped pages (24 x 32 = 768 cells of 128-dim unit vectors
   plus 13 prompt rows), clustered as real patch embeddings are: near-identical blank-margin
   cells, and text cells drawn from a per-document vocabulary of "word" directions. Queries have
   20 tokens: 12 words of a target page (with noise) and 8 augmentation-like tokens.
+- ``learned``: generated pages (:mod:`docretriever.testing.reading_corpus`) embedded by the
+  trained tiny reading model (models/tiny-reader) at --visual-tokens cells, searched with text
+  queries of one to three words of a page: learned embeddings, and the real gap between text
+  tokens and image cells.
 - ``tiny``: the PDFs of ../shared/corpus embedded with the tiny random-weight model, searched
   with text queries; it checks the pipeline on real page geometry, not ranking quality.
 
@@ -206,7 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", choices=["synthetic", "tiny"], default="synthetic")
+    parser.add_argument("--corpus", choices=["synthetic", "learned", "tiny"], default="synthetic")
     parser.add_argument("--pages", type=int, default=10_000, help="synthetic pages")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--k", type=int, default=10)
@@ -224,6 +229,7 @@ def main() -> None:
     parser.add_argument("--library", default=None, help="folder to build in (and reuse)")
     parser.add_argument("--model", default=None, help="tiny model folder for --corpus tiny")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--visual-tokens", type=int, default=128, help="cells per page, --corpus learned")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.probe_ram:
@@ -234,6 +240,17 @@ def main() -> None:
         folder = Path(args.library or f"/tmp/docretriever-bench-{args.seed}-{args.pages}")
         library, corpus = build_synthetic(folder, args.pages, args.seed)
         queries = synthetic_queries(corpus, args.queries, args.pages)
+    elif args.corpus == "learned":
+        from docretriever.embedding import ModelSpec, load_embedder
+        from docretriever.testing.reading_corpus import reading_library, reading_queries
+
+        reader = Path(__file__).resolve().parent.parent / "models" / "tiny-reader"
+        embedder = load_embedder(
+            ModelSpec(str(args.model or reader), device="cpu", visual_tokens=args.visual_tokens)
+        )
+        folder = Path(args.library or f"/tmp/docretriever-bench-learned-{args.visual_tokens}-{args.pages}")
+        library, words = reading_library(folder, embedder, args.pages, visual_tokens=args.visual_tokens)
+        queries = reading_queries(embedder, words, args.queries, seed=args.seed)
     else:
         from docretriever.embedding import ModelSpec, load_embedder
 

@@ -37,7 +37,18 @@ class DocumentError(DocRetrieverError):
 
 
 class EncryptedDocumentError(DocumentError):
-    """The PDF needs a password to open."""
+    """The PDF needs a password to open: none was given, or (:class:`WrongPasswordError`) the one
+    given does not open it. Its ``details`` start with :attr:`DETAILS`, which the library records
+    with the failure, so that a person can be asked for the password later."""
+
+    DETAILS = "The PDF is encrypted with a user password."
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message, details=details or self.DETAILS)
+
+
+class WrongPasswordError(EncryptedDocumentError):
+    """The password given for an encrypted PDF does not open it."""
 
 
 class PageError(DocRetrieverError):

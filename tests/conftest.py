@@ -11,12 +11,22 @@ from pathlib import Path
 
 import pytest
 from hub_fixtures import hub, hub_cache, hub_repos  # noqa: F401  (fixtures: a local Hub for download tests)
+from learned_fixtures import (  # noqa: F401  (fixtures: the trained reading model and held-out pages)
+    held_out_pages,
+    held_out_pdf,
+    reader_dir,
+    reader_library,
+)
+from password_fixtures import stand_in_keyring  # noqa: F401  (a fixture: a keyring in memory)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # The weights' digests are cached per user; tests keep theirs out of the real user cache.
 os.environ["DOCRETRIEVER_CACHE_DIR"] = tempfile.mkdtemp(prefix="docretriever-cache-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test reads or writes the keyring of the person running it (here or in a subprocess): a
+# test that needs one sets a stand-in (password_fixtures.stand_in_keyring).
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -206,3 +206,59 @@ def test_ctrl_c_says_how_much_was_kept(
     monkeypatch.setattr(commands, "ProgressBar", StoppingBar.__mro__[1])
     code, out, _ = run(capsys, *common, "info")
     assert f"Pages:     {kept} indexed" in out
+
+
+class _Terminal:
+    """Standard input that is a terminal, as far as ``isatty`` says."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_add_password_prompt_asks_for_each_encrypted_file_again_when_wrong(
+    tmp_path: Path, docs: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    asked: list[str] = []
+    answers = iter(["guess", "openpassword"])  # the sample's password, after a wrong one
+
+    def typed(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(getpass, "getpass", typed)
+    # Without a terminal to ask on, it refuses before adding anything.
+    code, _, err = run(capsys, *common, "add", str(docs), "--password-prompt")
+    assert code == 1 and "the input is not one" in err and asked == []
+    assert not (tmp_path / "lib").exists()
+
+    # Without the option: the file fails, nothing is asked, and the way to type it is said.
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    code, out, err = run(capsys, *common, "add", str(docs))
+    assert code == 0 and "1 failed" in out and asked == []
+    assert "password is required" in err and "--password-prompt" in out
+
+    code, out, err = run(capsys, *common, "add", str(docs), "--password-prompt")
+    assert code == 0
+    sample = docs / "libreoffice-writer-password.pdf"
+    assert asked == [f"Password for {sample} (Enter to skip): "] * 2
+    assert err.count("The password for libreoffice-writer-password.pdf is not right.") == 1
+    assert "1 indexed, 2 already in the library" in out and "failed" not in out
+    assert "guess" not in out + err and "openpassword" not in out + err
+    code, out, _ = run(capsys, *common, "list", "--json")
+    assert {d["status"] for d in json.loads(out)} == {"indexed"}
+
+
+def test_add_password_prompt_skips_a_file_on_an_empty_answer(
+    tmp_path: Path, docs: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: "")
+    code, out, err = run(capsys, *common, "add", str(docs), "--password-prompt")
+    assert code == 0 and "2 indexed" in out and "1 failed" in out
+    assert "password is required" in err

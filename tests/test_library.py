@@ -91,9 +91,9 @@ def test_the_codebook_stage_feeds_the_exact_rerank(
     calls: list[str] = []
     survey, pooled = CandidateIndex.survey, CandidateIndex.pooled_scores
 
-    def spy_survey(self, query, count):
+    def spy_survey(self, query, count, **options):
         calls.append("stage one")
-        return survey(self, query, count)
+        return survey(self, query, count, **options)
 
     def spy_pooled(self, query, page_ids):
         calls.append(f"stage two on {len(page_ids)}")
@@ -292,8 +292,8 @@ def test_failed_pages_are_retried_on_the_next_add(
 
     real = RenderPool.render
 
-    def fail_page_two(self, path, pages, max_pixels):  # as a worker reports a page it cannot draw
-        results = real(self, path, pages, max_pixels)
+    def fail_page_two(self, path, pages, max_pixels, password=None):  # a worker reports a page it cannot draw
+        results = real(self, path, pages, max_pixels, password)
         pairs = zip(pages, results, strict=True)
         return [PageError("simulated") if info.index == 1 else result for info, result in pairs]
 

@@ -357,7 +357,8 @@ def test_unfinished_documents_are_offered_at_start_and_finished(
     assert document.status == "pending"
     window = MainWindow(ui_session)  # the next start
     qtbot.addWidget(window)
-    window.show()
+    with qtbot.waitSignal(window.library_refresh.refreshed, timeout=10_000):  # read off the UI thread
+        window.show()
     notices = window.library_notices
     assert notices.isVisible() and notices.unfinished_label.text() == "1 document was not finished"
     menu = window.library_pane.context_menu(item_named(window.library_pane, "long.pdf"))
@@ -367,8 +368,9 @@ def test_unfinished_documents_are_offered_at_start_and_finished(
         assert not notices.isVisible()  # not while it runs
     assert finished.args[0].count("indexed") == 1
     assert [d.status for d in ui_session.documents()] == ["indexed"]
+    pane = window.library_pane  # read again in the background
+    qtbot.waitUntil(lambda: item_named(pane, "long.pdf").text(STATUS) == "Indexed", timeout=10_000)
     assert not notices.isVisible()
-    assert item_named(window.library_pane, "long.pdf").text(STATUS) == "Indexed"
 
 
 def test_quitting_during_an_ingest_asks_first(window: MainWindow, qtbot, writer_gate, tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def window(ui_session: LibrarySession, docs: Path, qtbot):
     qtbot.addWidget(main)
     main.show()
     qtbot.waitExposed(main)
-    main.refresh_documents()
+    with qtbot.waitSignal(main.library_refresh.refreshed, timeout=10_000):  # read in the background
+        main.refresh_documents()
     return main
 
 

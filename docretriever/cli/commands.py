@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from docretriever.cli.passwords import ask_for_passwords, check_terminal
 from docretriever.cli.progress_bar import ProgressBar
 from docretriever.config import default_library_dir
 from docretriever.documents.discover import shown_path
@@ -35,6 +36,7 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     pooling = getattr(args, "token_pooling", None)
     creates = args.command in ("add", "import")
+    check_terminal(args)  # before anything is added: --password-prompt needs one to ask on
     with open_library(location, spec, progress=bar, create=creates, token_pooling=pooling) as library:
         try:
             if args.command in ("add", "sync"):
@@ -57,6 +59,10 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
                 return run_shell(library, args)
             if args.command == "bench":
                 return _bench(library, args)
+            if args.command == "searches":
+                from docretriever.cli.searches import run_searches
+
+                return run_searches(library, args)
             if args.command == "remove":
                 return _remove(library, args)
             if args.command in ("export", "import"):
@@ -170,6 +176,8 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
         report = library.sync(progress=bar, cancel=cancel)
     else:
         report = library.add(args.paths, progress=bar, cancel=cancel)
+        if args.password_prompt:  # then the files that need a password, with it
+            ask_for_passwords(library, report, bar, cancel)
     bar.finish()
     for path, reason in report.problems:
         print(f"skipped {shown_path(path)}: {reason}", file=sys.stderr)
@@ -193,6 +201,8 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
         elif outcome.error:
             print(f"partly  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
     print(_summary(report, time.monotonic() - started, bar))
+    if any(outcome.needs_password for outcome in report.outcomes) and not getattr(args, "password_prompt", 0):
+        print("To type the password of a file that needs one: `docretriever add FILE --password-prompt`.")
     if report.count("missing"):
         print(
             "Missing documents stay searchable. When their files turn up anywhere, `docretriever add` "
@@ -287,19 +297,16 @@ def _write_highlights(library: Library, hits: list[Hit], folder: Path) -> dict[i
 
 
 def _bench(library: Library, args: argparse.Namespace) -> int:
+    from docretriever.library.bench_queries import bench_queries
     from docretriever.library.local import LocalLibrary
-    from docretriever.library.quality import check_search, sample_queries
+    from docretriever.library.quality import check_search
 
     if not isinstance(library, LocalLibrary):
         raise InvalidInputError("bench measures local libraries only.")
-    if args.queries:
-        queries = library.embedder.embed_queries(args.queries)
-        source = f"{len(queries)} given queries"
-    else:
-        queries = sample_queries(library, args.n)
-        source = f"{len(queries)} queries sampled from the library's pages"
-    check = check_search(library, queries, args.k)
-    print(f"{check.pages} pages, {source}, top {check.k}:")
+    # Given queries, else a file of them, else the recent searches, else pseudo-queries.
+    chosen = bench_queries(library, args.queries, args.query_file, args.n)
+    check = check_search(library, chosen.queries, args.k)
+    print(f"{check.pages} pages, {chosen.source}, top {check.k}:")
     print(f"  fast path:  recall {check.recall:.3f} of exact search, median {check.fast_median_ms:.1f} ms")
     print(f"  exhaustive: median {check.exact_median_ms:.1f} ms")
     print(_judge_recall(check.recall))
@@ -374,6 +381,10 @@ def _info(library: Library, args: argparse.Namespace) -> int:
     pooling = f", token pooling by {info.token_pool_factor}" if info.token_pool_factor > 1 else ""
     print(f"Pages:     {counts.get('pages_indexed', 0)} indexed{pooling}")
     print(f"On disk:   {format_bytes(info.bytes_on_disk)}")
+    if info.location and "://" not in info.location:  # the recall watch is a local library's
+        from docretriever.cli.searches import search_quality_line
+
+        print(f"Search:    {search_quality_line(info.search_quality)}")
     return 0
 
 

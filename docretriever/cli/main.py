@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="for a new library: keep about 1/FACTOR of each page's vectors (colpali-engine "
         "reports 97.8%% of retrieval quality kept at 3); recorded in the library (default: none)",
     )
+    add.add_argument(
+        "--password-prompt",
+        action="store_true",
+        help="ask on the terminal for the password of each PDF that needs one to open (Enter skips it)",
+    )
 
     commands.add_parser(
         "sync",
@@ -94,9 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench", parents=[common], help="measure what the fast search path costs this library"
     )
-    bench.add_argument("queries", nargs="*", metavar="QUERY", help="queries to try (default: sampled pages)")
-    bench.add_argument("-n", type=int, default=20, metavar="N", help="sampled queries when none are given")
+    bench.add_argument(
+        "queries",
+        nargs="*",
+        metavar="QUERY",
+        help="queries to try (default: your recent searches, else pseudo-queries sampled from the pages)",
+    )
+    bench.add_argument(
+        "--queries", dest="query_file", metavar="FILE", help="a text file of queries to try, one a line"
+    )
+    bench.add_argument(
+        "-n", type=int, default=20, metavar="N", help="recent searches or sampled queries when none are given"
+    )
     bench.add_argument("-k", type=int, default=10, metavar="K", help="results compared per query")
+
+    searches = commands.add_parser(
+        "searches",
+        parents=[common],
+        help="the recent searches this library remembers (for bench and its recall watch): "
+        "show, forget, or stop remembering them",
+    )
+    choice = searches.add_mutually_exclusive_group()
+    choice.add_argument("--list", action="store_true", help="print them, newest first")
+    choice.add_argument("--forget", action="store_true", help="forget those remembered so far")
+    choice.add_argument("--off", action="store_true", help="stop remembering searches (and forget them)")
+    choice.add_argument("--on", action="store_true", help="remember searches again (the default)")
 
     export = commands.add_parser(
         "export", parents=[common], help="copy this local library to a Qdrant library, without re-embedding"

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from docretriever.errors import DocumentError, EncryptedDocumentError
+from docretriever.errors import DocumentError, EncryptedDocumentError, WrongPasswordError
 
 if TYPE_CHECKING:
     import pymupdf
@@ -59,14 +59,20 @@ def sha256_of_file(path: Path) -> str:
 _DECLARED_PAGES: dict[int, int | None] = {}
 
 
+# A password, or what gives one when it is needed (looked up only for a file that needs one).
+Password = str | Callable[[], str | None] | None
+
+
 @contextmanager
-def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
+def open_pdf(path: Path, password: Password = None) -> Iterator[pymupdf.Document]:
     """Open a PDF for reading, raising a :class:`DocumentError` a person understands.
 
     The file type is forced to PDF so that a text or image file named ``.pdf`` is refused
     instead of being converted. A PDF with an empty user password opens; one that needs a
-    password raises :class:`EncryptedDocumentError`. A file that opens "repaired" with zero
-    pages (typically a truncated download) is an error, not an empty document.
+    password opens with ``password`` (a callable is called only then), raises
+    :class:`WrongPasswordError` when that does not open it and :class:`EncryptedDocumentError`
+    without one. A file that opens "repaired" with zero pages (typically a truncated download)
+    is an error, not an empty document.
     """
     name = path.name
     try:
@@ -83,7 +89,7 @@ def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
         ) from exc
     try:
         if document.needs_pass and not document.authenticate(""):
-            raise EncryptedDocumentError(f"{name} is encrypted: a password is required to open it.")
+            _authenticate(document, name, password() if callable(password) else password)
         # Read before any page is loaded: loading a page beyond the real ones makes MuPDF
         # rewrite the /Count, in memory, to what the tree holds.
         _DECLARED_PAGES[id(document)] = declared_page_count(document)
@@ -97,13 +103,25 @@ def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
         document.close()
 
 
+def _authenticate(document: pymupdf.Document, name: str, password: str | None) -> None:
+    """Open an encrypted ``document`` with ``password``; never puts the password in a message."""
+    if password is None:
+        raise EncryptedDocumentError(f"{name} is encrypted: a password is required to open it.")
+    if not document.authenticate(password):
+        raise WrongPasswordError(f"The password for {name} is not right.")
+
+
 @contextmanager
-def open_pdf_or_none(path: Path) -> Iterator[pymupdf.Document | None]:
+def open_pdf_or_none(path: Path, password: Password = None) -> Iterator[pymupdf.Document | None]:
     """:func:`open_pdf`, or None when MuPDF cannot open the file (poppler may still render it).
-    For renderers: a page is drawn from a document whose rotations are normalized."""
+    For renderers: a page is drawn from a document whose rotations are normalized. A file that
+    needs a password raises as :func:`open_pdf` does: poppler is not given passwords (a command
+    line is visible to every user of the computer)."""
     with ExitStack() as stack:
         try:
-            document: pymupdf.Document | None = stack.enter_context(open_pdf(path))
+            document: pymupdf.Document | None = stack.enter_context(open_pdf(path, password))
+        except EncryptedDocumentError:
+            raise
         except DocumentError:
             document = None
         yield document

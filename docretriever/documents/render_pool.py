@@ -39,6 +39,11 @@ RENDER_MEMORY_BYTES = 4 << 30
 _ATTEMPTS = 2
 
 
+def _page_of(info: PageInfo, path: Path) -> str:
+    """ "page 3 of report.pdf", for messages."""
+    return f"page {info.index + 1} of {path.name}"
+
+
 def default_worker_count() -> int:
     """Half the cores (the other half embeds and stores), at least one, at most four."""
     return max(1, min(4, (os.cpu_count() or 2) // 2))
@@ -100,7 +105,7 @@ class _Process:
 @dataclass
 class _Task:
     position: int
-    request: tuple[object, ...]
+    request: tuple[object, ...] = field(repr=False)  # may hold a password
     what: str  # "page 3 of report.pdf", for messages
     attempts: int = 0
     started: float = field(default=0.0)
@@ -135,12 +140,13 @@ class RenderPool:
         """Process ids of the running workers (for tests and diagnostics)."""
         return [process.popen.pid for process in self._processes.values()]
 
-    def inspect(self, path: Path) -> PageList:
+    def inspect(self, path: Path, password: str | None = None) -> PageList:
         """Every page's size and rotation, read in a worker (its ``note`` says what pages the file
-        promises but lacks). Raises :class:`DocumentError` (or
-        :class:`EncryptedDocumentError`) when the file cannot be opened, crashes the reader, or
-        takes longer than the time limit."""
-        result = self._run([_Task(0, ("inspect", str(path)), path.name)], workers=1)[0]
+        promises but lacks). Raises :class:`DocumentError` when the file cannot be opened,
+        crashes the reader, or takes longer than the time limit; :class:`EncryptedDocumentError`
+        when it needs a password and ``password`` is None, :class:`WrongPasswordError` when
+        ``password`` does not open it."""
+        result = self._run([_Task(0, ("inspect", str(path), password), path.name)], workers=1)[0]
         if isinstance(result, DocRetrieverError):
             if isinstance(result, DocumentError):
                 raise result
@@ -149,15 +155,16 @@ class RenderPool:
         return infos
 
     def render(
-        self, path: Path, pages: Sequence[PageInfo], max_pixels: int
+        self, path: Path, pages: Sequence[PageInfo], max_pixels: int, password: str | None = None
     ) -> list[RenderedPage | PageError]:
-        """Render ``pages`` of the PDF at ``path``, spread over the workers, in the given order.
+        """Render ``pages`` of the PDF at ``path`` (opened with ``password`` if it needs one),
+        spread over the workers, in the given order.
 
         Each item is the :class:`RenderedPage` (RGB, at most ``max_pixels`` pixels) or the
         :class:`PageError` saying why that page could not be rendered.
         """
         tasks = [
-            _Task(i, ("render", str(path), info, max_pixels), f"page {info.index + 1} of {path.name}")
+            _Task(i, ("render", str(path), info, max_pixels, password), _page_of(info, path))
             for i, info in enumerate(pages)
         ]
         results: list[RenderedPage | PageError] = []

@@ -6,10 +6,11 @@ process. Started by :class:`docretriever.documents.render_pool.RenderPool` as
 ``python -m docretriever.documents.render_worker MEMORY_BYTES``; it reads requests from stdin
 and writes replies to stdout, each a length-prefixed pickle (see :func:`write_message`).
 
-Requests: ``("inspect", path)`` → the page infos; ``("render", path, PageInfo, max_pixels)`` →
-(mode, (width, height), pixel bytes, width_pt, height_pt, renderer). Replies are
-``("ok", payload)`` or ``("error", kind, message, details)`` with kind one of
-``_ERROR_KINDS``.
+Requests: ``("inspect", path, password)`` → the page infos; ``("render", path, PageInfo,
+max_pixels, password)`` → (mode, (width, height), pixel bytes, width_pt, height_pt, renderer);
+``password`` opens a PDF that needs one (None: no password). Replies are ``("ok", payload)`` or
+``("error", kind, message, details)`` with kind one of ``ERROR_KINDS``. Passwords travel over the
+pipe only: never in a command line, a message or a log.
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
-from docretriever.errors import DocRetrieverError, DocumentError, EncryptedDocumentError, PageError
+from docretriever.errors import (
+    DocRetrieverError,
+    DocumentError,
+    EncryptedDocumentError,
+    PageError,
+    WrongPasswordError,
+)
 
 _LENGTH = struct.Struct("<Q")
 ERROR_KINDS: dict[str, type[DocRetrieverError]] = {
     "document": DocumentError,
     "encrypted": EncryptedDocumentError,
+    "wrong_password": WrongPasswordError,
     "page": PageError,
 }
 
@@ -61,20 +69,20 @@ class _Worker:
     """Keeps the last PDF open: a document's pages arrive one after another."""
 
     def __init__(self) -> None:
-        self._open: tuple[str, ExitStack, Any] | None = None
+        self._open: tuple[tuple[str, str | None], ExitStack, Any] | None = None
 
-    def _document(self, path: str) -> Any:
+    def _document(self, path: str, password: str | None) -> Any:
         from docretriever.documents.pdf import open_pdf
 
-        if self._open is None or self._open[0] != path:
+        if self._open is None or self._open[0] != (path, password):
             self.close()
             stack = ExitStack()
             try:
-                document = stack.enter_context(open_pdf(Path(path)))
+                document = stack.enter_context(open_pdf(Path(path), password))
             except BaseException:
                 stack.close()
                 raise
-            self._open = (path, stack, document)
+            self._open = ((path, password), stack, document)
         return self._open[2]
 
     def close(self) -> None:
@@ -88,11 +96,11 @@ class _Worker:
 
         if request[0] == "inspect":
             self.close()  # the file may have changed since it was last open
-            return read_page_infos(self._document(request[1]))
+            return read_page_infos(self._document(request[1], request[2]))
         if request[0] == "render":
-            _, path, info, max_pixels = request
+            _, path, info, max_pixels, password = request
             try:
-                document = self._document(path)
+                document = self._document(path, password)
             except DocumentError as exc:
                 raise PageError(str(exc), details=exc.details) from exc
             page = render_page(Path(path), document, info, max_pixels)

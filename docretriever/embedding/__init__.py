@@ -24,6 +24,9 @@ class ModelSpec:
     # Download a Hub model that is not on this computer when it is first needed (the CLI). The
     # app says False: it downloads only when the person asked, in its set-up dialog.
     download: bool = True
+    # What goes before every query; None: what the model family was trained with ("Query: "
+    # for ColQwen2). Another value is for experiments and negative controls.
+    query_prefix: str | None = None
 
     def __post_init__(self) -> None:
         # Qwen2-VL needs at least 4 cells (56 x 56 px) per image; ColQwen2's processor takes at
@@ -55,7 +58,9 @@ def load_embedder(
         spec.resolved_source(), progress, cancel=cancel, offline=None if spec.download else True
     )
     (progress or ignore_progress)(Progress("Loading the model", 0, None, unit="", message=files.describe()))
-    return load_colqwen2(files, spec.device, spec.visual_tokens, spec.batch_size)
+    return load_colqwen2(
+        files, spec.device, spec.visual_tokens, spec.batch_size, query_prefix=spec.query_prefix
+    )
 
 
 __all__ = [

@@ -156,10 +156,11 @@ class ColQwen2Embedder:
         for i, text in enumerate(texts):
             ids = batch["input_ids"][i][valid[i]].tolist()
             vectors = output[i][valid[i]].astype(np.float32, copy=False)
-            word_span = (len(QUERY_PREFIX), len(QUERY_PREFIX) + len(text))
+            prefix = processor.query_prefix
+            word_span = (len(prefix), len(prefix) + len(text))
             with self._processor_lock:
                 encoded = tokenizer(
-                    QUERY_PREFIX + text + suffix, return_offsets_mapping=True, add_special_tokens=True
+                    prefix + text + suffix, return_offsets_mapping=True, add_special_tokens=True
                 )
             if encoded["input_ids"] == ids:
                 is_word = np.array(
@@ -200,9 +201,17 @@ class _ProcessedBatches(PreparedPages):
 
 
 def load_colqwen2(
-    files: ModelFiles, device: str = "auto", visual_tokens: int = 768, batch_size: int | None = None
+    files: ModelFiles,
+    device: str = "auto",
+    visual_tokens: int = 768,
+    batch_size: int | None = None,
+    *,
+    query_prefix: str | None = None,
 ) -> ColQwen2Embedder:
     """Load a ColQwen2 / ColQwen2.5 checkpoint (full model or LoRA adapter) from disk.
+
+    ``query_prefix`` goes before every query (default :data:`QUERY_PREFIX`, the checkpoints'
+    training format).
 
     bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
     ``visual_tokens`` caps the cells per page image (pixel budget ``visual_tokens * 784``).
@@ -244,7 +253,7 @@ def load_colqwen2(
             f"The image processor of {files.model_id} could not be loaded.", details=repr(exc)
         ) from exc
     model = model.to(resolved).eval()
-    processor.query_prefix = QUERY_PREFIX
+    processor.query_prefix = QUERY_PREFIX if query_prefix is None else query_prefix
     _set_pixel_budget(processor.image_processor, visual_tokens * PIXELS_PER_CELL)
     dim = int(getattr(model, "dim", _EMBEDDING_DIM))
     identity = ModelIdentity(

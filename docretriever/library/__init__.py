@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from docretriever.documents.passwords import PasswordStore
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.errors import InvalidInputError
 from docretriever.library.base import AddReport, CompactReport, FileOutcome, Library, LibraryInfo
@@ -21,6 +22,7 @@ def open_library(
     token_pooling: int | None = None,
     token_pooling_for_new: int = 1,
     api_key: str | None = None,
+    passwords: PasswordStore | None = None,
 ) -> Library:
     """Open (creating if needed) the library at ``location``: a folder on this computer, or a
     Qdrant collection (``qdrant://host:port/collection``; see
@@ -31,6 +33,8 @@ def open_library(
     empty one. ``token_pooling`` sets a new local library's pooling factor,
     ``token_pooling_for_new`` is the preference used if the library is new (see
     :class:`~docretriever.library.local.LocalLibrary`); Qdrant libraries are not pooled.
+    ``passwords`` holds the passwords of PDFs that need one to open (default: this session's
+    and the system keyring's; see :mod:`docretriever.documents.passwords`).
     """
     text = os.fspath(location)
     if "://" in text:
@@ -48,7 +52,13 @@ def open_library(
         from docretriever.library.qdrant import QdrantLibrary
 
         return QdrantLibrary(
-            text, model, embedder=embedder, progress=progress, create=create, api_key=api_key
+            text,
+            model,
+            embedder=embedder,
+            progress=progress,
+            create=create,
+            api_key=api_key,
+            passwords=passwords,
         )
     from docretriever.library.local import LocalLibrary
 
@@ -60,6 +70,7 @@ def open_library(
         create=create,
         token_pooling=token_pooling,
         token_pooling_for_new=token_pooling_for_new,
+        passwords=passwords,
     )
 
 

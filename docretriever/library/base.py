@@ -10,11 +10,12 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from docretriever.documents.discover import is_text_path, shown_path
+from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
@@ -33,13 +34,15 @@ class FileOutcome:
     """What happened to one file of an ``add``: status is indexed, failed, skipped (already in
     the library), moved (already in the library, found at a new place: nothing embedded) or
     missing (the file is not at its last known place: its document is kept, still searchable,
-    until a ``prune``; ``path`` is then that place)."""
+    until a ``prune``; ``path`` is then that place). ``needs_password``: it failed because it
+    needs a password to open (none was known, or the one given was not right)."""
 
     path: str
     status: str
     doc_id: str | None = None
     pages: int = 0
     error: str | None = None
+    needs_password: bool = False
 
 
 @dataclass
@@ -107,6 +110,8 @@ class LibraryInfo:
     followed: tuple[str, ...] = ()  # the folders (and files) a sync walks
     documents_missing: int = 0  # at none of their paths, in folders that could be read
     documents_unavailable: int = 0  # in folders that could not be reached at the last look
+    # The recall watch's last measurement (library/recall_watch.py RecallRecord.as_dict), if any.
+    search_quality: dict[str, object] | None = None
 
 
 class Library(ABC):
@@ -120,9 +125,18 @@ class Library(ABC):
         paths: Sequence[str | os.PathLike[str]],
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        passwords: Mapping[str, str] | None = None,
+        remember_passwords: bool = False,
     ) -> AddReport:
         """Index PDF files and folders (recursively). A file that fails is recorded as failed
-        with its reason and does not stop the others."""
+        with its reason and does not stop the others.
+
+        A file that needs a password to open is opened with the one in ``passwords`` for its
+        path, else the one :attr:`EmbeddingLibrary.passwords` knows for its bytes; without one it
+        fails with ``needs_password`` (and a wrong one says so). A password that opens its file
+        is kept for the session (page previews need it), and with ``remember_passwords`` in the
+        system keyring when there is one."""
 
     def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
         """Follow the files on disk: walk again what was added, so that new and changed files are
@@ -243,7 +257,8 @@ class Library(ABC):
 
 class EmbeddingLibrary(Library):
     """What every back end shares: the model, loaded once on first use (or given ready), the
-    render worker processes, and the check that a library keeps to one model."""
+    render worker processes, the passwords of files that need one, and the check that a
+    library keeps to one model."""
 
     def _set_up_model(
         self,
@@ -251,7 +266,10 @@ class EmbeddingLibrary(Library):
         embedder: Embedder | None,
         renderer: RenderPool | None,
         progress: ProgressCallback | None,
+        passwords: PasswordStore | None = None,
     ) -> None:
+        # Passwords of files that need one to open: for ingest and for rendering pages later.
+        self.passwords = passwords or PasswordStore()
         self._spec = model or ModelSpec()
         self._embedder = embedder
         self._load_progress = progress or ignore_progress

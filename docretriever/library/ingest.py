@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
-from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
+from docretriever.documents.passwords import GivenPasswords, inspect_with_password
+from docretriever.errors import Cancelled, DocRetrieverError, DocumentError, EncryptedDocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
 from docretriever.library.follow import (
     check_reach,
@@ -42,6 +43,7 @@ class Job:
     path: Path
     document: DocumentRecord
     note: str | None = None  # what the file promises but lacks (pages its page tree declares)
+    password: str | None = field(default=None, repr=False)  # what opens it, when it needs one
 
 
 def add_paths(
@@ -52,13 +54,16 @@ def add_paths(
     *,
     syncing: bool = False,
     reuse: bool = True,
+    passwords: GivenPasswords | None = None,
 ) -> AddReport:
     """Implementation of :meth:`LocalLibrary.add` (and of its sync, which walks the folders it
     follows, see :mod:`~docretriever.library.follow`); the caller holds the writer lock. The
     given paths that exist are followed from now on unless ``remember_roots_given`` is False.
     Pages whose picture is stored already reuse its vectors unless ``reuse`` is False (see
-    :mod:`~docretriever.library.page_reuse`)."""
+    :mod:`~docretriever.library.page_reuse`). A file that needs a password is opened with the one
+    ``passwords`` gives for its path, else the one the library's password store knows."""
     catalog = library.catalog
+    opening = passwords or GivenPasswords()
     given = [os.path.abspath(Path(path).expanduser()) for path in paths]
     if not syncing:
         for folder in given:
@@ -81,7 +86,7 @@ def add_paths(
         for number, path in enumerate(discovery.files, start=1):
             cancel.raise_if_cancelled()
             progress(Progress("Reading files", number, len(discovery.files), "files", shown_path(path.name)))
-            job = _record_file(library, path, report, recorded)
+            job = _record_file(library, path, report, recorded, opening)
             if job is not None:
                 jobs.setdefault(job.document.id, job)
     finally:  # after recording, so that a file moved within this run keeps its document
@@ -143,13 +148,15 @@ class Recorded:
     replaced: set[int] = field(default_factory=set)
 
 
-def _record_file(library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded) -> Job | None:
+def _record_file(
+    library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded, given: GivenPasswords
+) -> Job | None:
     """Hash the file, attach its path, and record its pages; None when nothing is left to do.
 
     Whatever goes wrong with this one file is recorded as its failure; the batch goes on.
     """
     try:
-        return _record_file_or_raise(library, path, report, recorded)
+        return _record_file_or_raise(library, path, report, recorded, given)
     except DocRetrieverError:
         raise
     except OSError as exc:
@@ -158,7 +165,7 @@ def _record_file(library: LocalLibrary, path: Path, report: AddReport, recorded:
 
 
 def _record_file_or_raise(
-    library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded
+    library: LocalLibrary, path: Path, report: AddReport, recorded: Recorded, given: GivenPasswords
 ) -> Job | None:
     catalog = library.catalog
     if not is_text_path(path):  # SQLite stores text: refuse undecodable names before any write
@@ -178,13 +185,16 @@ def _record_file_or_raise(
     # A new file, an interrupted one, or a retry (the failure may have been fixed since).
     catalog.set_document_status(document_id, PENDING)
     try:
-        pages = library.renderer.inspect(path)
+        pages, password = inspect_with_password(library.renderer, library.passwords, path, digest, given)
         catalog.set_pages(document_id, pages)
     except DocumentError as exc:  # whatever MuPDF made of it, in a worker process
         catalog.set_document_status(document_id, FAILED, str(exc), exc.details)
-        report.outcomes.append(FileOutcome(str(path), FAILED, document.doc_id, error=str(exc)))
+        locked = isinstance(exc, EncryptedDocumentError)
+        report.outcomes.append(
+            FileOutcome(str(path), FAILED, document.doc_id, error=str(exc), needs_password=locked)
+        )
         return None
-    return Job(path, catalog.document(document_id), getattr(pages, "note", None))
+    return Job(path, catalog.document(document_id), getattr(pages, "note", None), password)
 
 
 def _finish_document(library: LocalLibrary, document_id: int, missing: str | None = None) -> None:

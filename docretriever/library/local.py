@@ -4,11 +4,13 @@ folder on this computer."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from docretriever.documents.discover import shown_path
+from docretriever.documents.passwords import GivenPasswords, PasswordStore
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
@@ -29,6 +31,8 @@ from docretriever.library.follow import (
 from docretriever.library.hits import Hit
 from docretriever.library.ingest import add_paths
 from docretriever.library.local_store import LocalPageStore
+from docretriever.library.recall_watch import last_recall, stage_widening
+from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.search.maxsim import similarity_map
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
@@ -51,7 +55,9 @@ class LocalLibrary(LocalPageStore):
     :mod:`~docretriever.embedding.token_pooling`). It is chosen when a library is created and
     recorded in it; None keeps what the library recorded, and asking an existing library for
     another factor is an error. ``token_pooling_for_new`` is a preference instead (the GUI's):
-    it applies to a library that holds no pages and records no factor, and is otherwise ignored."""
+    it applies to a library that holds no pages and records no factor, and is otherwise ignored.
+    ``passwords`` holds the passwords of files that need one (default: this session's, and the
+    system keyring's)."""
 
     def __init__(
         self,
@@ -64,6 +70,7 @@ class LocalLibrary(LocalPageStore):
         create: bool = True,
         token_pooling: int | None = None,
         token_pooling_for_new: int = 1,
+        passwords: PasswordStore | None = None,
     ) -> None:
         self.folder = Path(os.path.abspath(Path(folder).expanduser()))
         if not create and not (self.folder / "catalog.sqlite3").exists():
@@ -76,7 +83,7 @@ class LocalLibrary(LocalPageStore):
         except OSError as exc:
             raise LibraryError(f"Cannot create the library folder {self.folder}: {exc.strerror}.") from exc
         self.open_pages(self.folder, token_pooling, token_pooling_for_new)
-        self._set_up_model(model, embedder, renderer, progress)
+        self._set_up_model(model, embedder, renderer, progress, passwords)
         # compact_if_worthwhile leaves fewer unused vector bytes than this alone (tests lower it).
         self.auto_compact_min_bytes = compaction.AUTO_COMPACT_MIN_BYTES
         if embedder is not None:
@@ -120,8 +127,12 @@ class LocalLibrary(LocalPageStore):
         paths: Sequence[str | os.PathLike[str]],
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        passwords: Mapping[str, str] | None = None,
+        remember_passwords: bool = False,
     ) -> AddReport:
-        return self._add(paths, progress, cancel, syncing=False)
+        given = GivenPasswords.of(passwords, remember_passwords)
+        return self._add(paths, progress, cancel, syncing=False, passwords=given)
 
     def _add(
         self,
@@ -130,12 +141,18 @@ class LocalLibrary(LocalPageStore):
         cancel: CancelToken | None,
         *,
         syncing: bool,
+        passwords: GivenPasswords | None = None,
     ) -> AddReport:
         with self.writer:
             if self.stored_dim() is not None:  # else nothing was stored (and no model is loaded yet)
                 self.candidates.remove_leftovers()
             report = add_paths(
-                self, paths, progress or ignore_progress, cancel or CancelToken(), syncing=syncing
+                self,
+                paths,
+                progress or ignore_progress,
+                cancel or CancelToken(),
+                syncing=syncing,
+                passwords=passwords,
             )
             self._auto_compact(progress, cancel)  # changed and removed files leave vectors unused
             return report
@@ -149,7 +166,9 @@ class LocalLibrary(LocalPageStore):
             raise InvalidInputError("The number of results must be at least 1.")
         if not self.indexed_pages():
             return []
-        return self.search_embedding(self.embedder.embed_queries([query])[0], k, exact=exact, within=within)
+        hits = self.search_embedding(self.embedder.embed_queries([query])[0], k, exact=exact, within=within)
+        RecentSearches(self.folder).remember(query)  # unless turned off (bench, the recall watch)
+        return hits
 
     def search_embedding(
         self,
@@ -159,17 +178,21 @@ class LocalLibrary(LocalPageStore):
         exact: bool = False,
         rerank: int | None = None,
         within: Collection[str] | None = None,
+        widen: int | None = None,
     ) -> list[Hit]:
-        """Search with an already embedded query (benchmarks, saved queries); see search()."""
+        """Search with an already embedded query (benchmarks, saved queries); see search().
+        ``widen``: the fast path's widening (see ``ranking.two_stage_top_k``); None, the one
+        the library's recall watch chose (:mod:`~docretriever.library.recall_watch`)."""
         version = self.catalog.version()
+        widen = stage_widening(self.folder) if widen is None else widen
         try:
-            return self._search_once(query, k, exact, rerank, within)
+            return self._search_once(query, k, exact, rerank, within, widen)
         except MissingVectorsError:
             if self.catalog.version() == version:
                 raise
             # A compaction committed while this search ran and deleted the files the page records
             # it had read point into: once more, with the records as they are now.
-            return self._search_once(query, k, exact, rerank, within)
+            return self._search_once(query, k, exact, rerank, within, widen)
 
     def _documents_within(self, within: Collection[str]) -> set[int]:
         """The catalog ids of the documents ``within`` names (doc ids or longer SHA-256 prefixes;
@@ -181,7 +204,13 @@ class LocalLibrary(LocalPageStore):
         return {int(row[0]) for row in rows if str(row[1]).startswith(prefixes)}
 
     def _search_once(
-        self, query: QueryEmbedding, k: int, exact: bool, rerank: int | None, within: Collection[str] | None
+        self,
+        query: QueryEmbedding,
+        k: int,
+        exact: bool,
+        rerank: int | None,
+        within: Collection[str] | None,
+        widen: int = 1,
     ) -> list[Hit]:
         pages = self.indexed_pages()
         if within is not None:  # both stages, and the exact path, only ever see these pages
@@ -199,6 +228,7 @@ class LocalLibrary(LocalPageStore):
                 k,
                 rerank=rerank,
                 prefetch=lambda page_ids: self.prefetch_pages([pages[p] for p in page_ids]),
+                widen=widen,
             )
         hits: list[Hit] = []
         for page_id, score in ranked:
@@ -385,6 +415,7 @@ class LocalLibrary(LocalPageStore):
             followed=tuple(root for root, _ in self.catalog.roots()),
             documents_missing=sum(1 for d in documents if d.availability == MISSING),
             documents_unavailable=sum(1 for d in documents if d.availability == UNAVAILABLE),
+            search_quality=record.as_dict() if (record := last_recall(self.folder)) else None,
         )
 
     def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
@@ -395,7 +426,8 @@ class LocalLibrary(LocalPageStore):
         path = Path(_existing_path(document))
         if not path.exists():
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
-        with open_pdf_or_none(path) as opened:  # rotations as a viewer shows them
+        password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
+        with open_pdf_or_none(path, password) as opened:  # rotations as a viewer shows them
             return render_page(path, opened, records[0].info, max_pixels)
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:

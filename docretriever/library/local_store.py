@@ -132,6 +132,17 @@ class LocalPageStore(EmbeddingLibrary):
         if missing or extra:
             self._save_if_no_writer(index)
 
+    def retrain_codebook(self) -> bool:
+        """Train the search codebook again on every page held now (see
+        :meth:`CandidateIndex.retrain`: searches go on meanwhile) and save the index unless
+        someone is writing (a running ingest saves it when it finishes). False when the library
+        is too small for a codebook."""
+        index = self.candidates
+        if not index.retrain():
+            return False
+        self._save_if_no_writer(index)
+        return True
+
     def _save_if_no_writer(self, index: CandidateIndex) -> None:
         """Save a rebuilt index unless someone else is writing: a reader must never wait for or
         fail on a running ingest, which saves the index itself when it finishes."""

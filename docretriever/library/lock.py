@@ -36,6 +36,12 @@ class WriterLock:
             raise
         return self
 
+    def busy(self) -> bool:
+        """True while a thread of this process holds the lock (an ingest, a removal). It only
+        reads a counter, never takes the lock, so it never makes a writer starting at the same
+        moment fail; a writer in another process is not seen."""
+        return self._depth > 0
+
     def _acquire_file(self) -> None:
         if self._depth == 0:
             handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -180,7 +180,8 @@ class Pipeline:
                     return
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
-                images = renderer.render(job.path, [page.info for page in pages], self.library.max_pixels)
+                infos = [page.info for page in pages]
+                images = renderer.render(job.path, infos, self.library.max_pixels, job.password)
                 contents = [content_hash(i.image) if isinstance(i, RenderedPage) else None for i in images]
                 reuse = self._reuse.plan(contents)
                 rendered = [

@@ -130,18 +130,59 @@ class CandidateIndex:
             return len(self._pooled) > CODEBOOK_MIN_PAGES
         return len(self._pooled) >= RETRAIN_GROWTH * self._trained_pages
 
-    def _train(self) -> None:
-        """Train a codebook sized for the library and file every page under it (lock held)."""
-        page_ids = list(self._pooled)
+    @property
+    def trained_pages(self) -> int:
+        """Pages held when the codebook was last trained; 0 while there is none."""
+        return self._trained_pages if self._codebook is not None else 0
+
+    @staticmethod
+    def _new_codebook(pooled: dict[int, np.ndarray]) -> Codebook:
+        """A codebook trained on a random sample of ``pooled``'s centroids (int8 rows by page)."""
+        page_ids = list(pooled)
         # Sized for the library it will serve until the next training, RETRAIN_GROWTH times
         # larger: trained for today's size, each code would soon cover several distinct words.
-        codes = codebook_size(RETRAIN_GROWTH * sum(len(self._pooled[p]) for p in page_ids))
+        codes = codebook_size(RETRAIN_GROWTH * sum(len(pooled[p]) for p in page_ids))
         rng = np.random.default_rng(len(page_ids))
         # Enough pages for the training sample, chosen at random.
         wanted_pages = max(1, -(-16 * codes // PAGE_CENTROIDS))
         chosen = rng.choice(len(page_ids), min(len(page_ids), wanted_pages), replace=False)
-        sample = from_int8(np.concatenate([self._pooled[page_ids[i]] for i in np.sort(chosen)]))
-        codebook = Codebook(train_codes(sample, codes))
+        sample = from_int8(np.concatenate([pooled[page_ids[i]] for i in np.sort(chosen)]))
+        return Codebook(train_codes(sample, codes))
+
+    def retrain(self) -> bool:
+        """Train the codebook again on the pages held now and file every page under it: what
+        the library's growth does by itself (``RETRAIN_GROWTH``), at once, so that pages unlike
+        those of the last training are filed under codes near them (the recall watch asks for
+        it). Searches go on with the old codebook while the new one is trained and the pages
+        filed; pages added or removed meanwhile are accounted for. Seconds to minutes on a large
+        library. Returns False, doing nothing, while the library is too small for a codebook."""
+        with self._lock:
+            if self._codebook is None:
+                return False
+            pooled = dict(self._pooled)
+        codebook = self._new_codebook(pooled)
+        page_ids = list(pooled)
+        filed: list[np.ndarray] = []
+        for start in range(0, len(page_ids), _FILING_BATCH_PAGES):
+            batch = [pooled[p] for p in page_ids[start : start + _FILING_BATCH_PAGES]]
+            codes = codebook.assign(from_int8(np.concatenate(batch)), threads=0)
+            offsets = np.cumsum([0] + [len(p) for p in batch])
+            filed += [codes[offsets[i] : offsets[i + 1]] for i in range(len(batch))]
+        with self._lock:
+            self._codebook, self._lists = codebook, InvertedLists(len(codebook))
+            self._slot_of, self._slots_used, self._slot_pages = {}, 0, np.zeros(0, dtype=np.int64)
+            for page_id, codes in zip(page_ids, filed, strict=True):
+                if page_id in self._pooled:  # not removed meanwhile
+                    self._lists.add(self._new_slot(page_id), codes)
+            self._file_pages([p for p in self._pooled if p not in self._slot_of])  # added meanwhile
+            self._trained_pages = len(page_ids)
+            self.dirty = True
+        return True
+
+    def _train(self) -> None:
+        """Train a codebook sized for the library and file every page under it (lock held)."""
+        page_ids = list(self._pooled)
+        codebook = self._new_codebook(self._pooled)
         self._codebook, self._lists = codebook, InvertedLists(len(codebook))
         self._slot_of, self._slots_used, self._slot_pages = {}, 0, np.zeros(0, dtype=np.int64)
         for start in range(0, len(page_ids), _FILING_BATCH_PAGES):
@@ -152,6 +193,8 @@ class CandidateIndex:
     def _file_pages(self, page_ids: Sequence[int]) -> None:
         """Give each page a slot and file it under its centroids' nearest codes, in one batch."""
         assert self._codebook is not None and self._lists is not None
+        if not page_ids:
+            return
         pooled = [self._pooled[p] for p in page_ids]
         codes = self._codebook.assign(from_int8(np.concatenate(pooled)), threads=0)
         offsets = np.cumsum([0] + [len(p) for p in pooled])
@@ -160,8 +203,9 @@ class CandidateIndex:
 
     # --- searching ---------------------------------------------------------------------------
 
-    def survey(self, query: np.ndarray, count: int) -> list[int]:
-        """Stage one: the ``count`` most promising pages for a query, best first.
+    def survey(self, query: np.ndarray, count: int, probes: int = PROBED_CODES) -> list[int]:
+        """Stage one: the ``count`` most promising pages for a query, best first, looking up
+        ``probes`` nearest codes per query token.
 
         ``query`` is float32, shape (n_tokens, dim). Every page held is returned (in no
         particular order) while the library is too small for a codebook.
@@ -169,7 +213,7 @@ class CandidateIndex:
         with self._lock:
             if self._codebook is None or self._lists is None:
                 return list(self._pooled)
-            codes, similarities = self._codebook.nearest(query, PROBED_CODES)
+            codes, similarities = self._codebook.nearest(query, probes)
             scores = self._lists.scores(codes, similarities, self._slots_used)
             slot_pages = self._slot_pages[: self._slots_used].copy()
         scores[slot_pages < 0] = -np.inf

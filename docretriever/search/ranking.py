@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
-from docretriever.search.candidates import CandidateIndex
+from docretriever.search.candidates import PROBED_CODES, CandidateIndex
 from docretriever.search.maxsim import maxsim_scores
 
 RowsOf = Callable[[int], np.ndarray]
@@ -30,6 +30,8 @@ RERANK_PER_HIT = 3
 # times the pages reranked.
 SURVEY_PAGES = 400
 SURVEY_PER_RERANK = 4
+# The most a library widens its fast path (see ``widen`` below and library/recall_watch.py).
+MAX_WIDENING = 8
 
 
 def exact_top_k(
@@ -56,6 +58,7 @@ def two_stage_top_k(
     *,
     rerank: int | None = None,
     prefetch: Prefetch | None = None,
+    widen: int = 1,
 ) -> list[tuple[int, float]]:
     """The ``k`` best pages, scoring exactly only the ``rerank`` best by centroid MaxSim.
 
@@ -64,18 +67,23 @@ def two_stage_top_k(
     ids would cost milliseconds a query). A library of at most ``EXACT_LIBRARY_PAGES`` (or
     ``rerank``) pages is scored exhaustively; one of at most ``SURVEY_PAGES`` skips stage one.
     ``prefetch(page_ids)``, when given, is told the reranked pages before their rows are read.
+    ``widen`` (1 to ``MAX_WIDENING``) multiplies every stage: the codes probed per query token,
+    the pages surveyed and the pages reranked; a library whose measured recall is low widens
+    its own (:mod:`~docretriever.library.recall_watch`).
     """
-    rerank = rerank or max(RERANK_PAGES, RERANK_PER_HIT * k)
+    widen = min(max(1, widen), MAX_WIDENING)
+    rerank = (rerank or max(RERANK_PAGES, RERANK_PER_HIT * k)) * widen
     if len(page_ids) <= max(rerank, EXACT_LIBRARY_PAGES):
         return exact_top_k(query, list(page_ids), rows_of, k)
-    survey = max(SURVEY_PAGES, SURVEY_PER_RERANK * rerank)
+    survey = max(SURVEY_PAGES * widen, SURVEY_PER_RERANK * rerank)
     if len(page_ids) <= survey:
         candidates = list(page_ids)
     else:
         # ``page_ids`` may be some documents of a larger library (a search within them): stage
         # one then looks deeper by as much, so that about ``survey`` of their pages come out.
         deeper = max(1.0, len(index) / len(page_ids))
-        candidates = [p for p in index.survey(query, int(survey * deeper)) if p in page_ids][:survey]
+        surveyed = index.survey(query, int(survey * deeper), probes=PROBED_CODES * widen)
+        candidates = [p for p in surveyed if p in page_ids][:survey]
     scores = index.pooled_scores(query, candidates)
     order = np.argsort(-scores, kind="stable")[:rerank]
     shortlist = [candidates[i] for i in order if np.isfinite(scores[i])]

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docretriever.documents.pdf import PageInfo
+from docretriever.errors import EncryptedDocumentError
 
 PENDING, INDEXED, FAILED = "pending", "indexed", "failed"
 # Where a document's file is, as last seen (by an add, a sync or a prune):
 PRESENT = "present"  # at one of its paths at least
 MISSING = "missing"  # at none of them, though their folders could be read: deleted or moved away
 UNAVAILABLE = "unavailable"  # its folder could not be reached: an unmounted drive, an offline share
+# How an encrypted file's failure ended before its details marked it (see needs_password).
+_OLD_ENCRYPTED_MESSAGE = "is encrypted: a password is required to open it."
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,16 @@ class DocumentRecord:
     @property
     def doc_id(self) -> str:
         return self.sha256[:12]
+
+    @property
+    def needs_password(self) -> bool:
+        """Whether indexing failed because the file needs a password to open (none was known, or
+        the one given was not right): a person can be asked for it. Failures recorded before the
+        details said so are known by their message."""
+        if self.status != FAILED:
+            return False
+        details, error = self.error_details or "", self.error or ""
+        return details.startswith(EncryptedDocumentError.DETAILS) or error.endswith(_OLD_ENCRYPTED_MESSAGE)
 
     @property
     def availability(self) -> str:

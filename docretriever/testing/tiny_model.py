@@ -109,12 +109,12 @@ _VISION_HEADS = 2  # vision head_dim 16: axial rope needs it divisible by 4
 _INIT_STD = 0.02
 
 
-def _corpus(n_lines: int = 400) -> list[str]:
+def _corpus(n_lines: int = 400, words_list: Sequence[str] = _WORDS) -> list[str]:
     # Fixed seed on purpose: the tokenizer, hence vocab_size, ignores the weight seed.
     rng = random.Random(1234)
     lines = []
     for _ in range(n_lines):
-        words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 16))]
+        words = [rng.choice(words_list) for _ in range(rng.randint(6, 16))]
         if rng.random() < 0.5:
             words.insert(rng.randrange(len(words)), rng.choice(_NUMBERS))
         sentence = " ".join(words)
@@ -124,7 +124,8 @@ def _corpus(n_lines: int = 400) -> list[str]:
     return lines + ["user\nDescribe the image."] * 20
 
 
-def build_tokenizer() -> Qwen2Tokenizer:
+def build_tokenizer(words: Sequence[str] = _WORDS, vocab_limit: int = _BPE_VOCAB_LIMIT) -> Qwen2Tokenizer:
+    """A byte-level BPE tokenizer in the Qwen2 layout, learnt from sentences of ``words``."""
     # Train with the exact pre-tokenisation Qwen2Tokenizer applies, so that every learnt
     # merge is reachable at encode time.
     bpe = Tokenizer(models.BPE())
@@ -135,12 +136,12 @@ def build_tokenizer() -> Qwen2Tokenizer:
         ]
     )
     trainer = trainers.BpeTrainer(
-        vocab_size=_BPE_VOCAB_LIMIT,
+        vocab_size=vocab_limit,
         # All 256 byte symbols: any UTF-8 text stays encodable without an unknown token.
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(_corpus(), trainer)
+    bpe.train_from_iterator(_corpus(words_list=words), trainer)
     trained = json.loads(bpe.to_str())["model"]
     vocab: dict[str, int] = dict(trained["vocab"])
     # Special tokens go right after the BPE vocabulary, as in Qwen2; the added-token

@@ -8,7 +8,10 @@ takes is over it, :class:`DropHighlight` tints the window and says what a drop w
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt
+import os
+from urllib.parse import unquote_to_bytes
+
+from PySide6.QtCore import QRect, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -81,3 +84,13 @@ class DropHighlight(QWidget):
         painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
         painter.drawText(QRect(label), Qt.AlignmentFlag.AlignCenter, self.TEXT)
         painter.end()
+
+
+def local_path(url: QUrl) -> str:
+    """The file a ``file:`` URL names. ``toLocalFile`` decodes the name as UTF-8 and turns bytes
+    that are not into U+FFFD, naming a file that does not exist; on POSIX the percent-encoded
+    bytes are decoded as Python decodes file names instead (undecodable bytes surrogate-escaped,
+    PEP 383), so that the ingest finds the file and says why it cannot take it."""
+    if os.name == "nt" or url.host():
+        return url.toLocalFile()
+    return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))

@@ -58,7 +58,8 @@ def about_html(session: LibrarySession) -> str:
     return (
         f"<h2>DocRetriever {escape(version())}</h2>"
         "<p>Finds the right page in your PDFs by looking at the pages.</p>"
-        f"<p><b>Model:</b> {model}<br><b>Library:</b> {escape(settings.library)}</p>"
+        f"<p><b>Model:</b> {model}<br><b>Library:</b> {escape(settings.library)}<br>"
+        f"{escape(session.recall_watch.describe())}</p>"
         f"<p>{escape(LICENCE_SUMMARY)}</p>"
     )
 
@@ -73,6 +74,10 @@ class AboutDialog(QDialog):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The search-quality line is read in the background, then shown.
+        self.session = session
+        session.recall_watch.measured.connect(self._show_quality)
+        session.recall_watch.refresh()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         self.licence_button = self._file_button(buttons, "Licence…", "LICENSE")
@@ -81,6 +86,9 @@ class AboutDialog(QDialog):
         layout.addWidget(self.label)
         layout.addWidget(buttons)
         self.setMinimumWidth(480)
+
+    def _show_quality(self, _: object) -> None:
+        self.label.setText(about_html(self.session))
 
     def _file_button(self, buttons: QDialogButtonBox, text: str, name: str) -> QPushButton:
         button = buttons.addButton(text, QDialogButtonBox.ButtonRole.ActionRole)

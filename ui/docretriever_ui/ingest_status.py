@@ -104,6 +104,21 @@ def unusable_paths(report: AddReport) -> list[str]:
     return lines
 
 
+# An error box lists this many unusable paths; all of them are in its details.
+_LISTED_PATHS = 10
+
+
+def unusable_error(report: AddReport) -> TaskError | None:
+    """The error box for the given paths that could not be used (:func:`unusable_paths`), if any."""
+    unused = unusable_paths(report)
+    if not unused:
+        return None
+    shown = "\n".join(f"• {line}" for line in unused[:_LISTED_PATHS])
+    extra = len(unused) - _LISTED_PATHS
+    more = f"\n… and {extra} more (see the details)." if extra > 0 else ""
+    return TaskError(f"{len(unused)} of the given paths could not be used:\n{shown}{more}", "\n".join(unused))
+
+
 class IngestStatus(QWidget):
     """Description, a small progress bar and Cancel; hidden while nothing is being indexed.
     ``progress`` is the latest report (None before the first).

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from docretriever.documents.discover import shown_path
@@ -69,7 +69,10 @@ def library_summary(documents: Sequence[DocumentRecord], shown: int) -> str:
 
 class DocumentDetails(QFrame):
     """The strip itself: a wrapped, selectable label and, for a failure recorded with
-    technical details, "Copy details" (for a bug report)."""
+    technical details, "Copy details" (for a bug report); for a file that needs a password to
+    open, "Enter password…" (``password_requested`` with its doc id)."""
+
+    password_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,10 +82,15 @@ class DocumentDetails(QFrame):
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._locked = ""  # the doc id "Enter password…" asks for
         self.copy_button = QPushButton("Copy details", self)
         self.copy_button.clicked.connect(self.copy_details)
+        self.password_button = QPushButton("Enter password…", self)
+        self.password_button.setToolTip("Type the password that opens this file, and index it")
+        self.password_button.clicked.connect(lambda: self.password_requested.emit(self._locked))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.password_button)
         buttons.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -108,9 +116,12 @@ class DocumentDetails(QFrame):
         self._details = "\n\n".join(
             f"{shown_path(d.paths[0]) if d.paths else document_name(d)}: {d.error}\n{d.error_details}"
             for d in details
-            if d.status == FAILED and d.error_details
+            if d.status == FAILED and d.error_details and not d.needs_password  # no bug to report
         )
         self.copy_button.setVisible(bool(self._details))
+        locked = len(selected) == 1 and selected[0].needs_password and selected[0].availability == PRESENT
+        self._locked = selected[0].doc_id if locked else ""
+        self.password_button.setVisible(locked)
 
     def text(self) -> str:
         """What the strip says, as plain text (for tests and accessibility)."""

@@ -39,6 +39,7 @@ class LibraryPane(QWidget):
     forget_missing_requested = Signal()
     search_within_requested = Signal(list, str)  # doc ids, and words naming them ("" for none)
     documents_listed = Signal()  # after every refresh of the list
+    password_requested = Signal(str)  # doc id of a file that needs a password to open
 
     def __init__(self, parent: QWidget | None = None, settings: AppSettings | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +75,7 @@ class LibraryPane(QWidget):
         self.tree.menu_requested.connect(self._popup_menu)
         self.tree.itemActivated.connect(lambda item, _: self._open(_doc_id(item)))  # Enter, double click
         self.tree.itemSelectionChanged.connect(self._describe_selection)
+        self.details.password_requested.connect(self.password_requested)
         self._restore_header()
 
     # --- the list ----------------------------------------------------------------------------
@@ -212,6 +214,8 @@ class LibraryPane(QWidget):
             several_unfinished = f" ({len(unfinished)} documents)" if len(unfinished) > 1 else ""
             finish = f"Finish indexing{several_unfinished}"
             menu.addAction(finish, lambda: self.finish_requested.emit(unfinished))
+        if len(targets) == 1 and targets[0].needs_password and targets[0].availability == PRESENT:
+            menu.addAction("Enter password…", lambda: self.password_requested.emit(doc_id))
         ids = [d.doc_id for d in targets]
         searchable = [d.doc_id for d in targets if d.status == "indexed"]
         within = menu.addAction(

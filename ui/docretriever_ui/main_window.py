@@ -4,11 +4,9 @@ its own."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from urllib.parse import unquote_to_bytes
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -31,18 +29,20 @@ from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
 from docretriever.storage import DocumentRecord
 from docretriever_ui import system
-from docretriever_ui.drop_target import DropHighlight, accept_as_copy
+from docretriever_ui.drop_target import DropHighlight, accept_as_copy, local_path
 from docretriever_ui.error_dialog import show_error
 from docretriever_ui.file_dialogs import choose_pdf_files, choose_pdf_folder
 from docretriever_ui.help_dialogs import AboutDialog
-from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_paths
+from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_error
 from docretriever_ui.library_notices import LibraryNotices
 from docretriever_ui.library_pane import LibraryPane
 from docretriever_ui.library_prompts import QuitGuard, confirm_removal
+from docretriever_ui.library_refresh import LibraryRefresh
 from docretriever_ui.missing_files import ForgetMissingDialog, forgot_message
 from docretriever_ui.model_setup import ModelSetup
 from docretriever_ui.model_status import ModelStatus
 from docretriever_ui.notifications import IngestNotifier
+from docretriever_ui.password_prompt import PasswordPrompts
 from docretriever_ui.preferences import PreferencesDialog
 from docretriever_ui.preview_pane import PreviewPane
 from docretriever_ui.preview_scope import ScopeChip, above
@@ -53,12 +53,7 @@ from docretriever_ui.shortcuts import ShortcutsDialog, full_screen_keys, prefere
 from docretriever_ui.tasks import TaskError
 from docretriever_ui.viewer import PageViewer
 
-# An error box lists this many unusable paths; all of them are in its details.
-_LISTED_PATHS = 10
-
 RESULTS_PER_SEARCH = 40
-# Library refreshes requested during an ingest are coalesced into one per this many ms.
-REFRESH_DELAY_MS = 300
 
 
 class MainWindow(QMainWindow):
@@ -107,10 +102,9 @@ class MainWindow(QMainWindow):
         self.drop_highlight = DropHighlight(self)
         self.notifier = IngestNotifier(session, self)  # long ingests that end unseen
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh_documents)
+        # The list is read off the UI thread; PasswordPrompts asks for the files that need one.
+        self.library_refresh = LibraryRefresh(session, self._list_documents, self.show_error, self)
+        self.password_prompts = PasswordPrompts(session, self)
 
         self._build_menus()
         self._connect()
@@ -166,7 +160,7 @@ class MainWindow(QMainWindow):
         session = self.session
         self.search_box.returnPressed.connect(self.run_search)
         self.search_box.search_requested.connect(self.run_search)
-        session.documents_changed.connect(self._schedule_refresh)
+        session.documents_changed.connect(self.library_refresh.schedule)
         session.ingest_started.connect(self.ingest_status.started)
         session.ingest_progress.connect(self.ingest_status.update_progress)
         session.ingest_finished.connect(self._ingest_finished)
@@ -187,6 +181,9 @@ class MainWindow(QMainWindow):
         self.library_pane.file_absent.connect(self.show_file_absent)
         self.library_pane.forget_missing_requested.connect(self.forget_missing_documents)
         self.library_pane.search_within_requested.connect(self.search_within)
+        self.library_pane.password_requested.connect(
+            lambda doc_id: self.password_prompts.ask_for(self.library_pane.records([doc_id]))
+        )
         self.results.hit_activated.connect(self.open_viewer)
         self.results.current_hit_changed.connect(
             lambda index: self.preview.show_result(self.results.hits, index)
@@ -328,25 +325,25 @@ class MainWindow(QMainWindow):
         box.open()
 
     def open_preferences(self) -> None:
-        dialog = PreferencesDialog(self.session.settings, self)
-        if not dialog.exec() or not dialog.needs_reopen:
+        watch = self.session.recall_watch  # whether the library remembers searches: it keeps that
+        dialog = PreferencesDialog(self.session.settings, self, remember_searches=watch.remembering())
+        if not dialog.exec():
+            return
+        if "remember_searches" in dialog.changed and dialog.remember_searches is not None:
+            watch.set_remembering(dialog.remember_searches)
+        if not dialog.needs_reopen:
             return
         if self.session.ingesting:
             self.show_error(TaskError("The new settings apply after the current indexing finishes.", ""))
             return
         self.model_setup.settings_changed()
 
-    def _schedule_refresh(self) -> None:
-        # A throttle, not a debounce: changes arrive up to 10 times a second during an ingest,
-        # and restarting the timer on each would postpone the refresh until the ingest ends.
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
-
     def refresh_documents(self) -> None:
-        try:
-            self.library_pane.set_documents(self.session.documents())
-        except DocRetrieverError as exc:
-            self.show_error(TaskError(str(exc), exc.details))
+        """Read the library's documents again, in the background (``library_refresh.refreshed``)."""
+        self.library_refresh.refresh()
+
+    def _list_documents(self, documents: list[DocumentRecord]) -> None:
+        self.library_pane.set_documents(documents)
         self.forget_missing_action.setEnabled(bool(self.library_pane.missing_documents()))
 
     def show_error(self, error: TaskError) -> None:
@@ -359,17 +356,12 @@ class MainWindow(QMainWindow):
             self.ingest_status.finished()
             # The final state at once, not through the throttle: a fresh-clone CI run twice
             # showed documents still "Pending" after their ingest had ended.
-            self._refresh_timer.stop()
             self.refresh_documents()
         self.statusBar().showMessage(summarize(outcome), 15000)
         if isinstance(outcome, TaskError) and not outcome.cancelled:
             self.show_error(outcome)
-        elif isinstance(outcome, AddReport) and (unused := unusable_paths(outcome)):
-            shown = "\n".join(f"• {line}" for line in unused[:_LISTED_PATHS])
-            extra = len(unused) - _LISTED_PATHS
-            more = f"\n… and {extra} more (see the details)." if extra > 0 else ""
-            message = f"{len(unused)} of the given paths could not be used:\n{shown}{more}"
-            self.show_error(TaskError(message, "\n".join(unused)))
+        elif isinstance(outcome, AddReport) and (unused := unusable_error(outcome)):
+            self.show_error(unused)
 
     def _model_state_changed(self, state: ModelState) -> None:
         if state is ModelState.FAILED and self.session.model_error is not None:
@@ -409,13 +401,3 @@ class MainWindow(QMainWindow):
         settings.sync()
         self.session.close()
         super().closeEvent(event)
-
-
-def local_path(url: QUrl) -> str:
-    """The file a ``file:`` URL names. ``toLocalFile`` decodes the name as UTF-8 and turns bytes
-    that are not into U+FFFD, naming a file that does not exist; on POSIX the percent-encoded
-    bytes are decoded as Python decodes file names instead (undecodable bytes surrogate-escaped,
-    PEP 383), so that the ingest finds the file and says why it cannot take it."""
-    if os.name == "nt" or url.host():
-        return url.toLocalFile()
-    return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))

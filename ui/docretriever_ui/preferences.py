@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -59,14 +60,21 @@ class PreferencesDialog(QDialog):
     pooling of new libraries.
 
     OK validates and writes the settings; afterwards ``changed`` names what differs from before
-    ("model", "device", "library", "token_pooling") and ``needs_reopen`` says whether the
-    library must be opened again for the change to take effect.
+    ("model", "device", "library", "token_pooling", "remember_searches") and ``needs_reopen``
+    says whether the library must be opened again for the change to take effect.
+
+    ``remember_searches`` is whether the library remembers the searches (kept in the library,
+    not in the settings: the caller reads it and applies ``remember_searches`` after OK); None
+    for a library that cannot (a server library), which disables the checkbox.
     """
 
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: AppSettings, parent: QWidget | None = None, *, remember_searches: bool | None = None
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.changed: frozenset[str] = frozenset()
+        self.remember_searches = remember_searches
         self.setWindowTitle("Preferences")
 
         self.model_edit = QLineEdit(settings.model)
@@ -105,6 +113,18 @@ class PreferencesDialog(QDialog):
         self.library_browse = QPushButton("Browse…")
         self.library_browse.clicked.connect(self._browse_library)
 
+        self.remember_check = QCheckBox("Remember my searches to measure search quality")
+        self.remember_check.setChecked(remember_searches is not False)
+        self.remember_check.setEnabled(remember_searches is not None)
+        self.remember_check.setToolTip(
+            "The library keeps your last 200 searches, on this computer only, so that it can check "
+            "now and then that its fast search finds what an exhaustive search finds (and adjust "
+            "itself), and so that `docretriever bench` measures it on real queries. Unticking it "
+            "also forgets the searches kept."
+            if remember_searches is not None
+            else "Only a library on this computer remembers searches."
+        )
+
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setStyleSheet(ERROR_STYLE)
@@ -116,6 +136,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Library:", _with_button(self.library_edit, self.library_browse))
         form.addRow("Qdrant API key:", self.api_key_edit)
         form.addRow("Token pooling (new libraries):", self.pooling_combo)
+        form.addRow("", self.remember_check)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -143,7 +164,7 @@ class PreferencesDialog(QDialog):
     def needs_reopen(self) -> bool:
         """True when the library must be reopened: another folder, another model, or the model
         on another device (the loaded model stays on the device it was loaded on)."""
-        return bool(self.changed)
+        return bool(self.changed - {"remember_searches"})  # the library applies that one as it is
 
     def accept(self) -> None:
         """Validate the fields, write what changed to the settings, then close."""
@@ -173,6 +194,9 @@ class PreferencesDialog(QDialog):
         if api_key != self.settings.qdrant_api_key:
             changed.add("api_key")
             self.settings.qdrant_api_key = api_key
+        if self.remember_searches is not None and self.remember_check.isChecked() != self.remember_searches:
+            changed.add("remember_searches")
+            self.remember_searches = self.remember_check.isChecked()
         self.settings.sync()
         self.changed = frozenset(changed)
         super().accept()

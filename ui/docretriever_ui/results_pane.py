@@ -233,11 +233,9 @@ class ResultsPane(QWidget):
         """Read the library's documents in the background; then drop the cards of documents no
         longer there and say in the hints how many there are."""
         started = self._tick()
-        self.session.runner.read(
-            lambda progress, cancel: self.session.documents(),
-            priority=1,  # a person may be looking at a card that can no longer be opened
-            on_done=lambda documents: self._looked(documents, started),
-            on_error=lambda error: None,  # the library pane reports a library that cannot be read
+        self.session.read_documents(  # a person may be looking at a card that can no longer be opened
+            lambda documents: self._looked(documents, started),
+            lambda error: None,  # the library pane reports a library that cannot be read
         )
 
     def _looked(self, documents: list[DocumentRecord], started: int) -> None:

@@ -9,19 +9,21 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from docretriever.documents.passwords import PasswordStore
 from docretriever.embedding import Embedder, ModelIdentity
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
 from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever.storage import DocumentRecord
 from docretriever_ui.images import to_qimage
+from docretriever_ui.recall_watch import RecallWatcher
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
 
@@ -77,16 +79,20 @@ class LibrarySession(QObject):
         self.runner = runner or TaskRunner(parent=self)
         self._embedder = embedder
         self._library: Library | None = None
+        self.passwords = PasswordStore()  # of PDFs that need one: for this run, or the system keyring
         self._ingests: list[TaskHandle] = []  # queued on the serial writer, oldest first
         self._search_generation = 0
         self._last_model_report = 0.0
-        # The UI thread and the workers both open the library on first use: once, under this lock.
+        # The workers open the library on first use, once, under this lock; reopen and close
+        # swap it under the same lock, so that an open under way never brings back the old one.
         self._open_lock = threading.Lock()
         self._model_state = ModelState.NOT_LOADED
         self._model_load: TaskHandle | None = None
         self._library_generation = 0  # a load started before a reopen reports nothing
         self.model_identity: ModelIdentity | None = None
         self.model_error: TaskError | None = None
+        # Measures the library's search quality when the app is idle (and reads it for About).
+        self.recall_watch = RecallWatcher(self)
 
     # --- the library -------------------------------------------------------------------------
 
@@ -101,21 +107,30 @@ class LibrarySession(QObject):
                     progress=self._report_model_progress,
                     token_pooling_for_new=self.settings.token_pooling,
                     api_key=self.settings.qdrant_api_key or None,
+                    passwords=self.passwords,
                 )
             return self._library
 
+    @property
+    def library_generation(self) -> int:
+        """Counts :meth:`reopen` calls: what was read before the last one is of another library."""
+        return self._library_generation
+
     def reopen(self) -> None:
         """Open the library again with the current settings (after Preferences or the model
-        dialog). Never waits: a task still using the old library keeps it until it finishes,
-        and the old library's files are released when the last such task drops it. A model
-        load in flight is cancelled and forgotten; call :meth:`load_model` for the new one."""
+        dialog). Waits for no task (only for an open under way, which it then drops): a task
+        still using the old library keeps it until it finishes, and the old library's files are
+        released when the last such task drops it. A model load in flight is cancelled and
+        forgotten; call :meth:`load_model` for the new one."""
         self._library_generation += 1
+        self.recall_watch.library_changed()
         if self._model_load is not None:
             self._model_load.cancel()
             self._model_load = None
-        if self.runner.idle() and self._library is not None:
-            self._library.close()
-        self._library = None
+        with self._open_lock:
+            old, self._library = self._library, None
+        if self.runner.idle() and old is not None:
+            old.close()
         self._set_model_state(ModelState.NOT_LOADED)
         self.documents_changed.emit()
 
@@ -123,11 +138,14 @@ class LibrarySession(QObject):
         """Stop what can be stopped and release the library; never blocks for long. A task that
         cannot stop in time (a model still loading) keeps the library until the process ends."""
         self.cancel_ingest()
+        self.recall_watch.pause()
         if self._model_load is not None:
             self._model_load.cancel()
-        if self.runner.wait(CLOSE_WAIT_MS) and self._library is not None:
-            self._library.close()
-        self._library = None
+        finished = self.runner.wait(CLOSE_WAIT_MS)
+        with self._open_lock:
+            old, self._library = self._library, None
+        if finished and old is not None:
+            old.close()
 
     def _report_model_progress(self, progress: Progress) -> None:
         now = time.monotonic()
@@ -137,6 +155,7 @@ class LibrarySession(QObject):
             self.model_progress.emit(progress)  # queued to the UI thread by Qt
 
     def documents(self) -> list[DocumentRecord]:
+        """Every document, read on the calling thread (workers, tests); the window: read_documents."""
         return self.library.documents()
 
     # --- the model (the reader pool) ---------------------------------------------------------
@@ -199,9 +218,19 @@ class LibrarySession(QObject):
         self._ingests = [handle for handle in self._ingests if not handle.finished]
         return bool(self._ingests)
 
-    def add(self, paths: Sequence[str]) -> TaskHandle:
-        """Index files and folders in the background; progress and the report come as signals."""
-        return self._start_ingest(lambda progress, cancel: self.library.add(list(paths), progress, cancel))
+    def add(
+        self, paths: Sequence[str], passwords: Mapping[str, str] | None = None, remember: bool = False
+    ) -> TaskHandle:
+        """Index files and folders in the background; progress and the report come as signals.
+        ``passwords`` open the files (by path) that need one; with ``remember`` those that do are
+        also kept in the system keyring."""
+        given = dict(passwords or {})
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> AddReport:
+            library = self.library
+            return library.add(list(paths), progress, cancel, passwords=given, remember_passwords=remember)
+
+        return self._start_ingest(work)
 
     def sync(self) -> TaskHandle:
         """Follow the files on disk (in the background): index new and edited files, find moved
@@ -287,6 +316,19 @@ class LibrarySession(QObject):
 
     # --- reads (the reader pool) -------------------------------------------------------------
 
+    def read_documents(
+        self,
+        on_done: Callable[[list[DocumentRecord]], None],
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> TaskHandle:
+        """Read every document in the background (on a Qdrant library, a network scroll)."""
+        return self.runner.read(
+            lambda progress, cancel: self.library.documents(),
+            priority=1,  # a person looks at the list
+            on_done=on_done,
+            on_error=on_error or self.failed.emit,
+        )
+
     def search(
         self,
         query: str,
@@ -302,6 +344,7 @@ class LibrarySession(QObject):
         generation = self._search_generation
 
         def deliver(hits: list[Hit]) -> None:
+            self.recall_watch.searched()  # measured once the app is quiet for a while
             if generation == self._search_generation:
                 on_done(hits)
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sha256_of_file, shown_path
+from docretriever.documents.passwords import GivenPasswords, inspect_with_password
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
 from docretriever.embedding.base import PageEmbedding
-from docretriever.errors import Cancelled, DocRetrieverError, DocumentError
+from docretriever.errors import Cancelled, DocRetrieverError, DocumentError, EncryptedDocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
 from docretriever.library.qdrant.schema import multivector_too_large
 from docretriever.progress import CancelToken, Progress, ProgressCallback, RateMeter
@@ -27,16 +28,21 @@ if TYPE_CHECKING:
     from docretriever.library.qdrant.library import QdrantLibrary
 
 
+# A file to index: where it is, its document, its pages, and the password that opens it.
+_Job = tuple[Path, DocumentRecord, list[PageInfo], str | None]
+
+
 def add_to_qdrant(
     library: QdrantLibrary,
     paths: Sequence[str | os.PathLike[str]],
     progress: ProgressCallback,
     cancel: CancelToken,
+    passwords: GivenPasswords | None = None,
 ) -> AddReport:
     """Implementation of :meth:`QdrantLibrary.add`."""
     report = AddReport()
     try:
-        return _add(library, paths, progress, cancel, report)
+        return _add(library, paths, progress, cancel, report, passwords or GivenPasswords())
     except Cancelled as stop:
         stop.report = report  # so that the caller can say what was kept
         raise
@@ -48,15 +54,16 @@ def _add(
     progress: ProgressCallback,
     cancel: CancelToken,
     report: AddReport,
+    given: GivenPasswords,
 ) -> AddReport:
     discovery = find_pdfs(paths)
     report.problems = [(str(path), reason) for path, reason in discovery.problems]
-    jobs: list[tuple[Path, DocumentRecord, list[PageInfo]]] = []
+    jobs: list[_Job] = []
     for number, path in enumerate(discovery.files, start=1):
         cancel.raise_if_cancelled()
         progress(Progress("Reading files", number, len(discovery.files), "files", shown_path(path.name)))
         try:
-            job = _record_file(library, path, report)
+            job = _record_file(library, path, report, given)
         except DocRetrieverError:
             raise
         except OSError as exc:
@@ -72,18 +79,18 @@ def _add(
     embedder = library.embedder
     store = library.store
     todo = {job[1].sha256: store.stored_page_indexes(job[1].sha256) for job in jobs}
-    total = sum(len([p for p in pages if p.index not in todo[record.sha256]]) for _, record, pages in jobs)
+    total = sum(len([p for p in pages if p.index not in todo[record.sha256]]) for _, record, pages, _ in jobs)
     meter = RateMeter("Indexing", total, progress)
     meter.report(0)
     done = 0
     batch_size = max(1, int(getattr(embedder, "batch_size", 4)))
-    for path, record, pages in jobs:
+    for path, record, pages, password in jobs:
         missing = [page for page in pages if page.index not in todo[record.sha256]]
         failures: list[tuple[int, str]] = []
         for start in range(0, len(missing), batch_size):
             cancel.raise_if_cancelled()
             batch = missing[start : start + batch_size]
-            rendered = library.renderer.render(path, batch, embedder.max_pixels)
+            rendered = library.renderer.render(path, batch, embedder.max_pixels, password)
             ok = [
                 (info, page)
                 for info, page in zip(batch, rendered, strict=True)
@@ -120,9 +127,7 @@ def _add(
     return report
 
 
-def _record_file(
-    library: QdrantLibrary, path: Path, report: AddReport
-) -> tuple[Path, DocumentRecord, list[PageInfo]] | None:
+def _record_file(library: QdrantLibrary, path: Path, report: AddReport, given: GivenPasswords) -> _Job | None:
     store = library.store
     if not is_text_path(path):  # paths are stored as text, as in a local library
         report.outcomes.append(FileOutcome(str(path), FAILED, error=UNDECODABLE_NAME))
@@ -160,17 +165,20 @@ def _record_file(
         added_at=known.added_at if known else time.time(),
     )
     try:
-        pages = library.renderer.inspect(path)
+        pages, password = inspect_with_password(library.renderer, library.passwords, path, digest, given)
     except DocumentError as exc:
         failed = DocumentRecord(
             **{**record.__dict__, "status": FAILED, "error": str(exc), "error_details": exc.details}
         )
         store.put_document(failed, 0)
-        report.outcomes.append(FileOutcome(str(path), FAILED, record.doc_id, error=str(exc)))
+        locked = isinstance(exc, EncryptedDocumentError)
+        report.outcomes.append(
+            FileOutcome(str(path), FAILED, record.doc_id, error=str(exc), needs_password=locked)
+        )
         return None
     record = DocumentRecord(**{**record.__dict__, "page_count": len(pages)})
     store.put_document(record, 0)
-    return path, record, pages
+    return path, record, pages, password
 
 
 def _status(

@@ -10,10 +10,12 @@ pages by (SHA-256, page), so the same file added twice, or again after a crash, 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
+from docretriever.documents.passwords import GivenPasswords, PasswordStore
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, render_page
 from docretriever.documents.render_pool import RenderPool
@@ -50,6 +52,7 @@ class QdrantLibrary(EmbeddingLibrary):
         progress: ProgressCallback | None = None,
         create: bool = True,
         api_key: str | None = None,
+        passwords: PasswordStore | None = None,
     ) -> None:
         self.location = location if isinstance(location, QdrantLocation) else QdrantLocation.parse(location)
         try:
@@ -57,7 +60,7 @@ class QdrantLibrary(EmbeddingLibrary):
         except RuntimeError as exc:  # local mode: the folder is open in another program
             raise LibraryError(f"The Qdrant library {self.location.text} cannot be opened: {exc}") from exc
         self.store = QdrantStore(self.location, client)
-        self._set_up_model(model, embedder, renderer, progress)
+        self._set_up_model(model, embedder, renderer, progress, passwords)
         self._dim: int | None = None
         self.prefetch_pages = PREFETCH_PAGES
         if not create and not self.store.exists():
@@ -120,10 +123,14 @@ class QdrantLibrary(EmbeddingLibrary):
         paths: Sequence[str | os.PathLike[str]],
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        passwords: Mapping[str, str] | None = None,
+        remember_passwords: bool = False,
     ) -> AddReport:
         if self.store.meta() is None:
             self.embedder  # noqa: B018  (a new library records its model before anything else)
-        return add_to_qdrant(self, paths, progress or ignore_progress, cancel or CancelToken())
+        given = GivenPasswords.of(passwords, remember_passwords)
+        return add_to_qdrant(self, paths, progress or ignore_progress, cancel or CancelToken(), given)
 
     def search(
         self, query: str, k: int = 10, *, exact: bool = False, within: Collection[str] | None = None
@@ -284,7 +291,8 @@ class QdrantLibrary(EmbeddingLibrary):
             raise LibraryError(f"The file of document {document.doc_id} is not on this computer ({path}).")
         for info in self.store.page_infos(document.sha256):
             if info.index == page - 1:
-                with open_pdf_or_none(Path(path)) as opened:  # rotations as a viewer shows them
+                password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
+                with open_pdf_or_none(Path(path), password) as opened:  # rotations as a viewer shows them
                     return render_page(Path(path), opened, info, max_pixels)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
 
