@@ -49,7 +49,17 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Real-checkpoint tests run only when a model is named (see tests/test_real_model.py)."""
+    """Real-checkpoint tests run only when a model is named (see tests/test_real_model.py); the
+    learned-retrieval tests only once the trained reading model is committed (issue 17)."""
+    from learned_fixtures import READER
+
+    if not (READER / "model.safetensors").exists():
+        untrained = pytest.mark.skip(
+            reason="models/tiny-reader has no trained weights yet: retrieval on learned embeddings untested"
+        )
+        for item in items:
+            if "learned_model" in item.keywords:
+                item.add_marker(untrained)
     if os.environ.get("DOCRETRIEVER_REAL_MODEL"):
         return
     skip = pytest.mark.skip(reason="set DOCRETRIEVER_REAL_MODEL to run real-checkpoint tests")

@@ -96,7 +96,7 @@ class _Survey:
     def __len__(self) -> int:
         return 1000
 
-    def survey(self, query: np.ndarray, count: int) -> list[int]:
+    def survey(self, query: np.ndarray, count: int, probes: int = 8) -> list[int]:
         return list(range(min(count, 1000)))
 
     def pooled_scores(self, query: np.ndarray, page_ids: list[int]) -> np.ndarray:

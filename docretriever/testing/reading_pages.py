@@ -22,9 +22,9 @@ from typing import Any
 
 from PIL import Image
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
-# 480 common English words, none a prefix-free duplicate of another; lower case, letters only.
+# Common English words, lower case, letters only.
 _VOCABULARY_TEXT = """
 able about above accept account across action active actor address admit adult advice affect
 after again agent agree ahead allow almost alone along already always amount animal answer
@@ -68,11 +68,18 @@ trade traffic train travel treaty tunnel turtle uncle union unit valley value ve
 violin visit voice volume wagon wallet water wealth weather wheel whisper window winter wisdom
 wolf wonder wooden worker yellow young zebra
 """
-VOCABULARY: tuple[str, ...] = tuple(dict.fromkeys(_VOCABULARY_TEXT.split()))
+# Every other word of the list: 289 words. A model this small, trained for minutes on a CPU,
+# learns a few hundred word shapes from a few thousand pages; with all 578 (version 2) each word
+# was seen too rarely and nothing beyond "text is here" was learnt.
+VOCABULARY: tuple[str, ...] = tuple(dict.fromkeys(_VOCABULARY_TEXT.split()))[::2]
 
 # Base-14 fonts by their PyMuPDF names: Helvetica, Times and Courier, regular and bold.
 FONTS = ("helv", "hebo", "tiro", "tibo", "cour", "cobo")
-PAGE_SIZES = ((420.0, 595.0), (298.0, 420.0), (612.0, 396.0), (360.0, 360.0), (595.0, 842.0))
+# Small pages with large type: at the budgets a test can afford on a CPU (128-192 cells), a
+# 30-pt word on these pages is about one cell tall and three wide, as 12-pt text is on a
+# letter page at ColQwen2's 768 cells. Version 1 drew 16-28 pt words on pages up to A4 and a
+# tiny model could not tell the words apart at 96-192 cells (7-px letters).
+PAGE_SIZES = ((298.0, 420.0), (420.0, 298.0), (320.0, 320.0), (280.0, 360.0))
 LAYOUTS = ("lines", "heading", "columns", "table", "scattered")
 ROTATIONS = (0, 90, 180, 270)
 
@@ -111,11 +118,11 @@ def make_page(
     key_word: str | None = None,
     avoid: frozenset[str] = frozenset(),
 ) -> ReadingPage:
-    """Page ``index`` of the pages of ``seed``: a one-page PDF with 3 to 12 words.
+    """Page ``index`` of the pages of ``seed``: a one-page PDF with 1 to 8 words.
 
     ``rotation`` forces a /Rotate value (default: 0 for 3 pages in 4, else 90/180/270);
-    ``key_word`` is written once, and no word of ``avoid`` appears on the page. Boxes come from
-    MuPDF's own word list, mapped to the displayed page. Raises ValueError for a word outside
+    ``key_word`` is written once, and no word of ``avoid`` appears on the page. Boxes are where
+    each word was written, mapped to the displayed page. Raises ValueError for a word outside
     :data:`VOCABULARY`.
     """
     import pymupdf
@@ -179,12 +186,12 @@ def held_out_set(
     """``count`` pages, each with a key word that appears on no other page of the set.
 
     Returns (page, key word) pairs; a query of the key word has exactly one right page, so
-    chance recall@1 is 1/count. ``rotations`` cycles /Rotate values over the pages (default:
-    mostly upright, as :func:`make_page` draws). Raises ValueError when ``count`` exceeds half
-    the vocabulary.
+    chance recall@1 is 1/count. The other words of the pages come from the rest of the
+    vocabulary. ``rotations`` cycles /Rotate values over the pages (default: mostly upright, as
+    :func:`make_page` draws). Raises ValueError when fewer than 40 words would be left for them.
     """
-    if count * 2 > len(VOCABULARY):
-        raise ValueError(f"at most {len(VOCABULARY) // 2} pages have unique key words")
+    if count > len(VOCABULARY) - 40:
+        raise ValueError(f"at most {len(VOCABULARY) - 40} pages have unique key words")
     rng = random.Random(f"held-out:{GENERATOR_VERSION}:{seed}")
     keys = rng.sample(VOCABULARY, count)
     avoid = frozenset(keys)
@@ -220,44 +227,52 @@ def _layout_slots(
     if layout in ("lines", "heading"):
         y = margin
         if layout == "heading":
-            size = rng.uniform(30, 44)
+            size = rng.uniform(40, 54)
             y += size
             slots.append((margin, y, size, usable))
-            y += size * 0.6
-        body = rng.uniform(18, 28)
-        while len(slots) < 12:
+            y += size * 0.3
+        body = rng.uniform(26, 36)
+        while len(slots) < 8:
             y += body * 1.5
             if y > height - margin:
                 break
             x = margin
             for _ in range(rng.randint(1, 2)):
-                slots.append((x, y, body, usable / 2 - 4))
+                slots.append((x, y, body, usable / 2 - 14))
                 x += usable / 2
     elif layout == "columns":
-        body = rng.uniform(16, 24)
+        body = rng.uniform(24, 32)
         for column in range(2):
             y = margin
-            for _ in range(rng.randint(3, 6)):
+            for _ in range(rng.randint(2, 4)):
                 y += body * rng.uniform(1.4, 2.2)
                 if y > height - margin:
                     break
-                slots.append((margin + column * usable / 2, y, body, usable / 2 - 6))
+                slots.append((margin + column * usable / 2, y, body, usable / 2 - 14))
     elif layout == "table":
-        columns, rows = rng.randint(2, 3), rng.randint(2, 4)
-        cell_w, cell_h = usable / columns, min(60.0, (height - 2 * margin) / rows)
-        size = min(26.0, cell_h * 0.5)
+        columns, rows = 2, rng.randint(2, 3)
+        cell_w, cell_h = usable / columns, min(80.0, (height - 2 * margin) / rows)
+        size = min(34.0, cell_h * 0.5)
         for r in range(rows):
             for c in range(columns):
                 slots.append(
                     (margin + c * cell_w + 5, margin + r * cell_h + cell_h * 0.65, size, cell_w - 10)
                 )
-    else:  # scattered: labels anywhere, like a figure or a form
-        for _ in range(rng.randint(3, 8)):
-            size = rng.uniform(18, 36)
-            x = rng.uniform(margin, width - margin - 3 * size)
+    else:  # scattered: labels anywhere, like a figure or a form, never on top of each other
+        taken: list[tuple[float, float, float, float]] = []
+        for _ in range(40):
+            if len(slots) >= rng.randint(3, 6):
+                break
+            size = rng.uniform(26, 48)
+            reserved = 3.6 * size  # the word is shrunk to fit this width
+            x = rng.uniform(margin, max(margin, width - margin - reserved))
             y = rng.uniform(margin + size, height - margin)
-            slots.append((x, y, size, width - margin - x))
-    return slots[:12] or [(margin, margin + 30, 30.0, usable)]
+            box = (x - 4, y - size - 4, x + reserved + 4, y + 0.3 * size + 4)
+            if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+                continue
+            taken.append(box)
+            slots.append((x, y, size, min(reserved, width - margin - x)))
+    return slots[:8] or [(margin, margin + 36, 36.0, usable)]
 
 
 def _fitting_size(pymupdf: object, word: str, font: str, size: float, max_width: float) -> float:
