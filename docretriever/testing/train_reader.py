@@ -40,6 +40,15 @@ from colpali_engine.loss import ColbertLoss
 from colpali_engine.models import ColQwen2
 from PIL import Image
 
+from docretriever.testing.reading_losses import (
+    QUERY_PREFIX,
+    PageBoxes,
+    WordSpotting,
+    forward,
+    localization_loss,
+    word_cells,
+    word_labels,
+)
 from docretriever.testing.reading_pages import (
     GENERATOR_VERSION,
     VOCABULARY,
@@ -55,7 +64,6 @@ from docretriever.testing.tiny_model import (
     token_id,
 )
 
-QUERY_PREFIX = "Query: "
 TRAIN_SEED = 1  # pages of seed 1 are trained on; held-out sets use other seeds (see HELD_OUT_SEED)
 HELD_OUT_SEED = 1000
 TRAIN_BUDGETS = (96, 128, 192)  # visual tokens per training page
@@ -118,9 +126,6 @@ def build_reader(seed: int) -> tuple[Any, Any]:
     return model, processor
 
 
-PageBoxes = list[tuple[str, float, float, float, float]]  # word and its box in image pixels
-
-
 def render_cache(folder: Path, count: int) -> tuple[list[np.ndarray], list[PageBoxes]]:
     """Training pages ``0 .. count-1`` of :data:`TRAIN_SEED` as uint8 arrays, rendered once, with
     each word's box in pixels of its image."""
@@ -141,84 +146,6 @@ def render_cache(folder: Path, count: int) -> tuple[list[np.ndarray], list[PageB
             print(f"rendered {i}/{count}", flush=True)
     np.savez(cache, images=np.array(images, dtype=object), boxes=np.array(boxes, dtype=object))
     return images, boxes
-
-
-def word_cells(boxes: PageBoxes, words: Sequence[str], grid: tuple[int, int]) -> torch.Tensor:
-    """Bool (n_y * n_x,) in row-major order: the 28-px cells that hold one of ``words``.
-
-    A cell counts when the word's box covers at least 30 % of the smaller of the two.
-    """
-    n_x, n_y = grid
-    mask = torch.zeros(n_y, n_x, dtype=torch.bool)
-    cell = 28.0
-    for text, x0, y0, x1, y1 in boxes:
-        if text not in words:
-            continue
-        for y in range(max(0, int(y0 // cell)), min(n_y, int(y1 // cell) + 1)):
-            for x in range(max(0, int(x0 // cell)), min(n_x, int(x1 // cell) + 1)):
-                w = min(x1, (x + 1) * cell) - max(x0, x * cell)
-                h = min(y1, (y + 1) * cell) - max(y0, y * cell)
-                smaller = min(cell * cell, (x1 - x0) * (y1 - y0))
-                if w > 0 and h > 0 and w * h >= 0.3 * smaller:
-                    mask[y, x] = True
-    return mask.reshape(-1)
-
-
-def localization_loss(
-    query: torch.Tensor, query_mask: torch.Tensor, cells: torch.Tensor, targets: torch.Tensor, tau: float
-) -> torch.Tensor:
-    """Each query token's softmax over its own page's cells should fall on the queried words.
-
-    ``query`` (B, T, D) with ``query_mask`` (B, T) bool; ``cells`` (B, C, D); ``targets`` (B, C)
-    bool. Why it is there: from random weights every page has blank-margin cells that look
-    alike, and query tokens that drift towards them make every page score the same (the max
-    over cells lands on a blank one everywhere): in-batch InfoNCE alone then sits at ln(batch)
-    with no gradient. Telling the tokens where the word is on the page keeps them on text.
-    """
-    scores = torch.einsum("btd,bcd->btc", query, cells) / tau
-    on_word = scores.masked_fill(~targets[:, None, :], float("-inf")).logsumexp(-1)
-    per_token = scores.logsumexp(-1) - on_word
-    usable = query_mask & targets.any(-1, keepdim=True)
-    return per_token[usable].mean()
-
-
-def word_labels(boxes: PageBoxes, grid: tuple[int, int], vocabulary: dict[str, int]) -> torch.Tensor:
-    """Long (n_y * n_x,): the vocabulary index of the word each cell shows, -1 for cells with
-    no word or with more than one."""
-    labels = torch.full((grid[0] * grid[1],), -1, dtype=torch.long)
-    for word in dict.fromkeys(box[0] for box in boxes if box[0] in vocabulary):
-        cells = word_cells(boxes, [word], grid)
-        labels[cells & (labels == -1)] = vocabulary[word]
-        labels[cells & (labels >= 0) & (labels != vocabulary[word])] = -2
-    labels[labels == -2] = -1
-    return labels
-
-
-class WordSpotting:
-    """Every cell that shows a word must match that word's query tokens better than any other
-    word's, by MaxSim over the word's own tokens: dense supervision (every text cell of every
-    page is an example) in the very similarity search uses. Without it, 1,000 steps of in-batch
-    InfoNCE on 2 CPU cores learnt where text is but not which word it was."""
-
-    def __init__(self, processor: Any, tau: float = 0.05) -> None:
-        self.tau = tau
-        self.batch = processor.process_queries(list(VOCABULARY))
-        prefix = len(processor.tokenizer(QUERY_PREFIX.strip())["input_ids"])
-        valid = self.batch["attention_mask"].bool()
-        self.word_tokens = torch.zeros_like(valid)
-        for row in range(len(VOCABULARY)):
-            positions = valid[row].nonzero().flatten()
-            # prefix tokens first, then the word, then 10 augmentation tokens
-            self.word_tokens[row, positions[prefix:-10]] = True
-        self.index = {word: i for i, word in enumerate(VOCABULARY)}
-
-    def loss(self, model: Any, cells: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """``cells`` (B, C, D) and ``labels`` (B, C) long from :func:`word_labels`."""
-        words = _forward(model, dict(self.batch), 0)  # (V, T, D)
-        shown = labels >= 0
-        scores = torch.einsum("nd,vtd->nvt", cells[shown], words)
-        scores = scores.masked_fill(~self.word_tokens[None], float("-inf")).amax(-1) / self.tau
-        return torch.nn.functional.cross_entropy(scores, labels[shown])
 
 
 def _parameter_groups(model: Any, lr: float) -> list[dict[str, Any]]:
@@ -260,12 +187,6 @@ def _query_for(rng: random.Random, boxes: PageBoxes) -> list[str]:
     return rng.sample(unique, min(len(unique), rng.choice((1, 1, 1, 2, 3))))
 
 
-def _forward(model: Any, batch: Any, image_token_id: int) -> torch.Tensor:
-    if "pixel_values" in batch and "mm_token_type_ids" not in batch:
-        batch["mm_token_type_ids"] = (batch["input_ids"] == image_token_id).int()
-    return model(**batch)
-
-
 def held_out_recall(model: Any, processor: Any, count: int = 200, visual_tokens: int = 128) -> float:
     """recall@1 of key-word queries over ``count`` held-out pages (chance: 1/count)."""
     pairs = held_out_set(HELD_OUT_SEED, count)
@@ -275,8 +196,8 @@ def held_out_recall(model: Any, processor: Any, count: int = 200, visual_tokens:
         for start in range(0, count, 16):
             images = [render_reading_page(p, visual_tokens) for p, _ in pairs[start : start + 16]]
             batch = processor.process_images(images)
-            pages.extend(list(_forward(model, batch, processor.image_token_id)))
-        queries = list(_forward(model, processor.process_queries([k for _, k in pairs]), 0))
+            pages.extend(list(forward(model, batch, processor.image_token_id)))
+        queries = list(forward(model, processor.process_queries([k for _, k in pairs]), 0))
         scores = processor.score_multi_vector(queries, pages)
     model.train()
     return float((scores.argmax(dim=1) == torch.arange(count)).float().mean())
@@ -308,7 +229,7 @@ def train(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         batch_images = [Image.fromarray(images[i]) for i in chosen]
         query_words = [_query_for(rng, boxes[i]) for i in chosen]
         page_batch = processor.process_images(batch_images)
-        doc = _forward(model, page_batch, processor.image_token_id)
+        doc = forward(model, page_batch, processor.image_token_id)
         # Only the image cells take part in the loss. A row that is the same on every page (the
         # page prompt's rows, or the zero rows of padding) can win every page's max for a query
         # token; once it does for all of them, every page scores the same and the gradient
@@ -316,7 +237,7 @@ def train(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         # one size share their cell positions, so no padding is needed.
         cells = doc[:, page_batch["input_ids"][0] == processor.image_token_id]
         query_batch = processor.process_queries([" ".join(words) for words in query_words])
-        query = _forward(model, query_batch, 0)
+        query = forward(model, query_batch, 0)
         _, rows, cols = (int(v) for v in page_batch["image_grid_thw"][0])
         grid = (cols // 2, rows // 2)
         targets = torch.stack(
