@@ -251,6 +251,30 @@ def test_add_password_prompt_asks_for_each_encrypted_file_again_when_wrong(
     assert {d["status"] for d in json.loads(out)} == {"indexed"}
 
 
+def test_add_password_prompt_takes_ctrl_d_as_skip_and_ctrl_c_as_stop(
+    tmp_path: Path, docs: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    common = ["--library", str(tmp_path / "lib"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", end_of_input)
+    code, out, err = run(capsys, *common, "add", str(docs), "--password-prompt")
+    assert code == 0 and "2 indexed" in out and "1 failed" in out
+    assert "internal error" not in err
+
+    def interrupted(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(getpass, "getpass", interrupted)
+    code, out, err = run(capsys, *common, "add", str(docs), "--password-prompt")
+    assert code == 130 and "Interrupted." in err
+
+
 def test_add_password_prompt_skips_a_file_on_an_empty_answer(
     tmp_path: Path, docs: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

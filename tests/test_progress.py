@@ -134,4 +134,4 @@ def test_bench_says_what_its_recall_means() -> None:
 
     assert _judge_recall(0.99).startswith("Good")
     low = _judge_recall(0.8)
-    assert "Below 0.95" in low and "search --exact" in low and "codebook" in low
+    assert "Below 0.99" in low and "search --exact" in low and "codebook" in low

@@ -100,6 +100,9 @@ def test_bench_measures_on_given_queries_a_file_or_the_recent_searches(
         run(capsys, *common, "search", query)
     assert bench_source(capsys, common) == "5 of your recent searches"
     assert RecentSearches(library).queries(1) == ["Signature"]
+    # Fewer asked for than the minimum remembered: still the searches, the newest -n of them.
+    code, out, _ = run(capsys, *common, "bench", "-n", "3")
+    assert code == 0 and out.splitlines()[0].endswith(", 3 of your recent searches, top 10:")
 
     # A file of queries, one a line (blank lines skipped), and queries given as words.
     query_file = tmp_path / "queries.txt"

@@ -249,11 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one readable line unless --debug
         if args.debug:
             traceback.print_exc()
-        print(
-            f"docretriever: internal error: {exc.__class__.__name__}: {exc} "
-            "(run again with --debug for details)",
-            file=sys.stderr,
-        )
+        hint = "" if args.debug else " (run again with --debug for details)"
+        print(f"docretriever: internal error: {exc.__class__.__name__}: {exc}{hint}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGINT, previous)

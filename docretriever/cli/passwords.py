@@ -27,6 +27,25 @@ def check_terminal(args: argparse.Namespace) -> None:
         )
 
 
+def _ask(prompt: str, cancel: CancelToken) -> str:
+    """One password from the terminal; Ctrl-D skips the file ("" like Enter). The CLI's Ctrl-C
+    handler only asks work to stop, which a prompt never checks: while it waits, Ctrl-C raises
+    KeyboardInterrupt at once, so the run stops (exit 130) with what it has kept."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        print(file=sys.stderr)
+        return ""
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def ask_for_passwords(library: Library, report: AddReport, bar: ProgressBar, cancel: CancelToken) -> None:
     """Ask for each file of ``report`` that failed for want of a password (an empty answer skips
     it; a wrong one is said and asked again, up to :data:`TRIES` times), add it again with the
@@ -37,7 +56,7 @@ def ask_for_passwords(library: Library, report: AddReport, bar: ProgressBar, can
             bar.finish()
             if outcome.error and tries:
                 print(outcome.error, file=sys.stderr)
-            password = getpass.getpass(f"Password for {shown_path(outcome.path)} (Enter to skip): ")
+            password = _ask(f"Password for {shown_path(outcome.path)} (Enter to skip): ", cancel)
             if not password:
                 break
             tries += 1

@@ -50,7 +50,10 @@ def search_quality_line(record: dict[str, object] | None) -> str:
     """``info``'s line: the recall watch's last figure, or that there is none yet."""
     parsed = RecallRecord.from_dict(record) if record else None
     if parsed is None:
-        return "not measured yet (the app measures the fast path on your searches when idle)"
+        return (
+            "not measured yet (the app measures the fast path on your searches when idle; "
+            "libraries of up to 100 pages are always searched exactly)"
+        )
     return parsed.describe()
 
 

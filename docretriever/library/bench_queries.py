@@ -82,15 +82,17 @@ def bench_queries(
             library.embedder.embed_queries(texts), f"{_counted(len(texts), 'query', 'queries')} from {name}"
         )
     history = RecentSearches(library.folder).read()
-    recent = list(history.queries[:count])
-    if len(recent) >= MIN_RECENT:
+    # Enough searches remembered is what counts, not -n: `bench -n 3` with 6 remembered takes 3.
+    if len(history.queries) >= MIN_RECENT:
+        recent = list(history.queries[:count])
         return BenchQueries(library.embedder.embed_queries(recent), f"{len(recent)} of your recent searches")
     if not history.remembering:
         why = "remembering searches is off"
-    elif not recent:
+    elif not history.queries:
         why = "no recent searches yet"
     else:
-        why = f"only {_counted(len(recent), 'recent search', 'recent searches')} so far, {MIN_RECENT} needed"
+        remembered = _counted(len(history.queries), "recent search", "recent searches")
+        why = f"only {remembered} so far, {MIN_RECENT} needed"
     pseudo = sample_queries(library, count)
     return BenchQueries(
         pseudo, f"{len(pseudo)} pseudo-queries sampled from the library's pages ({why}; {PSEUDO_NOTE})"
