@@ -25,7 +25,6 @@ writes the checkpoint (colpali-engine layout, loads with ``ColQwen2.from_pretrai
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import random
@@ -285,10 +284,6 @@ def save(model: Any, processor: Any, destination: Path) -> None:
     destination.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(destination, safe_serialization=True)
     processor.save_pretrained(destination)
-
-
-def weights_sha256(folder: Path) -> str:
-    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
