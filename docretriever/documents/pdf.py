@@ -130,7 +130,7 @@ def open_pdf_or_none(path: Path, password: Password = None) -> Iterator[pymupdf.
 class PageList(list[PageInfo]):
     """The pages of a document, and ``note``: what the file promises that is not there (pages
     its page tree declares but does not hold), for the document's note; None when nothing is
-    missing. Survives pickling (the render worker sends it back)."""
+    missing. The render worker sends it back through worker_protocol."""
 
     note: str | None = None
 

@@ -27,7 +27,8 @@ from PIL import Image
 
 from docretriever.documents.pdf import PageInfo, PageList
 from docretriever.documents.render import RenderedPage
-from docretriever.documents.render_worker import ERROR_KINDS, read_message, write_message
+from docretriever.documents.render_worker import ERROR_KINDS
+from docretriever.documents.worker_protocol import MalformedMessage, decode_reply, read_frame, write_request
 from docretriever.errors import DocRetrieverError, DocumentError, PageError
 
 # Rendering a page at the model's budget takes well under a second; a minute means MuPDF is
@@ -67,7 +68,12 @@ class _Process:
         assert self.popen.stdout is not None
         while True:
             try:
-                message = read_message(self.popen.stdout)
+                header, blob = read_frame(self.popen.stdout)
+                message = decode_reply(header, blob, set(ERROR_KINDS))
+            except MalformedMessage as exc:
+                # The stream cannot be trusted past this point: the worker is replaced.
+                replies.put((self.number, ("malformed", str(exc))))
+                return
             except (EOFError, OSError, ValueError):
                 replies.put((self.number, None))  # None: the process is gone
                 return
@@ -77,7 +83,7 @@ class _Process:
         """False when the process has died (the pipe is closed)."""
         try:
             assert self.popen.stdin is not None
-            write_message(self.popen.stdin, request)
+            write_request(self.popen.stdin, request)
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
@@ -214,9 +220,10 @@ class RenderPool:
             if number not in running:  # a reply from a worker already replaced
                 continue
             task = running.pop(number)
-            if message is None:
+            if message is None or message[0] == "malformed":
                 self._replace(number)
-                self._retry_or_fail(task, waiting, results, "the renderer crashed")
+                reason = "the renderer crashed" if message is None else "the renderer's reply was malformed"
+                self._retry_or_fail(task, waiting, results, reason)
                 continue
             idle.append(number)
             if message[0] == "ok":

@@ -4,7 +4,9 @@ MuPDF is native code that hostile files can crash or drive into runaway memory o
 this process touches it during ingest, so such a file costs a worker, never the library's
 process. Started by :class:`docretriever.documents.render_pool.RenderPool` as
 ``python -m docretriever.documents.render_worker MEMORY_BYTES``; it reads requests from stdin
-and writes replies to stdout, each a length-prefixed pickle (see :func:`write_message`).
+and writes replies to stdout in the typed, length-capped frames of
+:mod:`docretriever.documents.worker_protocol` (JSON and raw pixels: no pickle, so that a worker
+taken over by a hostile file cannot run code in the app).
 
 Requests: ``("inspect", path, password)`` → the page infos; ``("render", path, PageInfo,
 max_pixels, password)`` → (mode, (width, height), pixel bytes, width_pt, height_pt, renderer);
@@ -16,13 +18,12 @@ pipe only: never in a command line, a message or a log.
 from __future__ import annotations
 
 import os
-import pickle
-import struct
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from docretriever.documents.worker_protocol import MalformedMessage, read_request, write_reply
 from docretriever.errors import (
     DocRetrieverError,
     DocumentError,
@@ -31,31 +32,12 @@ from docretriever.errors import (
     WrongPasswordError,
 )
 
-_LENGTH = struct.Struct("<Q")
 ERROR_KINDS: dict[str, type[DocRetrieverError]] = {
     "document": DocumentError,
     "encrypted": EncryptedDocumentError,
     "wrong_password": WrongPasswordError,
     "page": PageError,
 }
-
-
-def write_message(stream: IO[bytes], message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
-
-
-def read_message(stream: IO[bytes]) -> Any:
-    """The next message, or raise EOFError when the other side has gone."""
-    header = stream.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        raise EOFError("the other process closed the pipe")
-    (length,) = _LENGTH.unpack(header)
-    data = stream.read(length)
-    if len(data) < length:
-        raise EOFError("the other process closed the pipe mid-message")
-    return pickle.loads(data)
 
 
 def _error_kind(error: DocRetrieverError) -> str:
@@ -123,8 +105,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     worker = _Worker()
     while True:
         try:
-            request = read_message(requests)
-        except EOFError:
+            request = read_request(requests)
+        except (EOFError, MalformedMessage):
             break
         try:
             reply: tuple[object, ...] = ("ok", worker.handle(request))
@@ -135,7 +117,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             reply = ("error", "page", "Rendering needed more memory than allowed.", "MemoryError")
         except Exception as exc:  # whatever MuPDF raises must fail this request only
             reply = ("error", "document", f"The PDF could not be read ({exc.__class__.__name__}).", repr(exc))
-        write_message(replies, reply)
+        write_reply(replies, reply)
     worker.close()
 
 

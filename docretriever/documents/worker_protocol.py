@@ -1,0 +1,154 @@
+"""The render worker's wire format: length-capped frames of JSON plus raw pixel bytes, no pickle.
+
+The worker runs MuPDF on files that may be hostile; if one ever took control of it, whatever it
+writes back must still be inert data in the app. So a frame is ``<total length: u64> <header
+length: u32> <header: UTF-8 JSON object> <blob: raw bytes>``; lengths are checked against caps
+before anything is read, and every reply is checked field by field (:func:`decode_reply`), so a
+malformed reply is an error for that request, never code run in the app's process.
+
+Requests: ``("inspect", path, password)`` and ``("render", path, PageInfo, max_pixels,
+password)``. Replies: ``("ok", PageList)`` for inspect, ``("ok", (mode, (width, height), pixel
+bytes, width_pt, height_pt, renderer))`` for render, ``("error", kind, message, details)``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import IO, Any
+
+from docretriever.documents.pdf import PageInfo, PageList
+
+_FRAME = struct.Struct("<QI")
+# A header is a few hundred bytes (a page list: about 100 bytes a page); the blob is one
+# rendered page (3 bytes a pixel, a few megapixels at most).
+MAX_HEADER_BYTES = 64 << 20
+MAX_BLOB_BYTES = 512 << 20
+_MODES = {"RGB": 3, "L": 1, "RGBA": 4}
+
+
+class MalformedMessage(ValueError):
+    """A frame or reply that breaks the format: the sender is not to be trusted any further."""
+
+
+def write_frame(stream: IO[bytes], header: dict[str, Any], blob: bytes = b"") -> None:
+    data = json.dumps(header, ensure_ascii=False).encode()
+    stream.write(_FRAME.pack(_FRAME.size + len(data) + len(blob), len(data)) + data + blob)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> tuple[dict[str, Any], bytes]:
+    """The next (header, blob). Raises EOFError when the other side has gone and
+    :class:`MalformedMessage` for a frame over the caps or a header that is not a JSON object."""
+    prefix = stream.read(_FRAME.size)
+    if len(prefix) < _FRAME.size:
+        raise EOFError("the other process closed the pipe")
+    total, header_length = _FRAME.unpack(prefix)
+    blob_length = total - _FRAME.size - header_length
+    if header_length > MAX_HEADER_BYTES or not 0 <= blob_length <= MAX_BLOB_BYTES:
+        raise MalformedMessage(f"a frame of {total} bytes (header {header_length}) is over the limits")
+    data = stream.read(header_length + blob_length)
+    if len(data) < header_length + blob_length:
+        raise EOFError("the other process closed the pipe mid-message")
+    try:
+        header = json.loads(data[:header_length])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedMessage(f"the header is not JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(header, dict):
+        raise MalformedMessage("the header is not a JSON object")
+    return header, data[header_length:]
+
+
+def _page(info: PageInfo) -> dict[str, Any]:
+    return {
+        "index": info.index,
+        "width_pt": info.width_pt,
+        "height_pt": info.height_pt,
+        "rotation": info.rotation,
+        "label": info.label,
+    }
+
+
+def _typed(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise MalformedMessage(f"{what} has the wrong type")
+    return value
+
+
+def _page_info(fields: Any) -> PageInfo:
+    if not isinstance(fields, dict):
+        raise MalformedMessage("a page is not an object")
+    label = fields.get("label")
+    rotation = _typed(fields.get("rotation"), int, "a page's rotation")
+    if rotation not in (0, 90, 180, 270):
+        raise MalformedMessage("a page's rotation is not a quarter turn")
+    return PageInfo(
+        _typed(fields.get("index"), int, "a page's index"),
+        float(_typed(fields.get("width_pt"), (int, float), "a page's width")),
+        float(_typed(fields.get("height_pt"), (int, float), "a page's height")),
+        rotation,
+        None if label is None else _typed(label, str, "a page label"),
+    )
+
+
+def write_request(stream: IO[bytes], request: tuple[Any, ...]) -> None:
+    if request[0] == "inspect":
+        write_frame(stream, {"op": "inspect", "path": request[1], "password": request[2]})
+    else:
+        _, path, info, max_pixels, password = request
+        header = {"op": "render", "path": path, "page": _page(info), "max_pixels": max_pixels}
+        write_frame(stream, {**header, "password": password})
+
+
+def read_request(stream: IO[bytes]) -> tuple[Any, ...]:
+    header, _ = read_frame(stream)
+    if header.get("op") == "inspect":
+        return ("inspect", header["path"], header["password"])
+    if header.get("op") == "render":
+        page = _page_info(header["page"])
+        return ("render", header["path"], page, header["max_pixels"], header["password"])
+    raise MalformedMessage(f"unknown request {header.get('op')!r}")
+
+
+def write_reply(stream: IO[bytes], reply: tuple[Any, ...]) -> None:
+    if reply[0] == "error":
+        _, kind, message, details = reply
+        write_frame(stream, {"status": "error", "kind": kind, "message": message, "details": details})
+    elif isinstance(reply[1], list):
+        pages = reply[1]
+        note = getattr(pages, "note", None)
+        write_frame(stream, {"status": "ok", "pages": [_page(p) for p in pages], "note": note})
+    else:
+        mode, size, pixels, width_pt, height_pt, renderer = reply[1]
+        image = {"mode": mode, "size": list(size), "width_pt": width_pt, "height_pt": height_pt}
+        write_frame(stream, {"status": "ok", "image": {**image, "renderer": renderer}}, pixels)
+
+
+def decode_reply(header: dict[str, Any], blob: bytes, error_kinds: set[str]) -> tuple[Any, ...]:
+    """A reply as the pool uses it, every field checked; raises :class:`MalformedMessage`."""
+    status = header.get("status")
+    if status == "error":
+        kind = header.get("kind")
+        if kind not in error_kinds:
+            raise MalformedMessage("an error of an unknown kind")
+        details = header.get("details")
+        message = _typed(header.get("message"), str, "an error message")
+        return ("error", kind, message, None if details is None else _typed(details, str, "details"))
+    if status != "ok":
+        raise MalformedMessage("a reply that is neither ok nor an error")
+    if "pages" in header:
+        pages = PageList(_page_info(p) for p in _typed(header["pages"], list, "the page list"))
+        note = header.get("note")
+        pages.note = None if note is None else _typed(note, str, "the page list's note")
+        return ("ok", pages)
+    image = _typed(header.get("image"), dict, "the image")
+    mode, size = image.get("mode"), image.get("size")
+    if mode not in _MODES or not isinstance(size, list) or len(size) != 2:
+        raise MalformedMessage("the image's mode or size is not one the app reads")
+    width, height = (_typed(v, int, "the image size") for v in size)
+    if width <= 0 or height <= 0 or len(blob) != width * height * _MODES[mode]:
+        raise MalformedMessage("the image's pixels do not match its size")
+    width_pt = float(_typed(image.get("width_pt"), (int, float), "the page width"))
+    height_pt = float(_typed(image.get("height_pt"), (int, float), "the page height"))
+    renderer = _typed(image.get("renderer"), str, "the renderer")
+    return ("ok", (mode, (width, height), blob, width_pt, height_pt, renderer))

@@ -1,0 +1,122 @@
+"""The render worker's replies are inert data: a malformed or hostile reply fails that page only."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from docretriever.documents.pdf import PageInfo, PageList
+from docretriever.documents.render_pool import RenderPool
+from docretriever.documents.worker_protocol import (
+    MalformedMessage,
+    decode_reply,
+    read_frame,
+    read_request,
+    write_frame,
+    write_reply,
+    write_request,
+)
+from docretriever.errors import PageError
+
+HELPERS = Path(__file__).parent / "helpers"
+MALFORMED_WORKER = [sys.executable, str(HELPERS / "malformed_render_worker.py")]
+KINDS = {"document", "page"}
+
+
+def _pdf(path: Path) -> Path:
+    document = pymupdf.open()
+    document.new_page(width=200, height=300).insert_text((20, 50), "hello")
+    document.save(path)
+    document.close()
+    return path
+
+
+def _round_trip_reply(reply: tuple) -> tuple:
+    stream = io.BytesIO()
+    write_reply(stream, reply)
+    stream.seek(0)
+    return decode_reply(*read_frame(stream), KINDS)
+
+
+def test_requests_and_replies_survive_the_round_trip() -> None:
+    info = PageInfo(2, 595.0, 842.0, 90, "iv")
+    stream = io.BytesIO()
+    write_request(stream, ("render", "/tmp/a.pdf", info, 602_112, "secret"))
+    stream.seek(0)
+    assert read_request(stream) == ("render", "/tmp/a.pdf", info, 602_112, "secret")
+
+    pages = PageList([info, PageInfo(3, 595.0, 842.0, 0)])
+    pages.note = "The file declares 9 pages but holds only 4"
+    status, decoded = _round_trip_reply(("ok", pages))
+    assert status == "ok" and list(decoded) == list(pages) and decoded.note == pages.note
+    pixels = bytes(range(6)) * 2
+    image = ("RGB", (2, 2), pixels, 10.0, 20.0, "mupdf")
+    assert _round_trip_reply(("ok", image)) == ("ok", image)
+    assert _round_trip_reply(("error", "page", "Could not render.", None)) == (
+        "error",
+        "page",
+        "Could not render.",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "header, blob",
+    [
+        ({"status": "ok", "image": {"mode": "RGB", "size": [2, 2], "width_pt": 1, "height_pt": 1}}, b"x"),
+        ({"status": "ok", "image": {"mode": "P;evil", "size": [1, 1]}}, b"x"),
+        ({"status": "error", "kind": "os.system", "message": "m", "details": None}, b""),
+        ({"status": "ok", "pages": [{"index": "0", "width_pt": 1, "height_pt": 1, "rotation": 0}]}, b""),
+        ({"status": "ok", "pages": [{"index": 0, "width_pt": 1, "height_pt": 1, "rotation": 45}]}, b""),
+        ({"status": "maybe"}, b""),
+    ],
+)
+def test_a_reply_with_a_wrong_field_is_malformed(header: dict, blob: bytes) -> None:
+    with pytest.raises(MalformedMessage):
+        decode_reply(header, blob, KINDS)
+
+
+def test_frames_over_the_caps_or_not_json_are_malformed() -> None:
+    import struct
+
+    with pytest.raises(MalformedMessage, match="over the limits"):
+        read_frame(io.BytesIO(struct.pack("<QI", 1 << 40, 10)))
+    stream = io.BytesIO()
+    write_frame(stream, {"a": 1})
+    raw = bytearray(stream.getvalue())
+    raw[12] = ord("[")  # the header no longer parses as an object
+    with pytest.raises(MalformedMessage):
+        read_frame(io.BytesIO(bytes(raw)))
+
+
+def test_a_hostile_worker_fails_its_pages_and_runs_no_code(tmp_path: Path, monkeypatch) -> None:
+    marker = tmp_path / "code-ran"
+    monkeypatch.setenv("DOCRETRIEVER_TEST_MARKER", str(marker))
+    pool = RenderPool(workers=1, command=MALFORMED_WORKER)
+    try:
+        for name in ("pickle-a.pdf", "huge-b.pdf", "pixels-c.pdf"):
+            path = _pdf(tmp_path / name)
+            pages = pool.inspect(path)
+            [result] = pool.render(path, pages, 200 * 300)
+            assert isinstance(result, PageError), name
+            assert "malformed" in str(result) and "tried twice" in str(result), str(result)
+        fine = _pdf(tmp_path / "fine.pdf")
+        [page] = pool.render(fine, pool.inspect(fine), 200 * 300)
+        assert not isinstance(page, PageError) and page.image.size[0] > 0  # the pool carries on
+    finally:
+        pool.close()
+    assert not marker.exists()
+    # Negative control: the same bytes, unpickled as the old channel did, run the code.
+    sys.path.insert(0, str(HELPERS))
+    try:
+        from malformed_render_worker import hostile_pickle
+
+        pickle.loads(hostile_pickle())
+    finally:
+        sys.path.remove(str(HELPERS))
+    assert marker.exists()
