@@ -32,6 +32,7 @@ lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 
 # The Linux installers (.deb and .tar.gz) in dist/installers; see packaging/README.md.
 installers: uv

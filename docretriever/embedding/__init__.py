@@ -44,6 +44,14 @@ class ModelSpec:
         return self.source or default_model()
 
 
+def describe_backend() -> str:
+    """The embedding backend's versions and usable devices, importing it (see
+    :func:`docretriever.embedding.colqwen2.describe_backend`)."""
+    from docretriever.embedding.colqwen2 import describe_backend as describe
+
+    return describe()
+
+
 def load_embedder(
     spec: ModelSpec, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
 ) -> Embedder:
@@ -69,5 +77,6 @@ __all__ = [
     "ModelSpec",
     "PageEmbedding",
     "QueryEmbedding",
+    "describe_backend",
     "load_embedder",
 ]

@@ -44,6 +44,25 @@ def choose_device(requested: str) -> str:
     return "cpu"
 
 
+def describe_backend() -> str:
+    """One line naming the torch and colpali-engine versions and the devices usable here.
+
+    Imports both (the import is what an installer's self-test checks); raises ImportError or
+    whatever a broken install raises on import.
+    """
+    from importlib.metadata import version
+
+    import colpali_engine.models  # noqa: F401  (the import is the check)
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return f"torch {torch.__version__}, colpali-engine {version('colpali-engine')}, devices {devices}"
+
+
 class ColQwen2Embedder:
     """An :class:`~docretriever.embedding.base.Embedder` backed by a ColQwen2-family checkpoint."""
 

@@ -134,15 +134,9 @@ class SelfTest:
         return f"SQLite {sqlite3.sqlite_version} (WAL)"
 
     def _torch(self) -> str:
-        import colpali_engine.models  # noqa: F401  (the import is the check)
-        import torch
+        from docretriever.embedding import describe_backend
 
-        devices = ["cpu"]
-        if torch.cuda.is_available():
-            devices.append("cuda")
-        if torch.backends.mps.is_available():
-            devices.append("mps")
-        return f"torch {torch.__version__}, colpali-engine {_version('colpali-engine')}, devices {devices}"
+        return describe_backend()
 
     def _embed(self) -> str:
         from docretriever.embedding import ModelSpec, load_embedder
