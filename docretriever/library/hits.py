@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from docretriever.documents import PageInfo
 from docretriever.embedding.base import QueryEmbedding
 from docretriever.highlight.regions import Region, find_regions, heat_map
+from docretriever.search.maxsim import similarity_map
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,52 @@ def page_name_of(page: int, label: str | None, page_count: int | None = None, wo
         return f"{word} {page}"
     position = f"{page}/{page_count}" if page_count else str(page)
     return f"{word} {label} ({position})"
+
+
+def existing_path(paths: Sequence[str]) -> str:
+    """The first of a document's ``paths`` that exists on this computer, else the first (its
+    last known place); "" for a document with no path."""
+    for path in paths:
+        if os.path.exists(path):
+            return path
+    return paths[0] if paths else ""
+
+
+def make_hit(
+    rank: int,
+    score: float,
+    *,
+    doc_id: str,
+    paths: Sequence[str],
+    page: PageInfo,
+    page_count: int | None,
+    grid: tuple[int, int],
+    cells: np.ndarray,
+    query: QueryEmbedding,
+    unavailable: bool = False,
+) -> Hit:
+    """The :class:`Hit` for ``page`` of a document found with ``score``, every back end alike.
+
+    ``cells`` are the page's image-cell rows, shape (n_y * n_x, dim) in row-major order of
+    ``grid`` = (n_x, n_y); the similarity map is the query's tokens against them.
+    ``unavailable`` says the document's folder could not be reached at the last look (it only
+    counts when no path exists now).
+    """
+    path = existing_path(paths)
+    missing = not (path and os.path.exists(path))
+    return Hit(
+        rank=rank,
+        score=score,
+        doc_id=doc_id,
+        path=path,
+        missing=missing,
+        unavailable=missing and unavailable,
+        page=page.index + 1,
+        page_label=page.label,
+        page_count=page_count,
+        page_size=(page.width_pt, page.height_pt),
+        rotation=page.rotation,
+        grid=grid,
+        similarity=similarity_map(query.vectors, cells, grid),
+        query=query,
+    )

@@ -28,13 +28,12 @@ from docretriever.library.follow import (
     prune_documents,
     stop_following,
 )
-from docretriever.library.hits import Hit
+from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_paths
 from docretriever.library.local_store import LocalPageStore
 from docretriever.library.recall_watch import last_recall, stage_widening
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.search.maxsim import similarity_map
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
 from docretriever.storage.catalog import (
     INDEXED,
@@ -242,24 +241,18 @@ class LocalLibrary(LocalPageStore):
 
     def _hit(self, rank: int, score: float, page: PageRecord, query: QueryEmbedding) -> Hit:
         document = self.catalog.document(page.document_id)
-        grid = page.grid or (0, 0)
-        path = _existing_path(document)
-        missing = not os.path.exists(path)
-        return Hit(
-            rank=rank,
-            score=score,
+        info = PageInfo(page.index, page.width_pt, page.height_pt, page.rotation, page.label)
+        return make_hit(
+            rank,
+            score,
             doc_id=document.doc_id,
-            path=path,
-            missing=missing,
-            unavailable=missing and document.unavailable,
-            page=page.index + 1,
-            page_label=page.label,
+            paths=document.paths,
+            page=info,
             page_count=document.page_count,
-            page_size=(page.width_pt, page.height_pt),
-            rotation=page.rotation,
-            grid=grid,
-            similarity=similarity_map(query.vectors, self.page_cells(page), grid),
+            grid=page.grid or (0, 0),
+            cells=self.page_cells(page),
             query=query,
+            unavailable=document.unavailable,
         )
 
     def documents(self) -> list[DocumentRecord]:
@@ -423,7 +416,7 @@ class LocalLibrary(LocalPageStore):
         records = [p for p in self.catalog.pages(document.id) if p.index == page - 1]
         if not records:
             raise InvalidInputError(f"{doc_id} has no page {page}.")
-        path = Path(_existing_path(document))
+        path = Path(existing_path(document.paths))
         if not path.exists():
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
@@ -436,10 +429,3 @@ class LocalLibrary(LocalPageStore):
     def close(self) -> None:
         self._close_renderer()
         self.close_pages()
-
-
-def _existing_path(document: DocumentRecord) -> str:
-    for path in document.paths:
-        if os.path.exists(path):
-            return path
-    return document.paths[0] if document.paths else ""

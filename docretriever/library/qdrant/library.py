@@ -23,13 +23,12 @@ from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
 from docretriever.library.base import AddReport, CompactReport, EmbeddingLibrary, LibraryInfo, single_match
-from docretriever.library.hits import Hit
+from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.qdrant.ingest import add_to_qdrant
 from docretriever.library.qdrant.location import QdrantLocation
 from docretriever.library.qdrant.schema import ORIGINAL, POOLED
-from docretriever.library.qdrant.store import QdrantStore, existing_path, page_from_point
+from docretriever.library.qdrant.store import QdrantStore, page_from_point
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.search.maxsim import similarity_map
 from docretriever.storage.catalog import PENDING, DocumentRecord
 
 # Pages the first stage hands to the exact MaxSim rerank: at least this many, or 20 per hit.
@@ -179,21 +178,16 @@ class QdrantLibrary(EmbeddingLibrary):
             sha256 = str(point.payload["sha256"])
             record = documents.get(sha256)
             cells = page_cells(embedding.vectors, embedding.n_cells, embedding.cell_rows)
-            path = existing_path(record) if record else ""
             hits.append(
-                Hit(
-                    rank=rank,
-                    score=float(point.score),
+                make_hit(
+                    rank,
+                    float(point.score),
                     doc_id=sha256[:12],
-                    path=path,
-                    missing=not (path and os.path.exists(path)),
-                    page=info.index + 1,
-                    page_label=info.label,
+                    paths=record.paths if record else [],
+                    page=info,
                     page_count=record.page_count if record else None,
-                    page_size=(info.width_pt, info.height_pt),
-                    rotation=info.rotation,
                     grid=embedding.grid,
-                    similarity=similarity_map(embedded.vectors, cells, embedding.grid),
+                    cells=cells,
                     query=embedded,
                 )
             )
@@ -286,7 +280,7 @@ class QdrantLibrary(EmbeddingLibrary):
 
     def render_page(self, doc_id: str, page: int, max_pixels: int) -> RenderedPage:
         document = self.find_document(doc_id)
-        path = existing_path(document)
+        path = existing_path(document.paths)
         if not path or not os.path.exists(path):
             raise LibraryError(f"The file of document {document.doc_id} is not on this computer ({path}).")
         for info in self.store.page_infos(document.sha256):

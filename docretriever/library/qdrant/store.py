@@ -7,7 +7,6 @@ are cut to stay under the server's request limit.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -284,11 +283,3 @@ def _record(payload: dict[str, Any]) -> DocumentRecord:
         error_details=payload.get("error_details"),
         added_at=float(payload.get("added_at") or 0.0),
     )
-
-
-def existing_path(record: DocumentRecord) -> str:
-    """The first of the document's paths that exists on this computer, else its first path."""
-    for path in record.paths:
-        if os.path.exists(path):
-            return path
-    return record.paths[0] if record.paths else ""
