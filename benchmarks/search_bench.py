@@ -4,6 +4,8 @@
     sudo .venv/bin/python benchmarks/search_bench.py --pages 100000 --cold --json
     uv run python benchmarks/search_bench.py --corpus tiny --model /tmp/tiny
     uv run python benchmarks/search_bench.py --corpus learned --pages 10000 --json
+    uv run python -m docretriever.testing.tiny_model /tmp/tiny  # once, for tiny and skewed
+    uv run python benchmarks/search_bench.py --corpus skewed --model /tmp/tiny --pages 10000 --json [--pseudo]
 
 Corpora:
 - ``synthetic`` (default): ColQwen2-shaped pages (24 x 32 = 768 cells of 128-dim unit vectors
@@ -14,6 +16,10 @@ Corpora:
   trained tiny reading model (models/tiny-reader) at --visual-tokens cells, searched with text
   queries of one to three words of a page: learned embeddings, and the real gap between text
   tokens and image cells.
+- ``skewed``: the PDFs of ../shared/corpus drawn 10,000+ ways (budgets, rotations, crops) and
+  embedded by the tiny random-weight model (:mod:`docretriever.testing.skewed_corpus`): pages
+  that all look alike, skewed codes and long inverted lists; text queries, or with --pseudo the
+  library's own pseudo-queries (a page's cells plus noise, as ``bench`` falls back to).
 - ``tiny``: the PDFs of ../shared/corpus embedded with the tiny random-weight model, searched
   with text queries; it checks the pipeline on real page geometry, not ranking quality.
 
@@ -21,7 +27,9 @@ Reported, all in one run on the same pages and queries: the fast path's median a
 (with the vectors in the page cache, and on a first pass with the cache as found, or with
 ``--cold`` emptied first as after a reboot: a library larger than RAM is always partly cold)
 and recall@10 against exhaustive exact MaxSim (every query's ground truth, scored in one pass
-over all pages); the project's exact mode, timed on --exact-queries queries; colpali-engine's
+over all pages), with the share of the exact top 10 that stage one surveys and stage two keeps
+for the rerank (where recall is lost); the project's exact mode, timed on --exact-queries
+queries; colpali-engine's
 ``score_multi_vector`` (the reference; on at most --reference-pages pages, extrapolated
 linearly beyond); index build speed; RAM held for search (the growth of resident anonymous
 memory when a fresh process opens the library and searches it: the memory-mapped vectors are
@@ -32,6 +40,7 @@ A built library is kept in --library DIR and reused by later runs with the same 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -45,6 +54,7 @@ import numpy as np
 from docretriever.embedding.base import QueryEmbedding
 from docretriever.library.local import LocalLibrary
 from docretriever.search.maxsim import maxsim_score_matrix
+from docretriever.search.ranking import fast_path_stages
 from docretriever.testing.synthetic import GRID, SyntheticCorpus, synthetic_library, synthetic_queries
 
 
@@ -96,6 +106,21 @@ def exhaustive_truth(
         {(library.catalog.document(pages[p].document_id).doc_id, pages[p].index + 1) for p in best}
         for best in exhaustive_page_ids(library, queries, k)
     ]
+
+
+def keep_rates(library: LocalLibrary, queries: list[QueryEmbedding], k: int) -> tuple[float, float]:
+    """The share of each query's exact top k that stage one surveys and that stage two keeps
+    for the exact rerank (means over queries; 1.0 where the library is scored exhaustively)."""
+    pages = library.indexed_pages()
+    kept_one, kept_two = [], []
+    for query, best in zip(queries, exhaustive_page_ids(library, queries, k), strict=True):
+        stages = fast_path_stages(
+            query.vectors, pages.keys(), library.candidates, k, rows_in=lambda p: pages[p].n_rows
+        )
+        surveyed, shortlist = stages if stages is not None else (list(pages), list(pages))
+        kept_one.append(len(best & set(surveyed)) / len(best))
+        kept_two.append(len(best & set(shortlist)) / len(best))
+    return statistics.mean(kept_one), statistics.mean(kept_two)
 
 
 def anonymous_rss() -> int:
@@ -171,6 +196,7 @@ def measure(
     truth = exhaustive_truth(library, queries, args.k)
     fast_ms, fast_sets = fast_pass()
     recalls = [len(t & f) / len(t) for t, f in zip(truth, fast_sets, strict=True)]
+    stage_one_keep, stage_two_keep = keep_rates(library, queries, args.k)
     exact_ms = []
     for query, expected in zip(queries[: args.exact_queries], truth, strict=False):
         exact, seconds = timed(lambda q=query: library.search_embedding(q, args.k, exact=True))
@@ -195,6 +221,8 @@ def measure(
         "fast_first_pass_p95_ms": round(float(np.percentile(first_ms, 95)), 2),
         "recall_at_k": round(statistics.mean(recalls), 4),
         "recall_min": round(min(recalls), 2),
+        "stage_one_keep": round(stage_one_keep, 4),
+        "stage_two_keep": round(stage_two_keep, 4),
         "exact_median_ms": round(exact_median, 2),
         "exact_measured_on_queries": len(exact_ms),
         "reference_colpali_ms": round(reference_ms, 1),
@@ -211,7 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", choices=["synthetic", "learned", "tiny"], default="synthetic")
+    parser.add_argument("--corpus", choices=["synthetic", "learned", "skewed", "tiny"], default="synthetic")
     parser.add_argument("--pages", type=int, default=10_000, help="synthetic pages")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--k", type=int, default=10)
@@ -227,9 +255,10 @@ def main() -> None:
     )
     parser.add_argument("--probe-ram", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--library", default=None, help="folder to build in (and reuse)")
-    parser.add_argument("--model", default=None, help="tiny model folder for --corpus tiny")
+    parser.add_argument("--model", default=None, help="tiny model folder for --corpus tiny or skewed")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--visual-tokens", type=int, default=128, help="cells per page, --corpus learned")
+    parser.add_argument("--pseudo", action="store_true", help="--corpus skewed: pseudo-queries, not text")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.probe_ram:
@@ -251,6 +280,23 @@ def main() -> None:
         folder = Path(args.library or f"/tmp/docretriever-bench-learned-{args.visual_tokens}-{args.pages}")
         library, words = reading_library(folder, embedder, args.pages, visual_tokens=args.visual_tokens)
         queries = reading_queries(embedder, words, args.queries, seed=args.seed)
+    elif args.corpus == "skewed":
+        from docretriever.embedding import ModelSpec, load_embedder
+        from docretriever.library.quality import sample_queries
+        from docretriever.testing.skewed_corpus import BUDGETS, skewed_library, skewed_queries
+
+        embedder_for = {
+            b: load_embedder(ModelSpec(args.model or "", device="cpu", visual_tokens=b)) for b in BUDGETS
+        }
+        # The model's folder is in the name: another tiny model must not reuse these pages.
+        model_tag = hashlib.sha256(str(Path(args.model or "").resolve()).encode()).hexdigest()[:8]
+        folder = Path(args.library or f"/tmp/docretriever-bench-skewed-{args.pages}-{model_tag}")
+        corpus_root = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+        library = skewed_library(folder, embedder_for, args.pages, root=corpus_root)
+        if args.pseudo:
+            queries = sample_queries(library, args.queries, seed=args.seed)
+        else:
+            queries = skewed_queries(embedder_for[BUDGETS[-1]], args.queries)
     else:
         from docretriever.embedding import ModelSpec, load_embedder
 
@@ -266,7 +312,7 @@ def main() -> None:
         if args.rerank is None:
             args.rerank = 32  # a few hundred pages: force the two-stage path
     figures = measure(library, queries, args)
-    figures["corpus"] = args.corpus
+    figures["corpus"] = args.corpus + (" (pseudo-queries)" if args.pseudo else "")
     print(json.dumps(figures, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
 
 

@@ -228,6 +228,7 @@ class LocalLibrary(LocalPageStore):
                 rerank=rerank,
                 prefetch=lambda page_ids: self.prefetch_pages([pages[p] for p in page_ids]),
                 widen=widen,
+                rows_in=lambda page_id: pages[page_id].n_rows,
             )
         hits: list[Hit] = []
         for page_id, score in ranked:
