@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from docretriever.config import PIXELS_PER_CELL
 from docretriever.documents.pdf import PageInfo, mupdf
 from docretriever.documents.render import render_page
 from docretriever.embedding.base import Embedder, PageEmbedding, QueryEmbedding
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from docretriever.library.local import LocalLibrary
 
 PAGES_PER_DOCUMENT = 20
@@ -105,7 +108,7 @@ def _variant(number: int) -> tuple[int, int, tuple[float, float, float, float]]:
     return _VARIANTS[number % len(_VARIANTS)]
 
 
-def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, object, PageInfo]]:
+def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, Image.Image, PageInfo]]:
     """(label, image, page info) for every page of every PDF that opens, ``variants`` ways each:
     variant-major, so that any prefix mixes every document."""
     documents = []
@@ -134,7 +137,8 @@ def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, object,
                         )
                     )
                     page.set_rotation((turned + rotation) % 360)
-                    rendered = render_page(path, opened, PageInfo(index, 0.0, 0.0, 0), budget * 784)
+                    whole = PageInfo(index, 0.0, 0.0, 0)
+                    rendered = render_page(path, opened, whole, budget * PIXELS_PER_CELL)
                     page.set_rotation(turned)
                     page.set_cropbox(box)
                 except Exception:  # a damaged page, or a crop MuPDF refuses: leave it out
@@ -159,7 +163,7 @@ def skewed_library(
 
     library = LocalLibrary(folder, embedder=embedder_for[BUDGETS[-1]])
     have = len(library.indexed_pages()) // PAGES_PER_DOCUMENT * PAGES_PER_DOCUMENT
-    batch: list[tuple[str, object, PageInfo]] = []
+    batch: list[tuple[str, Image.Image, PageInfo]] = []
     stored = 0
     for item in _rendered_variants(root, variants=len(_VARIANTS)):
         if stored >= pages:
@@ -180,18 +184,15 @@ def skewed_library(
 def _store(
     library: LocalLibrary,
     embedder_for: dict[int, Embedder],
-    batch: list[tuple[str, object, PageInfo]],
+    batch: list[tuple[str, Image.Image, PageInfo]],
     first: int,
 ) -> None:
-    from PIL import Image
-
     embeddings: dict[int, PageEmbedding] = {}
     budgets = [_variant(int(label.rsplit("@", 1)[1]))[0] for label, _, _ in batch]
     for budget in set(budgets):  # one batch per budget: a variant's pages share one
         numbers = [n for n, b in enumerate(budgets) if b == budget]
         images = [batch[n][1] for n in numbers]
-        assert all(isinstance(image, Image.Image) for image in images)
-        embeddings |= dict(zip(numbers, embedder_for[budget].embed_pages(images), strict=True))  # type: ignore[arg-type]
+        embeddings |= dict(zip(numbers, embedder_for[budget].embed_pages(images), strict=True))
     embedded = [
         (PageInfo(n, info.width_pt, info.height_pt, 0), embeddings[n]) for n, (_, _, info) in enumerate(batch)
     ]
