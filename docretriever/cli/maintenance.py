@@ -17,7 +17,7 @@ def run_prune(library: Library, args: argparse.Namespace, bar: ProgressBar, canc
     """``prune``: say which missing documents would be forgotten (count, pages, names), ask, then
     forget them (see :meth:`Library.prune`). ``--yes`` does not ask; without a terminal to ask
     on, it is required. Documents whose folder is out of reach are never pruned: say so."""
-    from docretriever.cli.commands import counted, pages_of
+    from docretriever.cli.wording import counted, pages_of
 
     missing = library.missing_documents()  # checked again just now: a file that is back is not
     out_of_reach = sum(1 for document in library.documents() if document.availability == UNAVAILABLE)

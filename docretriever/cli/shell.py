@@ -18,8 +18,8 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from docretriever.cli.commands import print_hits
 from docretriever.cli.progress_bar import ProgressBar
+from docretriever.cli.results import print_hits
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.library import Hit, Library
 
