@@ -8,8 +8,12 @@ import pytest
 from conftest import corpus_or_skip
 
 
-def test_a_missing_corpus_skips_by_default(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("DOCRETRIEVER_REQUIRE_CORPUS", raising=False)
+@pytest.mark.parametrize("value", [None, "", "0"])
+def test_a_missing_corpus_skips_by_default(monkeypatch, tmp_path: Path, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv("DOCRETRIEVER_REQUIRE_CORPUS", raising=False)
+    else:
+        monkeypatch.setenv("DOCRETRIEVER_REQUIRE_CORPUS", value)
     with pytest.raises(pytest.skip.Exception):
         corpus_or_skip(tmp_path / "absent")
 

@@ -36,11 +36,11 @@ def _pdf(path: Path) -> Path:
     return path
 
 
-def _round_trip_reply(reply: tuple) -> tuple:
+def _round_trip_reply(reply: tuple, request: str) -> tuple:
     stream = io.BytesIO()
     write_reply(stream, reply)
     stream.seek(0)
-    return decode_reply(*read_frame(stream), KINDS)
+    return decode_reply(*read_frame(stream), KINDS, request)
 
 
 def test_requests_and_replies_survive_the_round_trip() -> None:
@@ -52,12 +52,12 @@ def test_requests_and_replies_survive_the_round_trip() -> None:
 
     pages = PageList([info, PageInfo(3, 595.0, 842.0, 0)])
     pages.note = "The file declares 9 pages but holds only 4"
-    status, decoded = _round_trip_reply(("ok", pages))
+    status, decoded = _round_trip_reply(("ok", pages), "inspect")
     assert status == "ok" and list(decoded) == list(pages) and decoded.note == pages.note
     pixels = bytes(range(6)) * 2
     image = ("RGB", (2, 2), pixels, 10.0, 20.0, "mupdf")
-    assert _round_trip_reply(("ok", image)) == ("ok", image)
-    assert _round_trip_reply(("error", "page", "Could not render.", None)) == (
+    assert _round_trip_reply(("ok", image), "render") == ("ok", image)
+    assert _round_trip_reply(("error", "page", "Could not render.", None), "render") == (
         "error",
         "page",
         "Could not render.",
@@ -65,20 +65,56 @@ def test_requests_and_replies_survive_the_round_trip() -> None:
     )
 
 
+def test_undecodable_names_and_odd_labels_travel() -> None:
+    stream = io.BytesIO()
+    odd = "/tmp/bad\udcff-name.pdf"  # a file name that is not UTF-8, as Python decodes it
+    write_request(stream, ("inspect", odd, None))
+    stream.seek(0)
+    assert read_request(stream) == ("inspect", odd, None)
+    pages = PageList([PageInfo(0, 10.0, 10.0, 0, "x\udcff\x00")])
+    _, decoded = _round_trip_reply(("ok", pages), "inspect")
+    assert decoded[0].label == "x?\x00"  # storable: the lone surrogate replaced
+
+
+IMAGE = {"mode": "RGB", "size": [1, 1], "width_pt": 1, "height_pt": 1, "renderer": "mupdf"}
+
+
 @pytest.mark.parametrize(
-    "header, blob",
+    "header, blob, request_kind",
     [
-        ({"status": "ok", "image": {"mode": "RGB", "size": [2, 2], "width_pt": 1, "height_pt": 1}}, b"x"),
-        ({"status": "ok", "image": {"mode": "P;evil", "size": [1, 1]}}, b"x"),
-        ({"status": "error", "kind": "os.system", "message": "m", "details": None}, b""),
-        ({"status": "ok", "pages": [{"index": "0", "width_pt": 1, "height_pt": 1, "rotation": 0}]}, b""),
-        ({"status": "ok", "pages": [{"index": 0, "width_pt": 1, "height_pt": 1, "rotation": 45}]}, b""),
-        ({"status": "maybe"}, b""),
+        ({"status": "ok", "image": {**IMAGE, "size": [2, 2]}}, b"xyz", "render"),
+        ({"status": "ok", "image": {**IMAGE, "mode": "L"}}, b"x", "render"),
+        ({"status": "ok", "image": {**IMAGE, "mode": "P;evil"}}, b"xyz", "render"),
+        ({"status": "ok", "image": {**IMAGE, "width_pt": float("nan")}}, b"xyz", "render"),
+        ({"status": "ok", "image": {**IMAGE, "height_pt": 10**400}}, b"xyz", "render"),
+        ({"status": "ok", "pages": [], "note": None}, b"", "render"),
+        ({"status": "ok", "image": IMAGE}, b"xyz", "inspect"),
+        ({"status": "error", "kind": "os.system", "message": "m", "details": None}, b"", "render"),
+        ({"status": "error", "kind": ["document"], "message": "m", "details": None}, b"", "render"),
+        (
+            {"status": "ok", "pages": [{"index": "0", "width_pt": 1, "height_pt": 1, "rotation": 0}]},
+            b"",
+            "inspect",
+        ),
+        (
+            {"status": "ok", "pages": [{"index": -1, "width_pt": 1, "height_pt": 1, "rotation": 0}]},
+            b"",
+            "inspect",
+        ),
+        (
+            {"status": "ok", "pages": [{"index": 0, "width_pt": 1, "height_pt": 1, "rotation": 45}]},
+            b"",
+            "inspect",
+        ),
+        ({"status": "maybe"}, b"", "render"),
     ],
 )
-def test_a_reply_with_a_wrong_field_is_malformed(header: dict, blob: bytes) -> None:
+def test_a_reply_with_a_wrong_field_is_malformed(header: dict, blob: bytes, request_kind: str) -> None:
     with pytest.raises(MalformedMessage):
-        decode_reply(header, blob, KINDS)
+        decode_reply(header, blob, KINDS, request_kind)
+    # The control: the same reply with the fields right is read.
+    if "image" in header and request_kind == "render":
+        assert decode_reply({"status": "ok", "image": IMAGE}, b"xyz", KINDS, "render")[0] == "ok"
 
 
 def test_frames_over_the_caps_or_not_json_are_malformed() -> None:
@@ -92,14 +128,26 @@ def test_frames_over_the_caps_or_not_json_are_malformed() -> None:
     raw[12] = ord("[")  # the header no longer parses as an object
     with pytest.raises(MalformedMessage):
         read_frame(io.BytesIO(bytes(raw)))
+    deep = b"[" * 200_000
+    with pytest.raises(MalformedMessage):
+        read_frame(io.BytesIO(struct.pack("<QI", 12 + len(deep), len(deep)) + deep))
 
 
 def test_a_hostile_worker_fails_its_pages_and_runs_no_code(tmp_path: Path, monkeypatch) -> None:
     marker = tmp_path / "code-ran"
     monkeypatch.setenv("DOCRETRIEVER_TEST_MARKER", str(marker))
-    pool = RenderPool(workers=1, command=MALFORMED_WORKER)
+    # A reply the pool could not read would leave it waiting for the time limit instead, and
+    # the message would say so ("took longer than 30 s").
+    pool = RenderPool(workers=1, command=MALFORMED_WORKER, timeout_s=30)
     try:
-        for name in ("pickle-a.pdf", "huge-b.pdf", "pixels-c.pdf"):
+        for name in (
+            "pickle-a.pdf",
+            "huge-b.pdf",
+            "pixels-c.pdf",
+            "kind-d.pdf",
+            "nested-e.pdf",
+            "pages-f.pdf",
+        ):
             path = _pdf(tmp_path / name)
             pages = pool.inspect(path)
             [result] = pool.render(path, pages, 200 * 300)

@@ -68,8 +68,7 @@ class _Process:
         assert self.popen.stdout is not None
         while True:
             try:
-                header, blob = read_frame(self.popen.stdout)
-                message = decode_reply(header, blob, set(ERROR_KINDS))
+                frame = read_frame(self.popen.stdout)
             except MalformedMessage as exc:
                 # The stream cannot be trusted past this point: the worker is replaced.
                 replies.put((self.number, ("malformed", str(exc))))
@@ -77,7 +76,10 @@ class _Process:
             except (EOFError, OSError, ValueError):
                 replies.put((self.number, None))  # None: the process is gone
                 return
-            replies.put((self.number, message))
+            except Exception as exc:  # whatever else a hostile frame provokes: never a dead reader
+                replies.put((self.number, ("malformed", repr(exc))))
+                return
+            replies.put((self.number, ("frame", *frame)))
 
     def send(self, request: tuple[object, ...]) -> bool:
         """False when the process has died (the pipe is closed)."""
@@ -220,6 +222,11 @@ class RenderPool:
             if number not in running:  # a reply from a worker already replaced
                 continue
             task = running.pop(number)
+            if message is not None and message[0] == "frame":
+                try:
+                    message = decode_reply(message[1], message[2], set(ERROR_KINDS), str(task.request[0]))
+                except MalformedMessage as exc:
+                    message = ("malformed", str(exc))
             if message is None or message[0] == "malformed":
                 self._replace(number)
                 reason = "the renderer crashed" if message is None else "the renderer's reply was malformed"

@@ -14,6 +14,7 @@ bytes, width_pt, height_pt, renderer))`` for render, ``("error", kind, message, 
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import IO, Any
 
@@ -24,7 +25,6 @@ _FRAME = struct.Struct("<QI")
 # rendered page (3 bytes a pixel, a few megapixels at most).
 MAX_HEADER_BYTES = 64 << 20
 MAX_BLOB_BYTES = 512 << 20
-_MODES = {"RGB": 3, "L": 1, "RGBA": 4}
 
 
 class MalformedMessage(ValueError):
@@ -32,7 +32,8 @@ class MalformedMessage(ValueError):
 
 
 def write_frame(stream: IO[bytes], header: dict[str, Any], blob: bytes = b"") -> None:
-    data = json.dumps(header, ensure_ascii=False).encode()
+    # ASCII JSON: a path or label with lone surrogates (undecodable file names) still encodes.
+    data = json.dumps(header).encode("ascii")
     stream.write(_FRAME.pack(_FRAME.size + len(data) + len(blob), len(data)) + data + blob)
     stream.flush()
 
@@ -52,7 +53,7 @@ def read_frame(stream: IO[bytes]) -> tuple[dict[str, Any], bytes]:
         raise EOFError("the other process closed the pipe mid-message")
     try:
         header = json.loads(data[:header_length])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested past parsing
         raise MalformedMessage(f"the header is not JSON ({exc.__class__.__name__})") from exc
     if not isinstance(header, dict):
         raise MalformedMessage("the header is not a JSON object")
@@ -75,6 +76,20 @@ def _typed(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
     return value
 
 
+def _size(value: Any, what: str) -> float:
+    """A finite, non-negative number of points."""
+    number = float(_typed(value, (int, float), what))
+    if not math.isfinite(number) or number < 0:
+        raise MalformedMessage(f"{what} is not a size")
+    return number
+
+
+def _text(value: Any, what: str) -> str:
+    """A string the app can store and show (lone surrogates replaced)."""
+    text: str = _typed(value, str, what)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _page_info(fields: Any) -> PageInfo:
     if not isinstance(fields, dict):
         raise MalformedMessage("a page is not an object")
@@ -82,12 +97,15 @@ def _page_info(fields: Any) -> PageInfo:
     rotation = _typed(fields.get("rotation"), int, "a page's rotation")
     if rotation not in (0, 90, 180, 270):
         raise MalformedMessage("a page's rotation is not a quarter turn")
+    index = _typed(fields.get("index"), int, "a page's index")
+    if index < 0:
+        raise MalformedMessage("a page's index is negative")
     return PageInfo(
-        _typed(fields.get("index"), int, "a page's index"),
-        float(_typed(fields.get("width_pt"), (int, float), "a page's width")),
-        float(_typed(fields.get("height_pt"), (int, float), "a page's height")),
+        index,
+        _size(fields.get("width_pt"), "a page's width"),
+        _size(fields.get("height_pt"), "a page's height"),
         rotation,
-        None if label is None else _typed(label, str, "a page label"),
+        None if label is None else _text(label, "a page label"),
     )
 
 
@@ -124,31 +142,46 @@ def write_reply(stream: IO[bytes], reply: tuple[Any, ...]) -> None:
         write_frame(stream, {"status": "ok", "image": {**image, "renderer": renderer}}, pixels)
 
 
-def decode_reply(header: dict[str, Any], blob: bytes, error_kinds: set[str]) -> tuple[Any, ...]:
-    """A reply as the pool uses it, every field checked; raises :class:`MalformedMessage`."""
+def decode_reply(header: dict[str, Any], blob: bytes, error_kinds: set[str], request: str) -> tuple[Any, ...]:
+    """A reply to a ``request`` ("inspect" or "render") as the pool uses it, every field checked:
+    an inspect gets a page list, a render an RGB image. Raises :class:`MalformedMessage` for
+    anything else, whatever is wrong with it."""
+    try:
+        return _decode_reply(header, blob, error_kinds, request)
+    except MalformedMessage:
+        raise
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise MalformedMessage(f"a reply that cannot be read ({exc.__class__.__name__})") from exc
+
+
+def _decode_reply(
+    header: dict[str, Any], blob: bytes, error_kinds: set[str], request: str
+) -> tuple[Any, ...]:
     status = header.get("status")
     if status == "error":
         kind = header.get("kind")
-        if kind not in error_kinds:
+        if not isinstance(kind, str) or kind not in error_kinds:
             raise MalformedMessage("an error of an unknown kind")
         details = header.get("details")
-        message = _typed(header.get("message"), str, "an error message")
-        return ("error", kind, message, None if details is None else _typed(details, str, "details"))
+        message = _text(header.get("message"), "an error message")
+        return ("error", kind, message, None if details is None else _text(details, "details"))
     if status != "ok":
         raise MalformedMessage("a reply that is neither ok nor an error")
-    if "pages" in header:
+    if request == "inspect":
+        if "pages" not in header:
+            raise MalformedMessage("an inspect answered without a page list")
         pages = PageList(_page_info(p) for p in _typed(header["pages"], list, "the page list"))
         note = header.get("note")
-        pages.note = None if note is None else _typed(note, str, "the page list's note")
+        pages.note = None if note is None else _text(note, "the page list's note")
         return ("ok", pages)
     image = _typed(header.get("image"), dict, "the image")
     mode, size = image.get("mode"), image.get("size")
-    if mode not in _MODES or not isinstance(size, list) or len(size) != 2:
-        raise MalformedMessage("the image's mode or size is not one the app reads")
+    if mode != "RGB" or not isinstance(size, list) or len(size) != 2:
+        raise MalformedMessage("the image is not an RGB image of two dimensions")
     width, height = (_typed(v, int, "the image size") for v in size)
-    if width <= 0 or height <= 0 or len(blob) != width * height * _MODES[mode]:
+    if width <= 0 or height <= 0 or len(blob) != width * height * 3:
         raise MalformedMessage("the image's pixels do not match its size")
-    width_pt = float(_typed(image.get("width_pt"), (int, float), "the page width"))
-    height_pt = float(_typed(image.get("height_pt"), (int, float), "the page height"))
-    renderer = _typed(image.get("renderer"), str, "the renderer")
+    width_pt = _size(image.get("width_pt"), "the page width")
+    height_pt = _size(image.get("height_pt"), "the page height")
+    renderer = _text(image.get("renderer"), "the renderer")
     return ("ok", (mode, (width, height), blob, width_pt, height_pt, renderer))

@@ -12,6 +12,7 @@ page depends only on ``v``; a library built once is reused by later runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -127,7 +128,10 @@ def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, Image.I
                 try:
                     page = opened.load_page(index)
                     box, turned = page.cropbox, page.rotation
-                    width, height = box.width, box.height
+                except Exception:  # a damaged page: leave it out
+                    continue
+                width, height = box.width, box.height
+                try:
                     page.set_cropbox(
                         mupdf().Rect(
                             box.x0 + left * width,
@@ -139,10 +143,12 @@ def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, Image.I
                     page.set_rotation((turned + rotation) % 360)
                     whole = PageInfo(index, 0.0, 0.0, 0)
                     rendered = render_page(path, opened, whole, budget * PIXELS_PER_CELL)
-                    page.set_rotation(turned)
-                    page.set_cropbox(box)
-                except Exception:  # a damaged page, or a crop MuPDF refuses: leave it out
+                except Exception:  # a crop MuPDF refuses, or a page it cannot render: leave it out
                     continue
+                finally:  # the page's own box and turn, for its next variant
+                    with contextlib.suppress(Exception):
+                        page.set_rotation(turned)
+                        page.set_cropbox(box)
                 info = PageInfo(index, rendered.width_pt, rendered.height_pt, 0)
                 yield f"{path.name}#{index}@{number}", rendered.image, info
 

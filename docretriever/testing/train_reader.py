@@ -183,8 +183,9 @@ def _same_size_buckets(images: Sequence[np.ndarray], batch: int) -> list[list[in
 
 
 def growing_pool(buckets: Sequence[list[int]], step: int, args: argparse.Namespace) -> list[list[int]]:
-    """The pages a step may draw from: the first ``grow_from`` pages, doubled every
-    ``grow_every`` steps until all are in, taken from each size bucket in proportion.
+    """The pages a step may draw from: about ``grow_from`` pages, doubled every ``grow_every``
+    steps until all are in, taken from each size bucket in proportion (and at least a batch from
+    each, so the first pool holds at least a batch per page size).
 
     Why: from random weights, batches drawn from thousands of varied pages give no word a
     consistent pull, and the only consistent part of the gradient is the shared one (all cells
@@ -343,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--save-every", type=int, default=500)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "docretriever-reader")
     args = parser.parse_args(argv)
+    if args.grow_every < 1:
+        parser.error("--grow-every must be at least 1")
     torch.set_num_threads(args.threads)
     model, processor, result = train(args)
     save(model, processor, args.destination)

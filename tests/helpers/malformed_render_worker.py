@@ -1,6 +1,8 @@
 """A render worker taken over by a hostile file: it answers render requests for files named
-pickle-*, huge-* and pixels-* with replies that break the wire format (a pickle that would run
-code, a frame claiming a terabyte, pixels that do not match the size); other requests as usual."""
+pickle-*, huge-*, pixels-*, kind-*, nested-* and pages-* with replies that break the wire format (a
+pickle that would run code, a frame claiming a terabyte, pixels that do not match the size, an
+unhashable error kind, JSON nested past parsing, a page list where an image belongs); other
+requests as usual."""
 
 from __future__ import annotations
 
@@ -44,6 +46,15 @@ def main() -> None:
         elif request[0] == "render" and name.startswith("pixels-"):
             image = {"mode": "RGB", "size": [10, 10], "width_pt": 1.0, "height_pt": 1.0, "renderer": "x"}
             worker_protocol.write_frame(replies, {"status": "ok", "image": image}, b"12345")
+        elif request[0] == "render" and name.startswith("kind-"):
+            error = {"status": "error", "kind": ["document"], "message": "m", "details": None}
+            worker_protocol.write_frame(replies, error)
+        elif request[0] == "render" and name.startswith("nested-"):
+            data = b"[" * 200_000
+            replies.write(struct.pack("<QI", 12 + len(data), len(data)) + data)
+            replies.flush()
+        elif request[0] == "render" and name.startswith("pages-"):
+            worker_protocol.write_frame(replies, {"status": "ok", "pages": [], "note": None})
         else:
             worker_protocol.write_reply(replies, ("ok", worker.handle(request)))
 
