@@ -6,23 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stand_in_index import OrderedStandInIndex
 
 from docretriever.search import ranking
 from docretriever.search.ranking import RERANK_MOST_TIMES, TYPICAL_PAGE_ROWS, rerank_count
-
-
-class _Index:
-    """A stand-in index over pages 0..1999: stage one hands on the lowest ids, stage two prefers
-    the higher ones."""
-
-    def __len__(self) -> int:
-        return 2000
-
-    def survey(self, query: np.ndarray, count: int, probes: int = 8) -> list[int]:
-        return list(range(min(count, 2000)))
-
-    def pooled_scores(self, query: np.ndarray, page_ids: list[int]) -> np.ndarray:
-        return np.asarray(page_ids, dtype=np.float32)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +48,7 @@ def test_small_pages_are_reranked_in_greater_number_and_the_stages_match_the_sea
         ranking.two_stage_top_k(
             query,
             set(range(2000)),
-            _Index(),  # type: ignore[arg-type]
+            OrderedStandInIndex(2000),  # type: ignore[arg-type]
             rows_of,
             10,
             prefetch=lambda page_ids: prefetched.append(list(page_ids)),
@@ -75,10 +62,10 @@ def test_small_pages_are_reranked_in_greater_number_and_the_stages_match_the_sea
     stages = ranking.fast_path_stages(
         query,
         set(range(2000)),
-        _Index(),
+        OrderedStandInIndex(2000),
         10,
         rows_in=lambda page_id: TYPICAL_PAGE_ROWS // 4,  # type: ignore[arg-type]
     )
     assert stages is not None and stages[1] == small  # the benchmark sees the search's shortlist
-    small_library = ranking.fast_path_stages(query, set(range(50)), _Index(), 10)  # type: ignore[arg-type]
+    small_library = ranking.fast_path_stages(query, set(range(50)), OrderedStandInIndex(2000), 10)  # type: ignore[arg-type]
     assert small_library is None  # scored exactly

@@ -11,6 +11,7 @@ import numpy as np
 import pymupdf
 import pytest
 from conftest import SAMPLES, corpus_or_skip
+from stand_in_index import OrderedStandInIndex
 
 from docretriever.cli import main
 from docretriever.errors import InvalidInputError
@@ -89,20 +90,6 @@ def test_the_fast_path_stays_within_the_documents(library, docs: Path, monkeypat
     assert [(h.doc_id, h.page) for h in fast] == [(h.doc_id, h.page) for h in exact]
 
 
-class _Survey:
-    """A stand-in index over pages 0..999 whose first stage ranks them by id, lowest first, and
-    whose second stage prefers higher ids."""
-
-    def __len__(self) -> int:
-        return 1000
-
-    def survey(self, query: np.ndarray, count: int, probes: int = 8) -> list[int]:
-        return list(range(min(count, 1000)))
-
-    def pooled_scores(self, query: np.ndarray, page_ids: list[int]) -> np.ndarray:
-        return np.asarray(page_ids, dtype=np.float32)
-
-
 def test_the_first_stage_looks_deeper_when_the_scope_is_a_small_part_of_the_library() -> None:
     """Within pages 0-9 and 500-999, the best (the highest ids) lie past the first 400 pages
     the first stage would hand on for the whole library: it must look past them."""
@@ -112,7 +99,7 @@ def test_the_first_stage_looks_deeper_when_the_scope_is_a_small_part_of_the_libr
         return np.full((1, 4), page_id / 1000, dtype=np.float32)
 
     query = np.ones((1, 4), dtype=np.float32)
-    ranked = ranking.two_stage_top_k(query, within, _Survey(), rows_of, 10)  # type: ignore[arg-type]
+    ranked = ranking.two_stage_top_k(query, within, OrderedStandInIndex(1000), rows_of, 10)  # type: ignore[arg-type]
     assert len(ranked) == 10 and all(page_id >= 500 for page_id, _ in ranked)
 
 
