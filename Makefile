@@ -33,6 +33,7 @@ lint: sync
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
+	$(UV) run --frozen python tests/helpers/import_cycles.py docretriever docretriever_ui >/dev/null
 
 # The Linux installers (.deb and .tar.gz) in dist/installers; see packaging/README.md.
 installers: uv

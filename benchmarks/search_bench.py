@@ -134,7 +134,7 @@ def anonymous_rss() -> int:
 def probe_search_ram(folder: Path) -> None:
     """Run in a fresh process: the anonymous memory that opening the library and searching it
     holds (page table, index, ranking centroids), printed as JSON."""
-    from docretriever.library.quality import sample_queries
+    from docretriever.library.local.quality import sample_queries
 
     before = anonymous_rss()
     library = LocalLibrary(folder, create=False)
@@ -282,7 +282,7 @@ def main() -> None:
         queries = reading_queries(embedder, words, args.queries, seed=args.seed)
     elif args.corpus == "skewed":
         from docretriever.embedding import ModelSpec, load_embedder
-        from docretriever.library.quality import sample_queries
+        from docretriever.library.local.quality import sample_queries
         from docretriever.testing.skewed_corpus import BUDGETS, skewed_library, skewed_queries
 
         embedder_for = {

@@ -20,8 +20,8 @@ from conftest import SAMPLES, corpus_or_skip
 
 from docretriever.cli import main
 from docretriever.errors import Cancelled, LibraryError
-from docretriever.library import compaction, open_library
-from docretriever.library.local import LocalLibrary
+from docretriever.library import open_library
+from docretriever.library.local import LocalLibrary, compaction
 from docretriever.progress import CancelToken, Progress
 from docretriever.storage import vectors
 from docretriever.storage.catalog import INDEXED, Catalog

@@ -24,7 +24,7 @@ from docretriever.embedding.weights_fingerprint import (
 )
 from docretriever.errors import LibraryError, ModelError, ModelMismatchError
 from docretriever.library.local import LocalLibrary
-from docretriever.library.lock import WriterLock
+from docretriever.library.local.lock import WriterLock
 from docretriever.library.qdrant import QdrantLibrary
 
 

@@ -4,7 +4,7 @@ Each case counts the pages embedded: bringing the same bytes back after an unmou
 move, a moved parent or a symlink's target going away must embed none. Drives and shares cannot
 be unmounted on a test machine: an unplugged drive is its mount point left empty (as it is on
 Linux), an offline share is a folder whose stat() fails or hangs (the probe's calls are named in
-:mod:`docretriever.library.availability` so that a test can stand in for them).
+:mod:`docretriever.library.local.availability` so that a test can stand in for them).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
 
 from docretriever.cli import main
 from docretriever.errors import InvalidInputError
-from docretriever.library import availability, open_library
-from docretriever.storage import MISSING, PRESENT, UNAVAILABLE
+from docretriever.library import open_library
+from docretriever.library.local import availability
+from docretriever.vocabulary import MISSING, PRESENT, UNAVAILABLE
 
 FOUR = {
     "a.pdf": "004-pdflatex-4-pages/pdflatex-4-pages.pdf",

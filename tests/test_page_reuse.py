@@ -10,13 +10,13 @@ import pymupdf
 from conftest import SAMPLES, CountingEmbedder, corpus_or_skip
 from PIL import Image
 
-from docretriever.cli.commands import _summary
+from docretriever.cli.commands import add_summary
 from docretriever.documents import sha256_of_file
 from docretriever.documents.pdf import open_pdf
 from docretriever.documents.render import render_page
 from docretriever.library import AddReport, open_library
+from docretriever.library.ingest import content_hash
 from docretriever.library.local import LocalLibrary
-from docretriever.library.page_reuse import content_hash
 
 FOUR_PAGES = "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
 
@@ -219,9 +219,9 @@ def test_identical_pages_of_one_file_are_embedded_once(
 
 
 def test_the_summary_names_reused_pages_only_when_there_are_some() -> None:
-    assert "4 unchanged pages reused" in _summary(AddReport(pages_embedded=1, pages_reused=4), 2.0)
-    assert "1 unchanged page reused" in _summary(AddReport(pages_reused=1), 2.0)
-    assert "reused" not in _summary(AddReport(pages_embedded=3), 2.0)
+    assert "4 unchanged pages reused" in add_summary(AddReport(pages_embedded=1, pages_reused=4), 2.0)
+    assert "1 unchanged page reused" in add_summary(AddReport(pages_reused=1), 2.0)
+    assert "reused" not in add_summary(AddReport(pages_embedded=3), 2.0)
 
 
 def test_a_reindex_embeds_again_and_reuses_nothing(

@@ -112,7 +112,7 @@ def test_a_log_says_where_a_stopped_count_ended(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_add_summary_names_the_model_load_and_measures_pages_per_second_as_the_bar() -> None:
-    from docretriever.cli.commands import _summary
+    from docretriever.cli.commands import add_summary
     from docretriever.library import AddReport
 
     class Bar:
@@ -120,18 +120,18 @@ def test_the_add_summary_names_the_model_load_and_measures_pages_per_second_as_t
             return {"Loading the model": 3.1, "Indexing": 8.0}.get(stage)
 
     report = AddReport(pages_embedded=40)
-    line = _summary(report, 12.0, Bar())  # type: ignore[arg-type]
+    line = add_summary(report, 12.0, Bar())  # type: ignore[arg-type]
     assert line == (
         "0 indexed; 40 pages embedded in 12.0 s including 3.1 s loading the model, "
         "5.0 pages/s while indexing."
     )
     # Nothing to embed, so no model loaded: no rate, no loading time.
-    assert _summary(AddReport(), 0.4, None) == "0 indexed; 0 pages embedded in 0.4 s."
+    assert add_summary(AddReport(), 0.4, None) == "0 indexed; 0 pages embedded in 0.4 s."
 
 
 def test_bench_says_what_its_recall_means() -> None:
-    from docretriever.cli.commands import _judge_recall
+    from docretriever.cli.commands import judge_recall
 
-    assert _judge_recall(0.99).startswith("Good")
-    low = _judge_recall(0.8)
+    assert judge_recall(0.99).startswith("Good")
+    low = judge_recall(0.8)
     assert "Below 0.99" in low and "search --exact" in low and "codebook" in low

@@ -283,7 +283,7 @@ def test_an_upload_of_real_pages_fits_the_servers_request_limit() -> None:
 
 def test_a_cancelled_qdrant_add_says_what_it_kept(docs: Path, tiny_embedder) -> None:
     """The Ctrl-C message counts the pages kept, as for a local library (issue 15, part 6)."""
-    from docretriever.cli.main import _kept
+    from docretriever.cli.main import kept_after_stop
     from docretriever.errors import Cancelled
     from docretriever.progress import CancelToken, Progress
 
@@ -301,5 +301,5 @@ def test_a_cancelled_qdrant_add_says_what_it_kept(docs: Path, tiny_embedder) -> 
     report = stopped.value.report
     assert report is not None and 0 < report.pages_embedded == kept < 10 and report.embedded_in
     documents = len(report.embedded_in)
-    assert _kept(stopped.value).startswith(f"Stopped; {kept} page")
-    assert f"of {documents} document" in _kept(stopped.value)
+    assert kept_after_stop(stopped.value).startswith(f"Stopped; {kept} page")
+    assert f"of {documents} document" in kept_after_stop(stopped.value)

@@ -13,7 +13,7 @@ import pytest
 from docretriever.cli import main
 from docretriever.errors import Cancelled
 from docretriever.library.local import LocalLibrary
-from docretriever.library.recall_watch import (
+from docretriever.library.local.recall_record import (
     FILE_NAME,
     NEW_SEARCHES,
     TARGET_RECALL,
@@ -21,8 +21,8 @@ from docretriever.library.recall_watch import (
     RecallRecord,
     last_recall,
     stage_widening,
-    watch_recall,
 )
+from docretriever.library.local.recall_watch import watch_recall
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, Progress
 from docretriever.search import ranking
@@ -105,7 +105,7 @@ def test_low_recall_widens_the_fast_path_and_a_good_one_narrows_it_again(
     seen: list[int] = []
     two_stage = ranking.two_stage_top_k
     monkeypatch.setattr(
-        "docretriever.library.local.two_stage_top_k",
+        "docretriever.library.local.library.two_stage_top_k",
         lambda *args, **kwargs: seen.append(kwargs["widen"]) or two_stage(*args, **kwargs),
     )
     library.search_embedding(queries[0], 10)

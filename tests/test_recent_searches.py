@@ -13,7 +13,7 @@ from conftest import SAMPLES, corpus_or_skip
 
 from docretriever.cli import main
 from docretriever.library import recent_searches
-from docretriever.library.bench_queries import MIN_RECENT
+from docretriever.library.local.bench_queries import MIN_RECENT
 from docretriever.library.recent_searches import FILE_NAME, RecentSearches
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docretriever.library.quality import check_search, sample_queries
+from docretriever.library.local.quality import check_search, sample_queries
 from docretriever.search import ranking
 from docretriever.search.candidates import CandidateIndex
 from docretriever.storage.vectors import VectorStore

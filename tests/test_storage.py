@@ -59,7 +59,7 @@ def test_writer_lock_is_reentrant_for_its_thread_only(tmp_path: Path) -> None:
     import pytest
 
     from docretriever.errors import LibraryError
-    from docretriever.library.lock import WriterLock
+    from docretriever.library.local.lock import WriterLock
 
     lock = WriterLock(tmp_path)
     other = WriterLock(tmp_path)  # another library object: stands in for another process

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from docretriever.errors import Cancelled
 from docretriever.progress import CancelToken, Progress
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.ingest_status import plain_progress, progress_details, time_left
 from docretriever_ui.library_pane import LibraryPane
 from docretriever_ui.library_prompts import quit_question, removal_question
@@ -43,10 +43,9 @@ def record(
     status: str = "indexed",
     error: str | None = None,
     age_days: float = 1,
-) -> DocumentRecord:
+) -> Document:
     sha = hashlib.sha256(name.encode()).hexdigest()
-    return DocumentRecord(
-        id=int(sha[:6], 16),
+    return Document(
         sha256=sha,
         paths=(f"/papers/{name}",),
         size=size,

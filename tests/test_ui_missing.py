@@ -15,8 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from docretriever.library import AddReport, FileOutcome
-from docretriever.library.base import availability_note
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document, availability_note
 from docretriever_ui.error_dialog import ErrorDialog
 from docretriever_ui.ingest_status import summarize, unusable_paths
 from docretriever_ui.library_pane import LibraryPane
@@ -30,10 +29,9 @@ DAY = 86_400.0
 YESTERDAY = time.time() - DAY
 
 
-def record(name: str, *, missing_since: float | None = None, unavailable: bool = False) -> DocumentRecord:
+def record(name: str, *, missing_since: float | None = None, unavailable: bool = False) -> Document:
     sha = hashlib.sha256(name.encode()).hexdigest()
-    return DocumentRecord(
-        id=int(sha[:6], 16),
+    return Document(
         sha256=sha,
         paths=(f"/papers/{name}",),
         size=2048,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import SAMPLES, corpus_or_skip
 
-from docretriever.library.recall_watch import RecallRecord, save_recall
+from docretriever.library.local.recall_watch import RecallRecord, save_recall
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.search import ranking
 from docretriever_ui.help_dialogs import AboutDialog

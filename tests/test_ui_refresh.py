@@ -11,7 +11,7 @@ import pytest
 import shiboken6
 from conftest import SAMPLES, corpus_or_skip
 
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui import session as session_module
 from docretriever_ui.library_refresh import LibraryRefresh
 from docretriever_ui.main_window import MainWindow
@@ -30,14 +30,14 @@ class Watched:
         self.reads = 0  # documents() calls, on any thread
         self.reading = threading.Event()  # set when a held read has begun
         self.hold: threading.Event | None = None
-        self.answer: list[DocumentRecord] | None = None
+        self.answer: list[Document] | None = None
 
     def __getattr__(self, name: str) -> Any:
         if threading.current_thread() is threading.main_thread():
             self.on_ui_thread.append(name)
         return getattr(self._inner, name)
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[Document]:
         if threading.current_thread() is threading.main_thread():
             self.on_ui_thread.append("documents")
         self.reads += 1
@@ -93,7 +93,7 @@ def test_the_window_reads_the_library_only_off_the_ui_thread(ui_session, watched
 
 
 def test_refreshes_are_coalesced_one_in_flight_and_one_waiting(ui_session, watched, qtbot) -> None:
-    delivered: list[list[DocumentRecord]] = []
+    delivered: list[list[Document]] = []
     refresh = LibraryRefresh(ui_session, delivered.append, lambda error: None)
     with qtbot.waitSignal(refresh.refreshed, timeout=10_000):
         refresh.refresh()
@@ -116,13 +116,13 @@ def test_refreshes_are_coalesced_one_in_flight_and_one_waiting(ui_session, watch
 
 
 def test_a_read_of_a_library_reopened_since_is_dropped(ui_session, watched, qtbot) -> None:
-    delivered: list[list[DocumentRecord]] = []
+    delivered: list[list[Document]] = []
     errors: list[TaskError] = []
     refresh = LibraryRefresh(ui_session, delivered.append, errors.append)
     with qtbot.waitSignal(refresh.refreshed, timeout=10_000):
         refresh.refresh()
     old = watched[0]
-    stale = DocumentRecord(1, "ab" * 32, ("/old/stale.pdf",), 1, 1, "indexed", None, None, 0.0)
+    stale = Document("ab" * 32, ("/old/stale.pdf",), 1, 1, "indexed", None, None, 0.0)
     old.hold, old.answer = threading.Event(), [stale]
     refresh.refresh()
     assert old.reading.wait(10)

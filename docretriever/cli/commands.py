@@ -16,10 +16,9 @@ from docretriever.documents.discover import shown_path
 from docretriever.embedding import ModelSpec
 from docretriever.errors import InvalidInputError
 from docretriever.library import AddReport, Library, open_library
-from docretriever.library.base import availability_note
 from docretriever.library.scope import resolve_scope
 from docretriever.progress import CancelToken, format_bytes
-from docretriever.storage import PRESENT, DocumentRecord
+from docretriever.vocabulary import PRESENT, Document, availability_note
 
 
 def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
@@ -186,7 +185,7 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
             )
         elif outcome.error:
             print(f"partly  {shown_path(outcome.path)}: {outcome.error}", file=sys.stderr)
-    print(_summary(report, time.monotonic() - started, bar))
+    print(add_summary(report, time.monotonic() - started, bar))
     if any(outcome.needs_password for outcome in report.outcomes) and not getattr(args, "password_prompt", 0):
         print("To type the password of a file that needs one: `docretriever add FILE --password-prompt`.")
     if report.count("missing"):
@@ -199,7 +198,7 @@ def _add(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: C
     return 0
 
 
-def _summary(report: AddReport, seconds: float, bar: ProgressBar | None = None) -> str:
+def add_summary(report: AddReport, seconds: float, bar: ProgressBar | None = None) -> str:
     """The outcomes, and the time: the whole run's, of which loading the model (named, as it can
     take a while), and pages/s measured as the progress bar measures it, while indexing."""
     loading = bar.stage_seconds("Loading the model") if bar else None
@@ -229,9 +228,9 @@ def _search(library: Library, args: argparse.Namespace) -> int:
 
 
 def _bench(library: Library, args: argparse.Namespace) -> int:
-    from docretriever.library.bench_queries import bench_queries
     from docretriever.library.local import LocalLibrary
-    from docretriever.library.quality import check_search
+    from docretriever.library.local.bench_queries import bench_queries
+    from docretriever.library.local.quality import check_search
 
     if not isinstance(library, LocalLibrary):
         raise InvalidInputError("bench measures local libraries only.")
@@ -241,14 +240,14 @@ def _bench(library: Library, args: argparse.Namespace) -> int:
     print(f"{check.pages} pages, {chosen.source}, top {check.k}:")
     print(f"  fast path:  recall {check.recall:.3f} of exact search, median {check.fast_median_ms:.1f} ms")
     print(f"  exhaustive: median {check.exact_median_ms:.1f} ms")
-    print(_judge_recall(check.recall))
+    print(judge_recall(check.recall))
     return 0
 
 
 GOOD_RECALL = 0.99  # the recall watch's target too
 
 
-def _judge_recall(recall: float) -> str:
+def judge_recall(recall: float) -> str:
     """One line on what the recall means and what to do about a low one."""
     if recall >= GOOD_RECALL:
         return f"Good: at or above {GOOD_RECALL}, the fast path finds nearly every page exact search finds."
@@ -320,5 +319,5 @@ def _info(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def _name(document: DocumentRecord) -> str:
+def _name(document: Document) -> str:
     return document.paths[0] if document.paths else document.doc_id

@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, so that a closed pipe is met below rather than at exit
         return code
     except Cancelled as exc:
-        print(f"\n{_kept(exc)}", file=sys.stderr)
+        print(f"\n{kept_after_stop(exc)}", file=sys.stderr)
         return EXIT_CANCELLED
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
@@ -256,9 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
-def _kept(stop: Cancelled) -> str:
+def kept_after_stop(stop: Cancelled) -> str:
     """What a stopped command says: for an add, how many pages it kept, of how many documents."""
-    from docretriever.library.base import AddReport
+    from docretriever.vocabulary import AddReport
 
     report = stop.report
     if not isinstance(report, AddReport) or not report.pages_embedded:

@@ -10,7 +10,7 @@ from docretriever.documents.discover import shown_path
 from docretriever.errors import InvalidInputError
 from docretriever.library import Library
 from docretriever.progress import CancelToken, format_bytes
-from docretriever.storage import UNAVAILABLE
+from docretriever.vocabulary import UNAVAILABLE
 
 
 def run_prune(library: Library, args: argparse.Namespace, bar: ProgressBar, cancel: CancelToken) -> int:

@@ -7,7 +7,7 @@ import argparse
 
 from docretriever.errors import InvalidInputError
 from docretriever.library import Library
-from docretriever.library.recall_watch import RecallRecord
+from docretriever.library.local.recall_watch import RecallRecord
 from docretriever.library.recent_searches import LIMIT, RecentSearches
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 
 
 def counted(number: int, noun: str) -> str:
@@ -10,5 +10,5 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def pages_of(documents: list[DocumentRecord]) -> int:
+def pages_of(documents: list[Document]) -> int:
     return sum(document.page_count or 0 for document in documents)

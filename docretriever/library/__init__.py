@@ -7,9 +7,10 @@ import os
 from docretriever.documents.passwords import PasswordStore
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.errors import InvalidInputError
-from docretriever.library.base import AddReport, CompactReport, FileOutcome, Library, LibraryInfo
+from docretriever.library.base import Library
 from docretriever.library.hits import Hit
 from docretriever.progress import ProgressCallback
+from docretriever.vocabulary import AddReport, CompactReport, FileOutcome, LibraryInfo
 
 
 def open_library(
@@ -60,7 +61,7 @@ def open_library(
             api_key=api_key,
             passwords=passwords,
         )
-    from docretriever.library.local import LocalLibrary
+    from docretriever.library.local.library import LocalLibrary
 
     return LocalLibrary(
         text,

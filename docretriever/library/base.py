@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from docretriever.documents.discover import is_text_path, shown_path
 from docretriever.documents.passwords import PasswordStore
@@ -23,95 +21,14 @@ from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.storage.catalog import INDEXED, MISSING, DocumentRecord
+from docretriever.vocabulary import MISSING, AddReport, CompactReport, Document, LibraryInfo
 
 if TYPE_CHECKING:  # PageInfo's module loads PyMuPDF, which nothing here needs to run
     from docretriever.documents.pdf import PageInfo
 
 
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file of an ``add``: status is indexed, failed, skipped (already in
-    the library), moved (already in the library, found at a new place: nothing embedded) or
-    missing (the file is not at its last known place: its document is kept, still searchable,
-    until a ``prune``; ``path`` is then that place). ``needs_password``: it failed because it
-    needs a password to open (none was known, or the one given was not right)."""
-
-    path: str
-    status: str
-    doc_id: str | None = None
-    pages: int = 0
-    error: str | None = None
-    needs_password: bool = False
-
-
-@dataclass
-class AddReport:
-    """The result of :meth:`Library.add`, one outcome per file, plus paths that were unusable
-    and followed folders that could not be reached (left as they were), each with its reason."""
-
-    outcomes: list[FileOutcome] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    unreachable: list[tuple[str, str]] = field(default_factory=list)
-    pages_embedded: int = 0
-    pages_reused: int = 0  # unchanged pages whose stored vectors served again (nothing embedded)
-    embedded_in: set[str] = field(default_factory=set)  # doc ids of the documents those pages are in
-
-    def count(self, status: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
-
-    def summary(self, failed_note: str = "") -> str:
-        """The outcomes counted in words: "3 indexed, 1 already in the library, 1 failed"."""
-        parts = [f"{self.count('indexed')} indexed"]
-        if self.count("skipped"):
-            parts.append(f"{self.count('skipped')} already in the library")
-        if self.count("failed"):
-            parts.append(f"{self.count('failed')} failed{failed_note}")
-        if self.count("moved"):
-            parts.append(f"{self.count('moved')} found at a new place")
-        if self.count("missing"):
-            parts.append(f"{self.count('missing')} missing (kept)")
-        if self.unreachable:
-            folders = len(self.unreachable)
-            if folders == 1:
-                parts.append("1 folder not available (left as it was)")
-            else:
-                parts.append(f"{folders} folders not available (left as they were)")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class CompactReport:
-    """What :meth:`Library.compact` did: the vector store's size before and after, in bytes,
-    and how many pages' vectors it copied. ``note`` says why nothing was done, if so."""
-
-    bytes_before: int
-    bytes_after: int
-    pages_moved: int = 0
-    note: str | None = None
-
-    @property
-    def reclaimed(self) -> int:
-        return max(0, self.bytes_before - self.bytes_after)
-
-
-@dataclass(frozen=True)
-class LibraryInfo:
-    """Where a library lives, what model built it and how big it is."""
-
-    location: str
-    model_id: str | None
-    model_revision: str | None
-    model_fingerprint: str | None
-    dim: int | None
-    counts: dict[str, int]
-    bytes_on_disk: int
-    token_pool_factor: int = 1  # 1: every cell keeps its vector
-    followed: tuple[str, ...] = ()  # the folders (and files) a sync walks
-    documents_missing: int = 0  # at none of their paths, in folders that could be read
-    documents_unavailable: int = 0  # in folders that could not be reached at the last look
-    # The recall watch's last measurement (library/recall_watch.py RecallRecord.as_dict), if any.
-    search_quality: dict[str, object] | None = None
+# A back end's own document type (the local catalog's rows), or the shared one.
+AnyDocument = TypeVar("AnyDocument", bound=Document)
 
 
 class Library(ABC):
@@ -145,7 +62,7 @@ class Library(ABC):
         paths = sorted({path for document in self.documents() for path in document.paths})
         return self.add(paths, progress, cancel)
 
-    def documents_under(self, folder: str) -> list[DocumentRecord]:
+    def documents_under(self, folder: str) -> list[Document]:
         """Documents every path of which lies in ``folder`` (an absolute or ~ path)."""
         absolute = os.path.abspath(os.path.expanduser(folder))
         inside = absolute.rstrip("/\\") + os.sep
@@ -155,7 +72,7 @@ class Library(ABC):
             if document.paths and all(p == absolute or p.startswith(inside) for p in document.paths)
         ]
 
-    def remove_folder(self, folder: str) -> list[DocumentRecord]:
+    def remove_folder(self, folder: str) -> list[Document]:
         """Remove every document whose files all lie in ``folder`` (a drive that is gone for
         good, say) and stop following it. Raises InvalidInputError when it holds none."""
         documents = self.documents_under(folder)
@@ -165,7 +82,7 @@ class Library(ABC):
             self.remove(document.doc_id)
         return documents
 
-    def missing_documents(self) -> list[DocumentRecord]:
+    def missing_documents(self) -> list[Document]:
         """Documents whose file was not at any of its paths at the last look, though its folder
         could be read (deleted, or moved somewhere not followed): what :meth:`prune` forgets.
         Checked again now: one whose file is back at one of its paths is left out."""
@@ -177,10 +94,10 @@ class Library(ABC):
 
     def prune(
         self,
-        documents: Sequence[DocumentRecord] | None = None,
+        documents: Sequence[Document] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-    ) -> list[DocumentRecord]:
+    ) -> list[Document]:
         """Forget missing documents (``documents``, default :meth:`missing_documents`), checking
         each again first: one whose file is back at one of its paths, or whose folder cannot be
         reached now, is kept. Returns those forgotten."""
@@ -207,11 +124,11 @@ class Library(ABC):
         :func:`~docretriever.library.scope.resolve_scope` for paths and folders)."""
 
     @abstractmethod
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[Document]:
         """Every document, in the order they were added."""
 
     @abstractmethod
-    def remove(self, reference: str) -> DocumentRecord:
+    def remove(self, reference: str) -> Document:
         """Remove the document whose doc_id starts with ``reference`` or that has this path."""
 
     @abstractmethod
@@ -384,9 +301,9 @@ def model_mismatch(
 
 def single_match(
     reference: str,
-    matches: Sequence[DocumentRecord],
-    documents: Callable[[], Sequence[DocumentRecord]] | None = None,
-) -> DocumentRecord:
+    matches: Sequence[AnyDocument],
+    documents: Callable[[], Sequence[AnyDocument]] | None = None,
+) -> AnyDocument:
     """The one document ``reference`` names, or an error that says why not.
 
     A doc id prefix must have 4 characters (so that a stray short word never names a document),
@@ -417,7 +334,7 @@ def single_match(
     return matches[0]
 
 
-def _listed(documents: Sequence[DocumentRecord], most: int = 5) -> str:
+def _listed(documents: Sequence[Document], most: int = 5) -> str:
     """ "3f2a9c01d7e2 (/papers/a.pdf), 3f2a11b0c9aa (/papers/b.pdf)", the first ``most`` of them."""
     shown = [
         f"{document.doc_id} ({document.paths[0] if document.paths else 'no file'})"
@@ -426,36 +343,3 @@ def _listed(documents: Sequence[DocumentRecord], most: int = 5) -> str:
     if len(documents) > most:
         shown.append(f"and {len(documents) - most} more")
     return ", ".join(shown)
-
-
-def document_note(total: int, failures: Sequence[tuple[int, str]], missing: str | None) -> str | None:
-    """The note of a document that was indexed in part: ``failures`` are (0-based page index,
-    reason) of its ``total`` pages that could not be indexed, ``missing`` what its file promises
-    but lacks (:attr:`~docretriever.documents.pdf.PageList.note`). None when there is nothing to say."""
-    notes = [missing] if missing else []
-    if failures:
-        index, reason = min(failures)
-        others = len(failures) - 1
-        also = f" (and {others} other page{'s' if others > 1 else ''})" if others else ""
-        notes.append(
-            f"{len(failures)} of {total} pages could not be indexed and "
-            f"{'is' if len(failures) == 1 else 'are'} not searchable: page {index + 1}: {reason}{also}"
-        )
-    return " ".join(notes) or None
-
-
-def availability_note(document: DocumentRecord) -> str:
-    """One sentence on where a document's file is, for one that is not where it was:
-    "Missing since 2026-12-01 14:02: not at /a/b.pdf; still searchable." """
-    if document.missing_since is None:
-        return ""
-    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(document.missing_since))
-    where = document.paths[0] if document.paths else "its last known place"
-    also = f" (or its {len(document.paths) - 1} other places)" if len(document.paths) > 1 else ""
-    kept = "kept and still searchable" if document.status == INDEXED else "kept"
-    if document.unavailable:
-        return (
-            f"Not available since {since}: the folder of {where}{also} could not be reached "
-            f"(a drive or share that is not connected?); {kept}."
-        )
-    return f"Missing since {since}: not at {where}{also}; {kept} until forgotten."

@@ -1,5 +1,5 @@
 """The person's recent searches, kept in the library folder so that ``docretriever bench`` and
-the library's own recall watch (:mod:`~docretriever.library.recall_watch`) can measure the fast
+the library's own recall watch (:mod:`~docretriever.library.local.recall_watch`) can measure the fast
 search path on real queries instead of pseudo-queries sampled from the pages.
 
 Every text query searched through :meth:`LocalLibrary.search` (the CLI's ``search`` and

@@ -9,25 +9,23 @@ from collections.abc import Sequence
 from docretriever.documents.discover import shown_path
 from docretriever.errors import InvalidInputError
 from docretriever.library.base import Library, single_match
-from docretriever.storage.catalog import DocumentRecord
+from docretriever.vocabulary import Document
 
 
-def resolve_scope(library: Library, references: Sequence[str]) -> list[DocumentRecord]:
+def resolve_scope(library: Library, references: Sequence[str]) -> list[Document]:
     """The documents ``references`` name, each once, in the order named: a file of the library
     or its doc id names its document; a folder names every document under it (see
     :meth:`Library.documents_under`), also when the folder is not on disk now (an unplugged
     drive). Raises InvalidInputError for a reference that names no document, saying which."""
     documents = library.documents()
-    chosen: dict[str, DocumentRecord] = {}
+    chosen: dict[str, Document] = {}
     for reference in references:
         for document in _documents_named(library, documents, reference):
             chosen.setdefault(document.doc_id, document)
     return list(chosen.values())
 
 
-def _documents_named(
-    library: Library, documents: list[DocumentRecord], reference: str
-) -> list[DocumentRecord]:
+def _documents_named(library: Library, documents: list[Document], reference: str) -> list[Document]:
     if not reference.strip():
         raise InvalidInputError("An empty name was given to search in: name a file, a folder or a doc id.")
     if os.path.isdir(os.path.expanduser(reference)):

@@ -14,7 +14,7 @@ import numpy as np
 
 from docretriever.embedding.base import PageEmbedding
 from docretriever.errors import LibraryError
-from docretriever.library.local import LocalLibrary
+from docretriever.library.local.library import LocalLibrary
 from docretriever.library.qdrant import QdrantLibrary
 from docretriever.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
 from docretriever.storage.catalog import INDEXED
@@ -39,7 +39,7 @@ def export_to_qdrant(
         raise LibraryError(f"The library at {source.folder} holds no pages yet: there is nothing to export.")
     target.adopt_identity(identity)
     cancel = cancel or CancelToken()
-    documents = [d for d in source.documents() if d.status == INDEXED]
+    documents = [d for d in source.catalog.documents() if d.status == INDEXED]
     meter = RateMeter("Exporting", len(documents), progress or ignore_progress, unit="documents")
     copied = pages_copied = skipped = 0
     for number, document in enumerate(documents, start=1):

@@ -81,7 +81,7 @@ def two_stage_top_k(
     ``prefetch(page_ids)``, when given, is told the reranked pages before their rows are read.
     ``widen`` (1 to ``MAX_WIDENING``) multiplies every stage: the codes probed per query token,
     the pages surveyed and the pages reranked; a library whose measured recall is low widens
-    its own (:mod:`~docretriever.library.recall_watch`). ``rows_in(page_id)``, when given, is a
+    its own (:mod:`~docretriever.library.local.recall_watch`). ``rows_in(page_id)``, when given, is a
     page's stored row count: the rerank then takes as many pages as fit in ``rerank`` pages of
     ``TYPICAL_PAGE_ROWS`` rows (more of smaller pages, never fewer than ``rerank``).
     """

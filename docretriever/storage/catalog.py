@@ -48,11 +48,18 @@ class Catalog(VectorCatalog):
     def document(self, document_id: int) -> DocumentRecord:
         found = self._documents("WHERE d.id = ?", (document_id,))
         if not found:
-            raise LibraryError(f"Document {document_id} is no longer in the library.")
+            raise LibraryError("That document is no longer in the library (it was removed meanwhile).")
         return found[0]
 
     def documents(self) -> list[DocumentRecord]:
         return self._documents("", ())
+
+    def document_with_sha256(self, sha256: str) -> DocumentRecord:
+        """The document whose bytes have this SHA-256 (64 hex digits); LibraryError if none."""
+        found = self._documents("WHERE d.sha256 = ?", (sha256,))
+        if not found:
+            raise LibraryError(f"Document {sha256[:12]} is no longer in the library.")
+        return found[0]
 
     def find_documents(self, reference: str) -> list[DocumentRecord]:
         """Documents with a path equal to ``reference``, or whose doc_id starts with it (at least

@@ -24,7 +24,7 @@ class VectorCatalog(CatalogConnection):
     ) -> None:
         """Mark pages indexed: (page_id, (n_x, n_y), n_rows, segment, row_offset, renderer,
         cell_rows), ``cell_rows`` None for pages that are not token-pooled. ``contents``: each
-        page's content hash (see :mod:`docretriever.library.page_reuse`), None where unknown."""
+        page's content hash (see :mod:`docretriever.library.local.page_reuse`), None where unknown."""
         hashes = list(contents) if contents is not None else [None] * len(stored)
         with self.transaction() as db:
             db.executemany(

@@ -4,7 +4,7 @@ Rows of every page are appended to the current segment file (``segment-000001.f1
 little-endian float16, ``dim`` values per row, no header). The catalog records where each page's
 rows start; a row range is never rewritten, so a crash can at worst leave unreferenced bytes at a
 file's end, which the next append simply follows. Space is reclaimed only by a compaction
-(:mod:`docretriever.library.compaction`), which copies the rows still used into new files and
+(:mod:`docretriever.library.local.compaction`), which copies the rows still used into new files and
 deletes whole old ones.
 """
 

@@ -2,11 +2,13 @@
 
     python ingest_until_killed.py LIBRARY FOLDER CALL_LOG [POINT NTH DELAY_S]
 
-POINT is where the clock starts: ``commit`` (the NTH SQLite COMMIT), ``vectors`` (the NTH
-durable vector write), ``index-save`` (the NTH save of the search index) or ``start`` (the
-add itself); the process is killed DELAY_S seconds later, so the kill lands inside that
-operation or soon after it, wherever the ingest then is. Without a plan the ingest runs to the
-end. Exit 0 means it finished.
+LIBRARY is a folder (a local library) or a ``qdrant+local://`` location. POINT is where the
+clock starts: ``commit`` (the NTH SQLite COMMIT), ``vectors`` (the NTH durable vector write),
+``index-save`` (the NTH save of the search index), ``upload`` (the NTH upload of pages to
+Qdrant), ``document`` (the NTH write of a document to Qdrant) or ``start`` (the add itself);
+the process is killed DELAY_S seconds later, so the kill lands inside that operation or soon
+after it, wherever the ingest then is. Without a plan the ingest runs to the end. Exit 0 means
+it finished.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 
 from pixel_embedder import PixelEmbedder  # beside this script, so on its path
 
-from docretriever.library import ingest
-from docretriever.library.local import LocalLibrary
+from docretriever.library import open_library
+from docretriever.library.local import LocalLibrary, sink
+from docretriever.library.qdrant.store import QdrantStore
 from docretriever.search.candidates import CandidateIndex
 from docretriever.storage.vectors import VectorStore
 
@@ -68,17 +71,22 @@ def watch_method(cls: type, name: str, trigger: _Trigger) -> None:
 
 
 def main() -> None:
-    library_dir, folder, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    ingest._SAVE_EVERY_PAGES = 2  # many index saves, so kills land in them too
-    library = LocalLibrary(library_dir, embedder=PixelEmbedder(log))
+    location, folder, log = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    sink.SAVE_EVERY_PAGES = 2  # many index saves, so kills land in them too
+    library = open_library(location, embedder=PixelEmbedder(log))
     if len(sys.argv) > 4:
         point, trigger = sys.argv[4], _Trigger(int(sys.argv[5]), float(sys.argv[6]))
         if point == "commit":
+            assert isinstance(library, LocalLibrary)
             library.catalog._db = _CommitWatcher(library.catalog._db, trigger)  # type: ignore[assignment]
         elif point == "vectors":
             watch_method(VectorStore, "append_batch", trigger)
         elif point == "index-save":
             watch_method(CandidateIndex, "save", trigger)
+        elif point == "upload":
+            watch_method(QdrantStore, "put_pages", trigger)
+        elif point == "document":
+            watch_method(QdrantStore, "put_document", trigger)
         else:
             trigger.tick()
     library.add([folder])

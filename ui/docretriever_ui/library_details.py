@@ -11,9 +11,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from docretriever.documents.discover import shown_path
-from docretriever.library.base import availability_note
 from docretriever.progress import format_bytes
-from docretriever.storage import FAILED, INDEXED, PRESENT, DocumentRecord
+from docretriever.vocabulary import FAILED, INDEXED, PRESENT, Document, availability_note
 from docretriever_ui.library_rows import added_text, document_name, needs_finishing
 
 # A selection of several documents lists the reasons of at most this many failures.
@@ -24,12 +23,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
-def _amount(documents: Sequence[DocumentRecord]) -> str:
+def _amount(documents: Sequence[Document]) -> str:
     pages = sum(document.page_count or 0 for document in documents)
     return f"{_plural(pages, 'page')} · {format_bytes(sum(document.size for document in documents))}"
 
 
-def document_details(document: DocumentRecord) -> str:
+def document_details(document: Document) -> str:
     """The rich text for one document: name, paths, size, and what went wrong, in full."""
     lines = [f"<b>{escape(document_name(document))}</b>"]
     lines += [escape(shown_path(path)) for path in document.paths]
@@ -45,7 +44,7 @@ def document_details(document: DocumentRecord) -> str:
     return "<br>".join(lines)
 
 
-def selection_details(documents: Sequence[DocumentRecord]) -> str:
+def selection_details(documents: Sequence[Document]) -> str:
     """The rich text for several documents: how many and how big, and each failure's reason."""
     lines = [f"<b>{_plural(len(documents), 'document')} selected</b> · {_amount(documents)}"]
     failed = [document for document in documents if document.status == FAILED]
@@ -57,7 +56,7 @@ def selection_details(documents: Sequence[DocumentRecord]) -> str:
     return "<br>".join(lines)
 
 
-def library_summary(documents: Sequence[DocumentRecord], shown: int) -> str:
+def library_summary(documents: Sequence[Document], shown: int) -> str:
     """The text when nothing is selected: the library in one line, or how to fill it."""
     if not documents:
         return "No documents yet: drop PDF files or folders on the window, or use File → Add files…"
@@ -99,9 +98,7 @@ class DocumentDetails(QFrame):
         self._details = ""
         self.show_documents([], [], 0)
 
-    def show_documents(
-        self, selected: Sequence[DocumentRecord], library: Sequence[DocumentRecord], shown: int
-    ) -> None:
+    def show_documents(self, selected: Sequence[Document], library: Sequence[Document], shown: int) -> None:
         """Describe ``selected`` (one or several); with none, sum up the ``library`` (``shown``
         of which pass the filter)."""
         if len(selected) == 1:

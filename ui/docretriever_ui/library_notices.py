@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from docretriever.library import AddReport
-from docretriever.storage import FAILED, INDEXED
+from docretriever.vocabulary import FAILED, INDEXED
 from docretriever_ui.library_pane import LibraryPane
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.tasks import TaskError

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QMenu, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from docretriever.library.base import availability_note
-from docretriever.storage import FAILED, MISSING, PRESENT, DocumentRecord
+from docretriever.vocabulary import FAILED, MISSING, PRESENT, Document, availability_note
 from docretriever_ui.library_details import DocumentDetails
 from docretriever_ui.library_rows import DOC_ID_ROLE, StatusFilter, matches_text, needs_finishing
 from docretriever_ui.library_tree import DocumentTree
@@ -65,7 +64,7 @@ class LibraryPane(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.details)
-        self._records: dict[str, DocumentRecord] = {}
+        self._records: dict[str, Document] = {}
         self._shown = 0
         self._to_select: set[str] = set()  # asked to be shown before the list had them
         self._settings = settings
@@ -80,7 +79,7 @@ class LibraryPane(QWidget):
 
     # --- the list ----------------------------------------------------------------------------
 
-    def set_documents(self, documents: list[DocumentRecord]) -> None:
+    def set_documents(self, documents: list[Document]) -> None:
         """Show ``documents``, keeping the filter, the sort order, the selection and the scroll
         position."""
         self._records = {d.doc_id: d for d in documents}
@@ -92,23 +91,23 @@ class LibraryPane(QWidget):
             self.tree.select(late | set(self.selected_doc_ids()))
         self.documents_listed.emit()
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[Document]:
         """Every listed document (shown or filtered out)."""
         return list(self._records.values())
 
-    def records(self, doc_ids: Iterable[str]) -> list[DocumentRecord]:
+    def records(self, doc_ids: Iterable[str]) -> list[Document]:
         """The listed documents of ``doc_ids``, in that order (those no longer listed left out)."""
         return [self._records[doc_id] for doc_id in doc_ids if doc_id in self._records]
 
-    def missing_documents(self) -> list[DocumentRecord]:
+    def missing_documents(self) -> list[Document]:
         """The listed documents whose files are missing (not those merely out of reach)."""
         return [document for document in self._records.values() if document.availability == MISSING]
 
-    def unfinished_documents(self) -> list[DocumentRecord]:
+    def unfinished_documents(self) -> list[Document]:
         """The documents whose indexing stopped before their last page and whose file is here."""
         return [document for document in self._records.values() if needs_finishing(document)]
 
-    def failed_documents(self) -> list[DocumentRecord]:
+    def failed_documents(self) -> list[Document]:
         """The listed documents no page of which could be indexed."""
         return [document for document in self._records.values() if document.status == FAILED]
 
@@ -129,7 +128,7 @@ class LibraryPane(QWidget):
         found = {item.doc_id for item in self.tree.select(wanted)}
         self._to_select = wanted - found
 
-    def _admits(self, document: DocumentRecord) -> bool:
+    def _admits(self, document: Document) -> bool:
         choice = self.status_filter.currentData()
         status = choice if isinstance(choice, StatusFilter) else StatusFilter.ALL
         return status.admits(document) and matches_text(document, self.filter_box.text())

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from docretriever.progress import Progress
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.library_rows import document_name
 from docretriever_ui.session import LibrarySession
 
@@ -18,7 +18,7 @@ from docretriever_ui.session import LibrarySession
 _NAMED = 5
 
 
-def removal_question(documents: Sequence[DocumentRecord]) -> str:
+def removal_question(documents: Sequence[Document]) -> str:
     """ "Remove “budget-2024.pdf” from the library? The file stays where it is." or, for several,
     "Remove 3 documents from the library? …" with their names."""
     if len(documents) == 1:
@@ -32,7 +32,7 @@ def removal_question(documents: Sequence[DocumentRecord]) -> str:
     )
 
 
-def confirm_removal(parent: QWidget, documents: Sequence[DocumentRecord]) -> bool:
+def confirm_removal(parent: QWidget, documents: Sequence[Document]) -> bool:
     """Ask before removing ``documents``; True when the answer is yes."""
     if not documents:
         return False

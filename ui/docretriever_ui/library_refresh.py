@@ -16,7 +16,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.tasks import TaskError
 
@@ -34,7 +34,7 @@ class LibraryRefresh(QObject):
     def __init__(
         self,
         session: LibrarySession,
-        deliver: Callable[[list[DocumentRecord]], None],
+        deliver: Callable[[list[Document]], None],
         on_error: Callable[[TaskError], None],
         parent: QObject | None = None,
     ) -> None:
@@ -79,7 +79,7 @@ class LibraryRefresh(QObject):
             lambda error: self._back(number, error),
         )
 
-    def _back(self, number: int, outcome: list[DocumentRecord] | TaskError) -> None:
+    def _back(self, number: int, outcome: list[Document] | TaskError) -> None:
         if not shiboken6.isValid(self):
             return  # its window was closed while the library was read
         if number != self._started:

@@ -11,9 +11,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QTreeWidgetItem
 
-from docretriever.library.base import availability_note
 from docretriever.progress import format_bytes
-from docretriever.storage import FAILED, INDEXED, MISSING, PENDING, PRESENT, UNAVAILABLE, DocumentRecord
+from docretriever.vocabulary import (
+    FAILED,
+    INDEXED,
+    MISSING,
+    PENDING,
+    PRESENT,
+    UNAVAILABLE,
+    Document,
+    availability_note,
+)
 
 NAME, PAGES, SIZE, STATUS, ADDED = range(5)
 HEADERS = ["Document", "Pages", "Size", "Status", "Added"]
@@ -35,7 +43,7 @@ class StatusFilter(Enum):
     PENDING = "Pending"
     MISSING = "Missing"  # or not available: on a drive that is not connected
 
-    def admits(self, document: DocumentRecord) -> bool:
+    def admits(self, document: Document) -> bool:
         if self is StatusFilter.FAILED:
             return document.status == FAILED
         if self is StatusFilter.PENDING:
@@ -45,12 +53,12 @@ class StatusFilter(Enum):
         return True
 
 
-def document_name(document: DocumentRecord) -> str:
+def document_name(document: Document) -> str:
     """The file name a person knows the document by (of its first known path)."""
     return Path(document.paths[0]).name if document.paths else "(no file)"
 
 
-def status_text(document: DocumentRecord) -> str:
+def status_text(document: Document) -> str:
     """ "Indexed", "Pending", "Failed", "Missing" or "Not available"; the reason of a failure is
     in the tooltip and under the list, never cut short in the column."""
     if document.availability != PRESENT:
@@ -64,13 +72,13 @@ def added_text(added_at: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(added_at))
 
 
-def matches_text(document: DocumentRecord, text: str) -> bool:
+def matches_text(document: Document, text: str) -> bool:
     """Whether the filter text (any case) is in the document's name or one of its paths."""
     needle = text.strip().casefold()
     return not needle or any(needle in path.casefold() for path in document.paths)
 
 
-def needs_finishing(document: DocumentRecord) -> bool:
+def needs_finishing(document: Document) -> bool:
     """A document whose indexing was interrupted and can be finished: pending, file on disk."""
     return document.status == PENDING and document.availability == PRESENT
 
@@ -79,7 +87,7 @@ class DocumentItem(QTreeWidgetItem):
     """A row; sorts by what its column means (pages as numbers, status by urgency, date by
     time), not by the text shown."""
 
-    def __init__(self, document: DocumentRecord, dimmed: QColor) -> None:
+    def __init__(self, document: Document, dimmed: QColor) -> None:
         status = status_text(document)
         super().__init__(
             [

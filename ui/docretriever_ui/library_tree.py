@@ -11,7 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QHeaderView, QMenu, QTreeWidget, QWidget
 
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.library_rows import ADDED, HEADERS, NAME, PAGES, SIZE, STATUS, DocumentItem, dimmed_text
 
 # The pane is narrow beside the results: these columns are a right click on the header away,
@@ -91,7 +91,7 @@ class DocumentTree(QTreeWidget):
             if isinstance(item := self.topLevelItem(i), DocumentItem)
         ]
 
-    def fill(self, documents: Sequence[DocumentRecord], also_select: Iterable[str] = ()) -> None:
+    def fill(self, documents: Sequence[Document], also_select: Iterable[str] = ()) -> None:
         """List ``documents`` again, keeping what was selected and current and the scroll
         position; ``also_select`` (doc ids) are selected too."""
         selected = {item.doc_id for item in self.items() if item.isSelected()} | set(also_select)
@@ -111,7 +111,7 @@ class DocumentTree(QTreeWidget):
             item.setSelected(item.doc_id in selected)
         self.verticalScrollBar().setValue(scroll)
 
-    def apply_filter(self, admits: Callable[[DocumentRecord], bool]) -> int:
+    def apply_filter(self, admits: Callable[[Document], bool]) -> int:
         """Hide the rows ``admits`` refuses (and unselect them: what is not seen is not acted
         on); returns how many are shown."""
         shown = 0

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from docretriever.errors import DocRetrieverError
 from docretriever.library import AddReport, Hit
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui import system
 from docretriever_ui.drop_target import DropHighlight, accept_as_copy, local_path
 from docretriever_ui.error_dialog import show_error
@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
         if missing and ForgetMissingDialog(missing, self).confirmed():
             self.session.prune(missing, self._forgotten)
 
-    def _forgotten(self, documents: list[DocumentRecord]) -> None:
+    def _forgotten(self, documents: list[Document]) -> None:
         self.statusBar().showMessage(forgot_message(len(documents)), 15000)
         gone = {document.doc_id for document in documents}
         if any(hit.doc_id in gone for hit in self.results.hits):  # their pages are not found any more
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         """Read the library's documents again, in the background (``library_refresh.refreshed``)."""
         self.library_refresh.refresh()
 
-    def _list_documents(self, documents: list[DocumentRecord]) -> None:
+    def _list_documents(self, documents: list[Document]) -> None:
         self.library_pane.set_documents(documents)
         self.forget_missing_action.setEnabled(bool(self.library_pane.missing_documents()))
 

@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from docretriever.library import Hit
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 
 
-def forget_question(documents: Sequence[DocumentRecord]) -> str:
+def forget_question(documents: Sequence[Document]) -> str:
     """ "Forget 3 missing documents (12 pages)? …" """
     count = len(documents)
     pages = sum(document.page_count or 0 for document in documents)
@@ -37,7 +37,7 @@ class ForgetMissingDialog(QMessageBox):
     """Asks before forgetting ``documents``; Cancel is the default (forgetting cannot be undone
     short of adding the files again)."""
 
-    def __init__(self, documents: Sequence[DocumentRecord], parent: QWidget | None = None) -> None:
+    def __init__(self, documents: Sequence[Document], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setIcon(QMessageBox.Icon.Question)
         self.setWindowTitle("Forget missing documents")

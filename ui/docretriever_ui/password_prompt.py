@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from docretriever.library import AddReport
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.tasks import TaskError
 
@@ -117,7 +117,7 @@ class PasswordPrompts(QObject):
         """The paths waiting for a question (the one on screen first)."""
         return [request.path for request in self._queue]
 
-    def ask_for(self, documents: Sequence[DocumentRecord]) -> None:
+    def ask_for(self, documents: Sequence[Document]) -> None:
         """Ask for the password of ``documents`` (the library pane's "Enter password…"), even
         those skipped before."""
         for document in documents:

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 
 # The chip's tooltip lists this many documents by name, then how many more.
 _LISTED = 15
@@ -57,7 +57,7 @@ class ScopeChip(QFrame):
         layout.addWidget(self.clear_button)
         self.hide()
 
-    def set_scope(self, documents: Sequence[DocumentRecord], description: str = "") -> None:
+    def set_scope(self, documents: Sequence[Document], description: str = "") -> None:
         """Keep searches within ``documents`` (``description``: what the chip calls them, else
         their name or count). None given: nothing changes."""
         if not documents:

@@ -1,6 +1,6 @@
 """When the app is idle, the library measures its own search quality.
 
-:class:`RecallWatcher` runs the core's recall watch (:func:`docretriever.library.recall_watch.
+:class:`RecallWatcher` runs the core's recall watch (:func:`docretriever.library.local.recall_watch.
 watch_recall`) on the session's reader pool, :data:`IDLE_MS` after the last search, when
 nothing else is going on: no ingest running or queued, the model loaded, and a local library.
 An ingest that starts stops it (a measurement then is dropped anyway). The core keeps to its
@@ -13,17 +13,16 @@ sets whether the library remembers searches (the Preferences checkbox).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from docretriever.library.recall_watch import RecallRecord, last_recall, watch_recall
+from docretriever.library import Library
+from docretriever.library.local.recall_watch import RecallRecord, last_recall, watch_recall
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback
-from docretriever_ui.tasks import TaskError, TaskHandle
-
-if TYPE_CHECKING:
-    from docretriever_ui.session import LibrarySession
+from docretriever_ui.settings import AppSettings
+from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
 # Quiet time after a search before the library is measured.
 IDLE_MS = 30_000
@@ -43,9 +42,24 @@ class RecallWatcher(QObject):
 
     measured = Signal(object)
 
-    def __init__(self, session: LibrarySession) -> None:
-        super().__init__(session)
-        self.session = session
+    def __init__(
+        self,
+        parent: QObject,
+        settings: AppSettings,
+        runner: TaskRunner,
+        library: Callable[[], Library],
+        busy: Callable[[], bool],
+        failed: Callable[[TaskError], None],
+    ) -> None:
+        """``library`` opens (or returns) the session's library, on a reader thread; ``busy``
+        says whether the session is ingesting or its model is not ready; ``failed`` shows a
+        failure the person asked for (turning remembering on or off)."""
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = runner
+        self._library = library
+        self._busy = busy
+        self._failed = failed
         self.last: RecallRecord | None = None
         self.known = False
         self.last_error: TaskError | None = None  # of the last run; shown nowhere (a background check)
@@ -55,11 +69,10 @@ class RecallWatcher(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(IDLE_MS)
         self.timer.timeout.connect(self.run_now)
-        session.ingest_started.connect(self.pause)
 
     def searched(self) -> None:
         """A search finished: measure once the app has been quiet for a while."""
-        if local_folder(self.session.settings.library) is not None:
+        if local_folder(self.settings.library) is not None:
             self.timer.start()
 
     def pause(self) -> None:
@@ -77,20 +90,16 @@ class RecallWatcher(QObject):
     def run_now(self) -> TaskHandle | None:
         """Start a measurement in the background if nothing else is going on; returns its
         handle, or None when it did not start."""
-        from docretriever_ui.session import ModelState
-
-        session = self.session
-        busy = session.ingesting or session.model_state is not ModelState.READY
-        if busy or (self._running is not None and not self._running.finished):
+        if self._busy() or (self._running is not None and not self._running.finished):
             return None
-        if local_folder(session.settings.library) is None:
+        if local_folder(self.settings.library) is None:
             return None
         generation = self._generation
 
         def work(progress: ProgressCallback, cancel: CancelToken) -> RecallRecord | None:
             from docretriever.library.local import LocalLibrary
 
-            library = session.library
+            library = self._library()
             return watch_recall(library, progress, cancel) if isinstance(library, LocalLibrary) else None
 
         def done(record: RecallRecord | None) -> None:
@@ -102,13 +111,13 @@ class RecallWatcher(QObject):
             if generation == self._generation and not error.cancelled:
                 self.last_error = error
 
-        self._running = session.runner.read(work, priority=_PRIORITY, on_done=done, on_error=failed)
+        self._running = self.runner.read(work, priority=_PRIORITY, on_done=done, on_error=failed)
         return self._running
 
     def refresh(self) -> TaskHandle | None:
         """Read the last measurement in the background (``measured`` follows); None for a
         server library, which has none."""
-        folder = local_folder(self.session.settings.library)
+        folder = local_folder(self.settings.library)
         if folder is None:
             self.last, self.known = None, True
             return None
@@ -119,14 +128,14 @@ class RecallWatcher(QObject):
                 self.last, self.known = record, True
                 self.measured.emit(record)
 
-        return self.session.runner.side(
+        return self.runner.side(
             lambda progress, cancel: last_recall(folder), on_done=done, on_error=lambda _: None
         )
 
     def describe(self) -> str:
         """About's line: "Search quality: fast path found … (measured …)", "not measured yet",
         or "checking…" until :meth:`refresh` has read it."""
-        if local_folder(self.session.settings.library) is None:
+        if local_folder(self.settings.library) is None:
             return "Search quality: measured by local libraries only"
         if not self.known:
             return "Search quality: checking…"
@@ -137,16 +146,16 @@ class RecallWatcher(QObject):
     def remembering(self) -> bool | None:
         """Whether the library remembers searches (read now: a small file); None for a server
         library, which does not."""
-        folder = local_folder(self.session.settings.library)
+        folder = local_folder(self.settings.library)
         return None if folder is None else RecentSearches(folder).remembering
 
     def set_remembering(self, on: bool) -> TaskHandle | None:
         """Turn remembering searches on or off (off forgets them), in the background."""
-        folder = local_folder(self.session.settings.library)
+        folder = local_folder(self.settings.library)
         if folder is None:
             return None
 
         def work(progress: ProgressCallback, cancel: CancelToken) -> None:
             RecentSearches(folder).set_remembering(on)
 
-        return self.session.runner.side(work, on_error=self.session.failed.emit)
+        return self.runner.side(work, on_error=self._failed)

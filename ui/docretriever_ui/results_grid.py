@@ -27,7 +27,7 @@ from docretriever_ui.results_cards import (
     marked_tile,
     thumbnail_size,
 )
-from docretriever_ui.results_menu import card_menu
+from docretriever_ui.results_menu import CardActions, card_menu
 from docretriever_ui.results_order import (
     GROUP_PREVIEW,
     NO_DOCUMENTS_HINT,
@@ -391,4 +391,12 @@ class ResultsGrid(QListWidget):
 
     def context_menu(self, item: QListWidgetItem) -> QMenu:
         """The menu of a card (see :func:`card_menu`)."""
-        return card_menu(self, int(item.data(cards.HIT_ROLE)))
+        index = int(item.data(cards.HIT_ROLE))
+        hit = self.hits[index]
+        actions = CardActions(
+            open=lambda: self.hit_activated.emit(index),
+            open_in_viewer=lambda: self.open_requested.emit(hit.path, hit.page),
+            reveal=lambda: self.reveal_requested.emit(hit.path),
+            show_in_library=lambda: self.show_in_library_requested.emit(hit.doc_id),
+        )
+        return card_menu(self, hit, actions)

@@ -3,34 +3,41 @@ them to the viewer, the desktop and the library pane), except "Copy path", done 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
-if TYPE_CHECKING:
-    from docretriever_ui.results_grid import ResultsGrid
+from docretriever.library import Hit
 
 
-def card_menu(grid: ResultsGrid, index: int) -> QMenu:
-    """The menu of ``grid.hits[index]``'s card: open it, open its file in a PDF viewer at its
-    page, reveal the file, copy its path, show its document in the library. A file not on disk
-    cannot be opened or revealed: the menu says so instead of offering it."""
-    hit = grid.hits[index]
-    menu = QMenu(grid)
+@dataclass(frozen=True)
+class CardActions:
+    """What a card's menu entries do (the results grid emits its signals)."""
+
+    open: Callable[[], None]
+    open_in_viewer: Callable[[], None]
+    reveal: Callable[[], None]
+    show_in_library: Callable[[], None]
+
+
+def card_menu(parent: QWidget, hit: Hit, actions: CardActions) -> QMenu:
+    """The menu of ``hit``'s card: open it, open its file in a PDF viewer at its page, reveal
+    the file, copy its path, show its document in the library. A file not on disk cannot be
+    opened or revealed: the menu says so instead of offering it."""
+    menu = QMenu(parent)
     if hit.missing:
         note = menu.addAction(
             f"{'Not available' if hit.unavailable else 'File missing'}: last seen at {hit.path}"
         )
         note.setEnabled(False)
         menu.addSeparator()
-    menu.setDefaultAction(menu.addAction("Open", lambda: grid.hit_activated.emit(index)))
-    opener = menu.addAction(
-        "Open in PDF viewer at this page", lambda: grid.open_requested.emit(hit.path, hit.page)
-    )
-    reveal = menu.addAction("Reveal in file manager", lambda: grid.reveal_requested.emit(hit.path))
+    menu.setDefaultAction(menu.addAction("Open", actions.open))
+    opener = menu.addAction("Open in PDF viewer at this page", actions.open_in_viewer)
+    reveal = menu.addAction("Reveal in file manager", actions.reveal)
     for action in (opener, reveal):
         action.setEnabled(not hit.missing)
     menu.addAction("Copy path", lambda: QApplication.clipboard().setText(hit.path))
     menu.addSeparator()
-    menu.addAction("Show in library", lambda: grid.show_in_library_requested.emit(hit.doc_id))
+    menu.addAction("Show in library", actions.show_in_library)
     return menu

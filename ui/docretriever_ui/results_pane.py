@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from docretriever.library import Hit
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.results_cards import MAX_THUMBNAIL_WIDTH, MIN_THUMBNAIL_WIDTH, THUMBNAIL_STEP
 from docretriever_ui.results_grid import ResultsGrid
 from docretriever_ui.results_order import SortOrder, empty_hint, summary
@@ -238,7 +238,7 @@ class ResultsPane(QWidget):
             lambda error: None,  # the library pane reports a library that cannot be read
         )
 
-    def _looked(self, documents: list[DocumentRecord], started: int) -> None:
+    def _looked(self, documents: list[Document], started: int) -> None:
         if not shiboken6.isValid(self):
             return  # closed while the library was read
         if started < self._newest_look:

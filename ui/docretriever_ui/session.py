@@ -21,7 +21,7 @@ from docretriever.embedding import Embedder, ModelIdentity
 from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
 from docretriever.progress import CancelToken, Progress, ProgressCallback
-from docretriever.storage import DocumentRecord
+from docretriever.vocabulary import Document
 from docretriever_ui.images import to_qimage
 from docretriever_ui.recall_watch import RecallWatcher
 from docretriever_ui.settings import AppSettings
@@ -92,7 +92,15 @@ class LibrarySession(QObject):
         self.model_identity: ModelIdentity | None = None
         self.model_error: TaskError | None = None
         # Measures the library's search quality when the app is idle (and reads it for About).
-        self.recall_watch = RecallWatcher(self)
+        self.recall_watch = RecallWatcher(
+            self,
+            settings,
+            self.runner,
+            library=lambda: self.library,
+            busy=lambda: self.ingesting or self.model_state is not ModelState.READY,
+            failed=self.failed.emit,
+        )
+        self.ingest_started.connect(self.recall_watch.pause)
 
     # --- the library -------------------------------------------------------------------------
 
@@ -154,7 +162,7 @@ class LibrarySession(QObject):
             self._last_model_report = now
             self.model_progress.emit(progress)  # queued to the UI thread by Qt
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[Document]:
         """Every document, read on the calling thread (workers, tests); the window: read_documents."""
         return self.library.documents()
 
@@ -293,17 +301,17 @@ class LibrarySession(QObject):
 
     def prune(
         self,
-        documents: Sequence[DocumentRecord] | None = None,
-        on_done: Callable[[list[DocumentRecord]], None] | None = None,
+        documents: Sequence[Document] | None = None,
+        on_done: Callable[[list[Document]], None] | None = None,
     ) -> TaskHandle:
         """Forget missing documents (``documents``, default all of them) on the writer; the
         core checks each again first, and ``on_done`` gets those it forgot."""
         chosen = list(documents) if documents is not None else None
 
-        def work(progress: ProgressCallback, cancel: CancelToken) -> list[DocumentRecord]:
+        def work(progress: ProgressCallback, cancel: CancelToken) -> list[Document]:
             return self.library.prune(chosen, progress, cancel)
 
-        def done(forgotten: list[DocumentRecord]) -> None:
+        def done(forgotten: list[Document]) -> None:
             self.documents_changed.emit()
             if on_done is not None:
                 on_done(forgotten)
@@ -318,7 +326,7 @@ class LibrarySession(QObject):
 
     def read_documents(
         self,
-        on_done: Callable[[list[DocumentRecord]], None],
+        on_done: Callable[[list[Document]], None],
         on_error: Callable[[TaskError], None] | None = None,
     ) -> TaskHandle:
         """Read every document in the background (on a Qdrant library, a network scroll)."""

@@ -22,14 +22,15 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import AddReport, CompactReport, EmbeddingLibrary, LibraryInfo, single_match
+from docretriever.library.base import EmbeddingLibrary, single_match
 from docretriever.library.hits import Hit, existing_path, make_hit
-from docretriever.library.qdrant.ingest import add_to_qdrant
+from docretriever.library.ingest import add_files
 from docretriever.library.qdrant.location import QdrantLocation
 from docretriever.library.qdrant.schema import ORIGINAL, POOLED
+from docretriever.library.qdrant.sink import QdrantSink
 from docretriever.library.qdrant.store import QdrantStore, page_from_point
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.storage.catalog import PENDING, DocumentRecord
+from docretriever.vocabulary import PENDING, AddReport, CompactReport, Document, LibraryInfo
 
 # Pages the first stage hands to the exact MaxSim rerank: at least this many, or 20 per hit.
 # Local mode scores every page whatever this is; on a server it trades speed for recall.
@@ -129,7 +130,15 @@ class QdrantLibrary(EmbeddingLibrary):
         if self.store.meta() is None:
             self.embedder  # noqa: B018  (a new library records its model before anything else)
         given = GivenPasswords.of(passwords, remember_passwords)
-        return add_to_qdrant(self, paths, progress or ignore_progress, cancel or CancelToken(), given)
+        return add_files(
+            QdrantSink(self.store, self.dim, self.passwords),
+            self.renderer,
+            lambda: self.embedder,
+            paths,
+            progress or ignore_progress,
+            cancel or CancelToken(),
+            given,
+        )
 
     def search(
         self, query: str, k: int = 10, *, exact: bool = False, within: Collection[str] | None = None
@@ -200,10 +209,10 @@ class QdrantLibrary(EmbeddingLibrary):
             return []
         return [document.sha256 for document in self.documents() if document.sha256.startswith(prefixes)]
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[Document]:
         return self.store.all_documents() if self.store.exists() else []
 
-    def find_document(self, reference: str) -> DocumentRecord:
+    def find_document(self, reference: str) -> Document:
         prefix = reference.strip().lower()
         if len(prefix) == 12 and all(c in "0123456789abcdef" for c in prefix):  # a whole doc id
             found = self.store.documents_where("doc_id", prefix)
@@ -216,7 +225,7 @@ class QdrantLibrary(EmbeddingLibrary):
             matches = [d for d in documents if d.sha256.startswith(prefix)]
         return single_match(reference, matches)
 
-    def remove(self, reference: str) -> DocumentRecord:
+    def remove(self, reference: str) -> Document:
         document = self.find_document(reference)
         self.store.delete_document(document.sha256)
         return document
@@ -236,7 +245,7 @@ class QdrantLibrary(EmbeddingLibrary):
                 "add it again from where it is now."
             )
         self.store.delete_document(document.sha256)
-        self.store.put_document(DocumentRecord(**{**document.__dict__, "status": PENDING}), 0)
+        self.store.put_document(document.replaced(status=PENDING), 0)
         return self.add(paths, progress, cancel)
 
     def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
@@ -300,15 +309,15 @@ class QdrantLibrary(EmbeddingLibrary):
     # --- moving libraries -------------------------------------------------------------------
 
     def add_embedded_document(
-        self, record: DocumentRecord, pages: Sequence[tuple[PageInfo, PageEmbedding, str]]
+        self, record: Document, pages: Sequence[tuple[PageInfo, PageEmbedding, str]]
     ) -> None:
         """Store a document embedded elsewhere (an export from a local library) as it was."""
-        self.store.put_document(DocumentRecord(**{**record.__dict__, "status": PENDING}), 0)
+        self.store.put_document(record.replaced(status=PENDING), 0)
         self.store.put_pages(record.sha256, pages, self.dim)
         self.store.mark_ready(record.sha256)
         self.store.put_document(record, len(pages))
 
-    def document_pages(self, record: DocumentRecord) -> list[tuple[PageInfo, PageEmbedding, str]]:
+    def document_pages(self, record: Document) -> list[tuple[PageInfo, PageEmbedding, str]]:
         """A document's pages with their rows (for an import into a local library)."""
         return self.store.document_pages(record.sha256)
 

@@ -29,7 +29,7 @@ from docretriever.library.qdrant.schema import (
     pooled_rows_and_columns,
     with_retries,
 )
-from docretriever.storage.catalog import DocumentRecord
+from docretriever.vocabulary import Document
 
 _SCROLL_PAGE = 256
 # With their rows, pages weigh about 2 MB each as JSON: fewer per reply.
@@ -86,23 +86,23 @@ class QdrantStore:
 
     # --- documents --------------------------------------------------------------------------
 
-    def document(self, sha256: str) -> DocumentRecord | None:
+    def document(self, sha256: str) -> Document | None:
         return self.documents_of([sha256]).get(sha256)
 
-    def documents_of(self, sha256s: Sequence[str]) -> dict[str, DocumentRecord]:
+    def documents_of(self, sha256s: Sequence[str]) -> dict[str, Document]:
         """The documents with these SHA-256s (those that exist), in one request."""
         ids = [document_point_id(sha256) for sha256 in dict.fromkeys(sha256s)]
         points = self.call(self.client.retrieve, self.documents, ids, with_payload=True) if ids else []
         return {str(point.payload["sha256"]): _record(point.payload) for point in points}
 
-    def documents_where(self, field: str, value: str) -> list[DocumentRecord]:
+    def documents_where(self, field: str, value: str) -> list[Document]:
         """Documents whose payload ``field`` equals ``value`` (or, for a list, holds it)."""
         from qdrant_client import models
 
         where = models.Filter(must=[models.FieldCondition(key=field, match=models.MatchValue(value=value))])
         return [_record(point.payload) for point in self._scroll(self.documents, where, vectors=False)]
 
-    def all_documents(self) -> list[DocumentRecord]:
+    def all_documents(self) -> list[Document]:
         from qdrant_client import models
 
         only_documents = models.Filter(
@@ -113,7 +113,7 @@ class QdrantStore:
         ]
         return sorted(records, key=lambda record: (record.added_at, record.sha256))
 
-    def put_document(self, record: DocumentRecord, pages_indexed: int) -> None:
+    def put_document(self, record: Document, pages_indexed: int) -> None:
         payload = {
             "kind": "document",
             "sha256": record.sha256,
@@ -269,11 +269,9 @@ def _of_document(sha256: str) -> Any:
     return models.Filter(must=[models.FieldCondition(key="sha256", match=models.MatchValue(value=sha256))])
 
 
-def _record(payload: dict[str, Any]) -> DocumentRecord:
+def _record(payload: dict[str, Any]) -> Document:
     sha256 = str(payload["sha256"])
-    return DocumentRecord(
-        # A stable integer for the shells' tables: the first 15 hex digits of the SHA-256.
-        id=int(sha256[:15], 16),
+    return Document(
         sha256=sha256,
         paths=tuple(sorted(str(path) for path in payload.get("paths") or [])),
         size=int(payload.get("size") or 0),

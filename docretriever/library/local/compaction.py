@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docretriever.library.base import CompactReport
 from docretriever.progress import CancelToken, ProgressCallback, RateMeter
 from docretriever.storage.catalog import Catalog
 from docretriever.storage.vectors import VectorStore
+from docretriever.vocabulary import CompactReport
 
 # compact_if_worthwhile compacts once unused bytes are this share of the store, and at least
 # LocalLibrary.auto_compact_min_bytes: rewriting the store is then paid back by the space it

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from docretriever.documents.discover import shown_path
 from docretriever.embedding.base import QueryEmbedding
 from docretriever.errors import InvalidInputError
-from docretriever.library.quality import sample_queries
+from docretriever.library.local.quality import sample_queries
 from docretriever.library.recent_searches import RecentSearches
 
 if TYPE_CHECKING:
-    from docretriever.library.local import LocalLibrary
+    from docretriever.library.local.library import LocalLibrary
 
 # Fewer recent searches than this measure too little: pseudo-queries are used instead.
 MIN_RECENT = 5

@@ -17,9 +17,11 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, QueryEmbedding
 from docretriever.errors import Cancelled, InvalidInputError, LibraryError
-from docretriever.library import compaction
-from docretriever.library.base import AddReport, CompactReport, LibraryInfo, single_match
-from docretriever.library.follow import (
+from docretriever.library.base import single_match
+from docretriever.library.hits import Hit, existing_path, make_hit
+from docretriever.library.ingest import add_files
+from docretriever.library.local import compaction
+from docretriever.library.local.follow import (
     documents_under,
     drop_empty_roots,
     is_under,
@@ -28,21 +30,15 @@ from docretriever.library.follow import (
     prune_documents,
     stop_following,
 )
-from docretriever.library.hits import Hit, existing_path, make_hit
-from docretriever.library.ingest import add_paths
-from docretriever.library.local_store import LocalPageStore
-from docretriever.library.recall_watch import last_recall, stage_widening
+from docretriever.library.local.recall_record import last_recall, stage_widening
+from docretriever.library.local.sink import LocalSink
+from docretriever.library.local.store import LocalPageStore
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
-from docretriever.storage.catalog import (
-    INDEXED,
-    MISSING,
-    UNAVAILABLE,
-    DocumentRecord,
-    PageRecord,
-)
+from docretriever.storage.catalog import DocumentRecord, PageRecord
 from docretriever.storage.vectors import MissingVectorsError
+from docretriever.vocabulary import MISSING, UNAVAILABLE, AddReport, CompactReport, Document, LibraryInfo
 
 
 class LocalLibrary(LocalPageStore):
@@ -89,10 +85,6 @@ class LocalLibrary(LocalPageStore):
             self._check_identity(embedder.identity)
 
     # --- model -------------------------------------------------------------------------------
-
-    @property
-    def max_pixels(self) -> int:
-        return self.embedder.max_pixels
 
     def _check_identity(self, identity: ModelIdentity) -> None:
         self.catalog.record_model(
@@ -145,13 +137,14 @@ class LocalLibrary(LocalPageStore):
         with self.writer:
             if self.stored_dim() is not None:  # else nothing was stored (and no model is loaded yet)
                 self.candidates.remove_leftovers()
-            report = add_paths(
-                self,
+            report = add_files(
+                LocalSink(self, syncing=syncing),
+                self.renderer,
+                lambda: self.embedder,  # loaded only when there is something to embed
                 paths,
                 progress or ignore_progress,
                 cancel or CancelToken(),
-                syncing=syncing,
-                passwords=passwords,
+                passwords,
             )
             self._auto_compact(progress, cancel)  # changed and removed files leave vectors unused
             return report
@@ -181,7 +174,7 @@ class LocalLibrary(LocalPageStore):
     ) -> list[Hit]:
         """Search with an already embedded query (benchmarks, saved queries); see search().
         ``widen``: the fast path's widening (see ``ranking.two_stage_top_k``); None, the one
-        the library's recall watch chose (:mod:`~docretriever.library.recall_watch`)."""
+        the library's recall watch chose (:mod:`~docretriever.library.local.recall_watch`)."""
         version = self.catalog.version()
         widen = stage_widening(self.folder) if widen is None else widen
         try:
@@ -256,8 +249,8 @@ class LocalLibrary(LocalPageStore):
             unavailable=document.unavailable,
         )
 
-    def documents(self) -> list[DocumentRecord]:
-        return self.catalog.documents()
+    def documents(self) -> list[Document]:
+        return list(self.catalog.documents())
 
     def find_document(self, reference: str) -> DocumentRecord:
         matches = self.catalog.find_documents(reference)
@@ -274,10 +267,10 @@ class LocalLibrary(LocalPageStore):
             self._auto_compact(None, None)
             return document
 
-    def documents_under(self, folder: str) -> list[DocumentRecord]:
-        return documents_under(self.catalog, os.path.abspath(Path(folder).expanduser()))
+    def documents_under(self, folder: str) -> list[Document]:
+        return list(documents_under(self.catalog, os.path.abspath(Path(folder).expanduser())))
 
-    def remove_folder(self, folder: str) -> list[DocumentRecord]:
+    def remove_folder(self, folder: str) -> list[Document]:
         """See :meth:`Library.remove_folder`. Also stops following the folder (and the folders
         in it), and drops its paths from documents that have others; one followed but holding
         no document (a drive since mounted elsewhere) is simply no longer followed."""
@@ -295,27 +288,7 @@ class LocalLibrary(LocalPageStore):
             stop_following(self.catalog, absolute)
             leave_out(self.catalog, [absolute])
             self._auto_compact(None, None)
-            return documents
-
-    def forget(self, document: DocumentRecord, *, keep_document: bool = False) -> None:
-        """Delete a document's pages from the catalog and the index (writer lock held), and the
-        document itself unless ``keep_document`` (then it stays, pending, with its paths).
-
-        Where their vectors are stays known (spare vectors, until the next compaction), in the
-        same commit: the same pages coming back are not embedded again (see
-        :mod:`~docretriever.library.page_reuse`)."""
-        pages = self.catalog.pages(document.id, INDEXED)
-        # Load the index before the catalog changes, so that it is reconciled against the
-        # catalog as it was and the pages removed below are really in it.
-        candidates = self.candidates if pages else None
-        if keep_document:
-            self.catalog.reset_pages(document.id, keep_vectors=True)
-        else:
-            self.catalog.remove_document(document.id, keep_vectors=True)
-        if candidates is not None:
-            for page in pages:
-                candidates.remove_page(page.id)
-            candidates.save()
+            return list(documents)
 
     def reindex(
         self,
@@ -337,10 +310,13 @@ class LocalLibrary(LocalPageStore):
             # for the next add to finish instead of losing it (reusing the kept vectors). A
             # re-index is asked to embed again, so it reuses no stored vectors itself.
             self.forget(document, keep_document=True)
-            return add_paths(self, paths, progress or ignore_progress, cancel, reuse=False)
+            sink = LocalSink(self, reuse=False)
+            return add_files(
+                sink, self.renderer, lambda: self.embedder, paths, progress or ignore_progress, cancel
+            )
 
     def sync(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> AddReport:
-        """See :meth:`Library.sync`; the rules are in :mod:`~docretriever.library.follow`."""
+        """See :meth:`Library.sync`; the rules are in :mod:`~docretriever.library.local.follow`."""
         with self.writer:
             report = self._add(paths_to_sync(self.catalog), progress, cancel, syncing=True)
             drop_empty_roots(self.catalog)
@@ -348,22 +324,22 @@ class LocalLibrary(LocalPageStore):
 
     def prune(
         self,
-        documents: Sequence[DocumentRecord] | None = None,
+        documents: Sequence[Document] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-    ) -> list[DocumentRecord]:
+    ) -> list[Document]:
         """See :meth:`Library.prune`."""
         with self.writer:
             chosen = self.missing_documents() if documents is None else documents
             forgotten = prune_documents(self, chosen, cancel or CancelToken())
             if forgotten:
                 self._auto_compact(progress, cancel)
-            return forgotten
+            return list(forgotten)
 
     def compact(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> CompactReport:
-        """See :meth:`Library.compact`; how it stays crash-safe: :mod:`~docretriever.library.compaction`."""
+        """See :meth:`Library.compact`; how it stays crash-safe: :mod:`.compaction`."""
         with self.writer:
             if self.stored_dim() is None:  # nothing was ever stored (and no model is loaded to ask)
                 return CompactReport(0, 0, note=compaction.NOTHING_TO_RECLAIM)

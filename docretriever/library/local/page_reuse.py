@@ -20,42 +20,15 @@ only a compaction (which takes it too) moves or drops rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from docretriever.embedding.base import page_cells
 from docretriever.errors import LibraryError
+from docretriever.library.ingest import ReusedPage
+from docretriever.library.local.store import LocalPageStore
 from docretriever.storage.catalog import Catalog, PageRecord
-
-if TYPE_CHECKING:
-    from docretriever.library.local import LocalLibrary
-
-
-def content_hash(image: Image.Image) -> str:
-    """The SHA-256 (64 lowercase hex digits) of ``image`` as the model would be given it: its
-    mode, its size in pixels and its raw pixel bytes. The same pixels at another size or in
-    another mode hash differently (they are another model input)."""
-    digest = hashlib.sha256()
-    width, height = image.size
-    # Separators: the header can never run into the pixel bytes and read as another header.
-    digest.update(f"{image.mode}\0{width}\0{height}\0".encode("ascii"))
-    digest.update(image.tobytes())
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class ReusedPage:
-    """A rendered page that is not embedded: ``content`` (its hash) names rows already stored
-    for the same picture, or rows a page embedded earlier in the same ingest will have."""
-
-    page: PageRecord
-    renderer: str  # what drew it this time ("mupdf" or "poppler")
-    content: str
 
 
 class ReuseFinder:
@@ -93,32 +66,36 @@ class ReuseFinder:
         return reuse
 
 
-def store_reused(library: LocalLibrary, pages: Sequence[ReusedPage]) -> None:
-    """Mark ``pages`` indexed on the rows stored for their content, in one catalog commit, and
-    add them to the search index from those rows as stored (writer lock held).
+def store_reused(library: LocalPageStore, reused: Sequence[tuple[PageRecord, ReusedPage]]) -> None:
+    """Mark pages indexed on the rows stored for their content, in one catalog commit, and add
+    them to the search index from those rows as stored (writer lock held). ``reused``: each
+    page's catalog record with what the ingest found (its content hash and renderer).
 
     Raises :class:`LibraryError` if a hash is no longer found: the rows were moved under a
     running ingest, which the writer lock rules out.
     """
-    if not pages:
+    if not reused:
         return
     # Load (or rebuild) the index before the commit, as LocalPageStore.store_pages does, or a
     # rebuild would already hold these pages and they would be added twice.
     candidates = library.candidates
-    found = library.catalog.vectors_by_content(page.content for page in pages)
-    lost = [page.page.index + 1 for page in pages if page.content not in found]
+    found = library.catalog.vectors_by_content(page.content for _, page in reused)
+    lost = [record.index + 1 for record, page in reused if page.content not in found]
     if lost:
         raise LibraryError(
             "The stored vectors of unchanged pages moved while they were being reused; add the files again.",
-            details=f"pages {lost} of document {pages[0].page.document_id}",
+            details=f"pages {lost} of document {reused[0][0].document_id}",
         )
     library.catalog.store_pages(
-        [(page.page.id, *found[page.content][:4], page.renderer, found[page.content][4]) for page in pages],
-        [page.content for page in pages],
+        [
+            (record.id, *found[page.content][:4], page.renderer, found[page.content][4])
+            for record, page in reused
+        ],
+        [page.content for _, page in reused],
     )
-    for page in pages:
+    for record, page in reused:
         grid, n_rows, segment, offset, packed = found[page.content]
         cell_rows = None if packed is None else np.frombuffer(packed, dtype="<i2")
         # The rows as stored (float16), as LocalPageStore._reconcile would add them.
         cells = page_cells(library.store.rows(segment, offset, n_rows), grid[0] * grid[1], cell_rows)
-        candidates.add_page(page.page.id, cells, grid)
+        candidates.add_page(record.id, cells, grid)

@@ -3,12 +3,14 @@
 Three stages joined by bounded queues, so memory stays flat however many pages wait:
 
 1. a thread that feeds the render worker processes, a batch at a time, hashes each rendered
-   page (a page whose picture is stored already reuses its vectors and is not embedded, see
-   :mod:`~docretriever.library.page_reuse`) and prepares the others for the model (the image
-   processor's normalising and patching: on a CPU about half of what embedding costs, and it
-   needs no model); its busy time counts as "render";
+   page (a page whose picture the back end holds vectors for already reuses them and is not
+   embedded: :meth:`~docretriever.library.ingest.sink.IngestSink.reuse_plan`) and prepares the
+   others for the model (the image processor's normalising and patching: on a CPU about half of
+   what embedding costs, and it needs no model); its busy time counts as "render";
 2. the model, on the caller's thread (a GPU context stays on the thread that made it);
-3. a thread that stores: vectors (fsync'ed), the catalog commit, the search index.
+3. a thread that stores through the back end's sink (:mod:`~docretriever.library.ingest.sink`):
+   for a local library vectors (fsync'ed), the catalog commit, the search index; for Qdrant an
+   upload the server has acknowledged.
 
 While the model embeds one batch, the next is being rendered and the previous one written, so
 the slowest stage sets the pace. Batches already embedded when a cancel arrives are still
@@ -17,22 +19,24 @@ stored: that work cost the most.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from PIL import Image
+
+from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
+from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages
-from docretriever.library.page_reuse import ReusedPage, ReuseFinder, content_hash, store_reused
+from docretriever.library.ingest.sink import IngestSink, ReusedPage
 from docretriever.progress import CancelToken
-from docretriever.storage.catalog import PENDING, PageRecord
-
-if TYPE_CHECKING:
-    from docretriever.library.ingest import Job
-    from docretriever.library.local import LocalLibrary
+from docretriever.vocabulary import Document
 
 # Batches waiting between two stages. Two keep the next stage fed without holding many images.
 QUEUE_BATCHES = 2
@@ -41,11 +45,34 @@ _END = None
 
 
 @dataclass
+class Job:
+    """A file to index, and the document it holds."""
+
+    path: Path
+    document: Document
+    note: str | None = None  # what the file promises but lacks (pages its page tree declares)
+    password: str | None = field(default=None, repr=False)  # what opens it, when it needs one
+
+
+def content_hash(image: Image.Image) -> str:
+    """The SHA-256 (64 lowercase hex digits) of ``image`` as the model would be given it: its
+    mode, its size in pixels and its raw pixel bytes. The same pixels at another size or in
+    another mode hash differently (they are another model input). About 3 ms for a page of 768
+    cells on one CPU core (see :mod:`~docretriever.library.local.page_reuse`)."""
+    digest = hashlib.sha256()
+    width, height = image.size
+    # Separators: the header can never run into the pixel bytes and read as another header.
+    digest.update(f"{image.mode}\0{width}\0{height}\0".encode("ascii"))
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
 class RenderedBatch:
     """Pages of one document and what rendering made of each: an image or the reason it failed."""
 
     job: Job
-    pages: list[PageRecord]
+    pages: list[PageInfo]
     outcomes: list[Any]  # the renderer's name (str) or the PageError, one per page
     last: bool  # the document's last batch
     prepared: PreparedPages | None = None  # the rendered pages to embed, ready for the model
@@ -56,16 +83,17 @@ class RenderedBatch:
 @dataclass
 class EmbeddedBatch:
     job: Job
-    pages: list[PageRecord] = field(default_factory=list)  # the rendered ones that were embedded
+    pages: list[PageInfo] = field(default_factory=list)  # the rendered ones that were embedded
     embeddings: list[PageEmbedding] = field(default_factory=list)
     renderers: list[str] = field(default_factory=list)
     contents: list[str | None] = field(default_factory=list)  # the content hash of each of pages
     reused: list[ReusedPage] = field(default_factory=list)  # rendered, not embedded
-    failures: list[tuple[PageRecord, str]] = field(default_factory=list)
+    failures: list[tuple[PageInfo, str]] = field(default_factory=list)
+    refused: list[tuple[PageInfo, str]] = field(default_factory=list)  # embedded, not stored
     last: bool = False
 
 
-def _shape(page: PageRecord) -> float:
+def _shape(page: PageInfo) -> float:
     return round(page.width_pt / max(page.height_pt, 1e-6), 3)
 
 
@@ -77,21 +105,20 @@ class Pipeline:
     """Runs the three stages over ``jobs``; see the module docstring.
 
     ``on_stored(batch)`` and ``on_document_done(job)`` are called on the storing thread, in
-    order, after each batch is committed and after a document's last batch.
+    order, after each batch is stored and after a document's last batch.
     """
 
     def __init__(
         self,
-        library: LocalLibrary,
+        sink: IngestSink,
+        renderer: RenderPool,
         embedder: Embedder,
         batch_size: int,
         on_stored: Callable[[EmbeddedBatch], None],
         on_document_done: Callable[[Job], None],
-        *,
-        reuse: bool = True,
     ) -> None:
-        self.library = library
-        self._reuse = ReuseFinder(library.catalog, reuse)  # used by the rendering thread only
+        self.sink = sink
+        self.renderer = renderer
         self.embedder = embedder
         self.batch_size = max(1, batch_size)
         self.on_stored = on_stored
@@ -168,10 +195,9 @@ class Pipeline:
                 continue
 
     def _render(self, jobs: Sequence[Job], cancel: CancelToken) -> None:
-        catalog, renderer = self.library.catalog, self.library.renderer
         for job in jobs:
             # Pages of one shape get the same cell grid: batching them together leaves no padding.
-            pending = sorted(catalog.pages(job.document.id, PENDING), key=_shape)
+            pending = sorted(self.sink.pending_pages(job.document), key=_shape)
             if not pending:
                 self._put(self._rendered, RenderedBatch(job, [], [], last=True))
             for start in range(0, len(pending), self.batch_size):
@@ -180,10 +206,9 @@ class Pipeline:
                     return
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
-                infos = [page.info for page in pages]
-                images = renderer.render(job.path, infos, self.library.max_pixels, job.password)
+                images = self.renderer.render(job.path, pages, self.embedder.max_pixels, job.password)
                 contents = [content_hash(i.image) if isinstance(i, RenderedPage) else None for i in images]
-                reuse = self._reuse.plan(contents)
+                reuse = self.sink.reuse_plan(contents)
                 rendered = [
                     image.image
                     for image, again in zip(images, reuse, strict=True)
@@ -226,12 +251,18 @@ class Pipeline:
         # Runs until the end marker, even after a stop: batches already embedded are kept.
         while (batch := self._get(self._embedded, stop_when_set=False)) is not _END:
             started = time.perf_counter()
-            for page, reason in batch.failures:
-                self.library.catalog.fail_page(page.id, reason)
+            document = batch.job.document
+            if batch.failures:
+                self.sink.fail_pages(document, batch.failures)
             if batch.pages:
-                self.library.store_pages(batch.pages, batch.embeddings, batch.renderers, batch.contents)
+                batch.refused = self.sink.store_pages(
+                    document, batch.pages, batch.embeddings, batch.renderers, batch.contents
+                )
+            if batch.refused:
+                self.sink.fail_pages(document, batch.refused)
             # After the embedded pages: a reused page may name rows one of them just got.
-            store_reused(self.library, batch.reused)
+            if batch.reused:
+                self.sink.store_reused(document, batch.reused)
             self._account("store", started, len(batch.pages) + len(batch.reused))
             self.on_stored(batch)
             if batch.last:

@@ -18,7 +18,7 @@ from docretriever.embedding.base import PageEmbedding, page_cells
 from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
 from docretriever.errors import InvalidInputError, LibraryError
 from docretriever.library.base import EmbeddingLibrary
-from docretriever.library.lock import WriterLock
+from docretriever.library.local.lock import WriterLock
 from docretriever.search.candidates import CandidateIndex
 from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageRecord
 from docretriever.storage.vectors import VectorStore
@@ -175,7 +175,7 @@ class LocalPageStore(EmbeddingLibrary):
     ) -> None:
         """Vectors first (durable), then the catalog commit, then the index (writer lock held).
         ``contents``: each page's content hash, so that its vectors can serve that picture
-        again (see :mod:`~docretriever.library.page_reuse`); None where unknown (imports)."""
+        again (see :mod:`~docretriever.library.local.page_reuse`); None where unknown (imports)."""
         # Load (or rebuild) the index before the commit, or the rebuild would already hold the
         # pages added below and they would be added twice.
         candidates = self.candidates
@@ -203,6 +203,32 @@ class LocalPageStore(EmbeddingLibrary):
             # holds the very same centroids.
             cells = self.store.as_stored(embedding.cells())
             candidates.add_page(page.id, cells, embedding.grid)
+
+    def forget(self, document: DocumentRecord, *, keep_document: bool = False) -> None:
+        """Delete a document's pages from the catalog and the index (writer lock held), and the
+        document itself unless ``keep_document`` (then it stays, pending, with its paths).
+
+        Where their vectors are stays known (spare vectors, until the next compaction), in the
+        same commit: the same pages coming back are not embedded again (see
+        :mod:`~docretriever.library.local.page_reuse`)."""
+        pages = self.catalog.pages(document.id, INDEXED)
+        # Load the index before the catalog changes, so that it is reconciled against the
+        # catalog as it was and the pages removed below are really in it.
+        candidates = self.candidates if pages else None
+        if keep_document:
+            self.catalog.reset_pages(document.id, keep_vectors=True)
+        else:
+            self.catalog.remove_document(document.id, keep_vectors=True)
+        if candidates is not None:
+            for page in pages:
+                candidates.remove_page(page.id)
+            candidates.save()
+
+    def save_index_if_changed(self) -> None:
+        """Save the search index if it was loaded and changed since it was last saved (writer
+        lock held); never loads it (which would need the model for a library still empty)."""
+        if self._candidates is not None and self._candidates.dirty:
+            self._candidates.save()
 
     def add_embedded_pages(
         self,

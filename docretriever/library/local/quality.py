@@ -14,7 +14,7 @@ from docretriever.embedding.base import QueryEmbedding
 from docretriever.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from docretriever.library.local import LocalLibrary
+    from docretriever.library.local.library import LocalLibrary
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ and files that turn up somewhere else.
 
 The rules, for every ``add`` and ``sync`` of a local library:
 
-- A given folder that cannot be reached (:mod:`~docretriever.library.availability`) is left
+- A given folder that cannot be reached (:mod:`~docretriever.library.local.availability`) is left
   alone: its documents are marked unavailable, nothing else changes.
 - A recorded path that no longer holds its file, in a folder that can be read, is *missing*.
   Its document stays, with its vectors, still searchable; its paths stay as its last known
@@ -21,17 +21,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from docretriever.documents.discover import is_text_path
 from docretriever.errors import LibraryError
-from docretriever.library.availability import UNAVAILABLE, FolderState, probe_folder, volume_of
-from docretriever.library.base import AddReport, FileOutcome
+from docretriever.library.local.availability import UNAVAILABLE, FolderState, probe_folder, volume_of
+from docretriever.library.local.store import LocalPageStore
 from docretriever.progress import CancelToken
 from docretriever.storage.catalog import MISSING, Catalog, DocumentRecord
-
-if TYPE_CHECKING:
-    from docretriever.library.local import LocalLibrary
+from docretriever.vocabulary import AddReport, Document, FileOutcome
 
 MISSING_NOTE = "The file is not at its last known place; its pages are kept and still searchable."
 UNAVAILABLE_NOTE = "Its folder cannot be reached now; its pages are kept and still searchable."
@@ -178,7 +175,7 @@ def is_under(path: str, root: str) -> bool:
 
 
 def prune_documents(
-    library: LocalLibrary, documents: Sequence[DocumentRecord], cancel: CancelToken
+    library: LocalPageStore, documents: Sequence[Document], cancel: CancelToken
 ) -> list[DocumentRecord]:
     """Implementation of :meth:`LocalLibrary.prune`; the caller holds the writer lock. Each
     document is checked again just before it is forgotten: the file may be back, or its folder
@@ -189,7 +186,7 @@ def prune_documents(
     for document in documents:
         cancel.raise_if_cancelled()
         try:
-            current = catalog.document(document.id)
+            current = catalog.document_with_sha256(document.sha256)
         except LibraryError:
             continue  # removed meanwhile
         if current.availability != MISSING:
