@@ -51,6 +51,8 @@ def main() -> None:
     args = parser.parse_args()
 
     files = find_pdfs(args.paths or [CORPUS]).files
+    if not files:
+        parser.error(f"no PDF found in {', '.join(map(str, args.paths or [CORPUS]))}")
     embedder = load_embedder(ModelSpec(args.model, "cpu", args.visual_tokens))
     rates: dict[str, list[float]] = {"local": [], "qdrant": []}
     ratios: list[float] = []
