@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from docretriever.documents.render import RenderedPage
-from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages
+from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages, render_sizes
 from docretriever.library.page_reuse import ReusedPage, ReuseFinder, content_hash, store_reused
 from docretriever.progress import CancelToken
 from docretriever.storage.catalog import PENDING, PageRecord
@@ -181,7 +181,7 @@ class Pipeline:
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
                 infos = [page.info for page in pages]
-                images = renderer.render(job.path, infos, self.library.max_pixels, job.password)
+                images = renderer.render(job.path, infos, render_sizes(self.embedder, infos), job.password)
                 contents = [content_hash(i.image) if isinstance(i, RenderedPage) else None for i in images]
                 reuse = self._reuse.plan(contents)
                 rendered = [

@@ -17,7 +17,7 @@ from docretriever.documents import UNDECODABLE_NAME, find_pdfs, is_text_path, sh
 from docretriever.documents.passwords import GivenPasswords, inspect_with_password
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
-from docretriever.embedding.base import PageEmbedding
+from docretriever.embedding.base import PageEmbedding, render_sizes
 from docretriever.errors import Cancelled, DocRetrieverError, DocumentError, EncryptedDocumentError
 from docretriever.library.base import AddReport, FileOutcome, document_note
 from docretriever.library.qdrant.schema import multivector_too_large
@@ -90,7 +90,7 @@ def _add(
         for start in range(0, len(missing), batch_size):
             cancel.raise_if_cancelled()
             batch = missing[start : start + batch_size]
-            rendered = library.renderer.render(path, batch, embedder.max_pixels, password)
+            rendered = library.renderer.render(path, batch, render_sizes(embedder, batch), password)
             ok = [
                 (info, page)
                 for info, page in zip(batch, rendered, strict=True)
