@@ -33,7 +33,7 @@ from pathlib import Path
 from docretriever.documents import find_pdfs
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool, default_worker_count
-from docretriever.embedding import ModelSpec, load_embedder
+from docretriever.embedding import Embedder, ModelSpec, load_embedder, render_sizes
 from docretriever.errors import DocumentError
 from docretriever.library.local import LocalLibrary
 
@@ -61,7 +61,8 @@ def end_to_end(files: list[Path], embedder: object, token_pooling: int = 1) -> t
     return report.pages_embedded, seconds
 
 
-def render_only(files: list[Path], max_pixels: int) -> tuple[list[RenderedPage], float]:
+def render_only(files: list[Path], embedder: Embedder) -> tuple[list[RenderedPage], float]:
+    """Every page of ``files`` rendered at ``embedder``'s render size, and the seconds it took."""
     pool = RenderPool()
     try:
         started = time.perf_counter()
@@ -71,7 +72,8 @@ def render_only(files: list[Path], max_pixels: int) -> tuple[list[RenderedPage],
                 infos = pool.inspect(path)
             except DocumentError:
                 continue
-            images += [r for r in pool.render(path, infos, max_pixels) if isinstance(r, RenderedPage)]
+            sizes = render_sizes(embedder, infos)
+            images += [r for r in pool.render(path, infos, sizes) if isinstance(r, RenderedPage)]
         return images, time.perf_counter() - started
     finally:
         pool.close()
@@ -130,7 +132,7 @@ def main() -> None:
     cpu["end_to_end"] += cpu_seconds()
     peak = peak_rss_mb()
     cpu["render"] = -cpu_seconds()
-    images, render_s = render_only(files, embedder.max_pixels)
+    images, render_s = render_only(files, embedder)  # type: ignore[arg-type]
     cpu["render"] += cpu_seconds()
     cpu["embed"] = -cpu_seconds()
     embed_s = embed_only(images, embedder)

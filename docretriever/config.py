@@ -12,14 +12,8 @@ LIBRARY_ENV = "DOCRETRIEVER_LIBRARY"
 MODEL_ENV = "DOCRETRIEVER_MODEL"
 
 DEFAULT_MODEL = "vidore/colqwen2-v1.0"
-# Visual tokens (28 x 28 px cells) per page. 768 is what the vidore checkpoints were evaluated
-# with; fewer cells trade recall for speed on CPU-only machines.
-DEFAULT_VISUAL_TOKENS = 768
-PIXELS_PER_CELL = 28 * 28
-# The range a page's budget may take: Qwen2-VL needs at least 4 cells (56 x 56 px) per image,
-# and ColQwen2's processor caps an image at max_pixels 12,845,056 = 16,384 cells.
-MIN_VISUAL_TOKENS = 4
-MAX_VISUAL_TOKENS = 12_845_056 // PIXELS_PER_CELL
+# The visual-token budget per page (its default, limits and cell size) belongs to the model
+# family: see docretriever.embedding.geometry and ModelSpec.visual_tokens.
 
 
 def default_library_dir() -> Path:

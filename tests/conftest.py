@@ -115,8 +115,11 @@ class CountingEmbedder:
         return self.inner.identity
 
     @property
-    def max_pixels(self) -> int:
-        return int(self.inner.max_pixels)
+    def geometry(self):
+        return self.inner.geometry
+
+    def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
+        return self.inner.render_size(width_pt, height_pt)
 
     def embed_pages(self, images, cancel=None):
         self.pages_embedded += len(images)

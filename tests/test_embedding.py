@@ -21,7 +21,8 @@ def rendered_pages(embedder, relative: str, count: int = 2) -> list:
     path = corpus_or_skip(SAMPLES) / relative
     with open_pdf(path) as document:
         return [
-            render_page(path, document, p, embedder.max_pixels) for p in read_page_infos(document)[:count]
+            render_page(path, document, p, embedder.render_size(p.width_pt, p.height_pt))
+            for p in read_page_infos(document)[:count]
         ]
 
 

@@ -10,14 +10,15 @@ import pytest
 from conftest import CountingEmbedder
 
 from docretriever.cli import main
-from docretriever.config import MAX_VISUAL_TOKENS, MIN_VISUAL_TOKENS
 from docretriever.documents.pdf import open_pdf, read_page_infos
 from docretriever.documents.render_pool import RenderPool
-from docretriever.embedding import ModelSpec
+from docretriever.embedding import ModelSpec, model_geometry
 from docretriever.errors import InvalidInputError
 from docretriever.library import open_library
 from docretriever.library.qdrant import QdrantLibrary, schema
 from docretriever.storage.catalog import FAILED, INDEXED
+
+MIN_VISUAL_TOKENS, MAX_VISUAL_TOKENS = model_geometry().min_cells, model_geometry().max_cells
 
 
 def _pdf_with_phantom_pages(path: Path, real: int, declared: int) -> Path:

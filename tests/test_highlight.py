@@ -7,7 +7,17 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from docretriever.highlight import cell_box, draw_highlights, find_regions, heat_map, to_unrotated
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
+from docretriever.highlight import draw_highlights, heat_map, to_unrotated
+from docretriever.highlight import find_regions as find_regions_in_boxes
+
+cell_box = COLQWEN2_GEOMETRY.cell_box
+
+
+def find_regions(heat: np.ndarray, page: tuple[float, float]) -> list:
+    """The regions of ``heat`` on a page of ``page`` points, its cells placed by ColQwen2's geometry."""
+    n_y, n_x = heat.shape
+    return find_regions_in_boxes(heat, COLQWEN2_GEOMETRY.cell_boxes((n_x, n_y), page))
 
 
 def injected_similarity(grid: tuple[int, int], best: tuple[int, int], n_tokens: int = 6) -> np.ndarray:

@@ -15,7 +15,7 @@ import pytest
 from conftest import SAMPLES, corpus_or_skip
 
 from docretriever.documents import PageInfo
-from docretriever.documents.render import RenderedPage
+from docretriever.documents.render import RenderedPage, display_size
 from docretriever.documents.render_pool import RenderPool
 from docretriever.errors import DocumentError, PageError
 from docretriever.library import open_library
@@ -105,9 +105,9 @@ def test_runaway_memory_fails_the_page_and_the_worker_goes_on(tmp_path: Path) ->
     pool = RenderPool(workers=1, memory_bytes=1 << 30)
     try:
         # 400 megapixels: 1.2 GB of RGB, over the worker's 1 GiB address space.
-        (result,) = pool.render(path, [info], 400_000_000)
+        (result,) = pool.render(path, [info], [display_size(14400, 14400, 400_000_000)])
         assert isinstance(result, PageError)
-        (result,) = pool.render(path, [info], 1_000_000)
+        (result,) = pool.render(path, [info], [display_size(14400, 14400, 1_000_000)])
         assert isinstance(result, RenderedPage) and result.image.width * result.image.height <= 1_000_000
     finally:
         pool.close()
@@ -120,7 +120,7 @@ def test_a_killed_worker_is_replaced_and_the_request_retried(tmp_path: Path) -> 
         infos = pool.inspect(path)
         (first_pid,) = pool.worker_pids()
         os.kill(first_pid, 9)
-        (result,) = pool.render(path, infos, 500_000)
+        (result,) = pool.render(path, infos, [display_size(i.width_pt, i.height_pt, 500_000) for i in infos])
         assert isinstance(result, RenderedPage)
         assert pool.worker_pids() and first_pid not in pool.worker_pids()
         with pytest.raises(DocumentError, match="not a readable PDF"):

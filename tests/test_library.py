@@ -292,8 +292,8 @@ def test_failed_pages_are_retried_on_the_next_add(
 
     real = RenderPool.render
 
-    def fail_page_two(self, path, pages, max_pixels, password=None):  # a worker reports a page it cannot draw
-        results = real(self, path, pages, max_pixels, password)
+    def fail_page_two(self, path, pages, sizes, password=None):  # a worker reports a page it cannot draw
+        results = real(self, path, pages, sizes, password)
         pairs = zip(pages, results, strict=True)
         return [PageError("simulated") if info.index == 1 else result for info, result in pairs]
 

@@ -123,15 +123,16 @@ def test_a_one_dot_edit_is_embedded_again(tmp_path: Path, counting_embedder: Cou
     library.add([path.parent])
     (old,) = library.documents()
     third = next(page for page in library.indexed_pages().values() if page.index == 2)
+    size = counting_embedder.render_size(third.width_pt, third.height_pt)
     with open_pdf(path) as pdf:
-        before = render_page(path, pdf, third.info, counting_embedder.max_pixels).image
+        before = render_page(path, pdf, third.info, size).image
 
     def dot(doc: pymupdf.Document) -> None:  # a 1.5 pt grey square in the bottom margin
         doc[2].draw_rect(pymupdf.Rect(300, 760, 301.5, 761.5), color=None, fill=(0.5, 0.5, 0.5))
 
     save_incrementally(path, dot)
     with open_pdf(path) as pdf:
-        after = render_page(path, pdf, third.info, counting_embedder.max_pixels).image
+        after = render_page(path, pdf, third.info, size).image
     changed = int((np.asarray(before) != np.asarray(after)).any(axis=2).sum())
     assert before.size == after.size and 0 < changed <= 9  # a dot, not a redrawn page
 

@@ -13,7 +13,7 @@ from password_fixtures import USER_PASSWORD, encrypted_pdf
 
 from docretriever.documents.passwords import KEYRING_SERVICE, PasswordStore, keyring_backend
 from docretriever.documents.pdf import open_pdf, sha256_of_file
-from docretriever.documents.render import RenderedPage
+from docretriever.documents.render import RenderedPage, display_size
 from docretriever.documents.render_pool import RenderPool
 from docretriever.errors import EncryptedDocumentError, PageError, WrongPasswordError
 from docretriever.library import open_library
@@ -60,10 +60,11 @@ def test_the_render_workers_open_and_render_with_the_password(locked: Path) -> N
             pool.inspect(locked, "guess")
         pages = pool.inspect(locked, USER_PASSWORD)
         assert len(pages) == 2
-        rendered = pool.render(locked, pages, 200_000, USER_PASSWORD)
+        sizes = [display_size(page.width_pt, page.height_pt, 200_000) for page in pages]
+        rendered = pool.render(locked, pages, sizes, USER_PASSWORD)
         assert all(isinstance(page, RenderedPage) for page in rendered)
         # Negative control: without it each page fails, it is no leftover open document.
-        assert all(isinstance(page, PageError) for page in pool.render(locked, pages, 200_000))
+        assert all(isinstance(page, PageError) for page in pool.render(locked, pages, sizes))
     finally:
         pool.close()
 

@@ -36,7 +36,8 @@ def test_a_multi_document_ingest_stores_the_vectors_of_page_by_page_embedding(
         document = library.catalog.document(page.document_id)
         path = Path(document.paths[0])
         with open_pdf(path) as pdf:
-            image = render_page(path, pdf, page.info, tiny_embedder.max_pixels).image
+            size = tiny_embedder.render_size(page.width_pt, page.height_pt)
+            image = render_page(path, pdf, page.info, size).image
         (alone,) = tiny_embedder.embed_pages([image])
         assert page.grid == alone.grid
         stored = library.page_rows(page).astype(np.float32)
@@ -52,7 +53,8 @@ def test_pages_are_prepared_off_the_thread_that_runs_the_model(tmp_path: Path, t
     class ThreadRecorder:
         def __init__(self, inner) -> None:
             self.inner, self.threads = inner, {"prepare": set(), "embed": set()}
-            self.identity, self.max_pixels, self.batch_size = inner.identity, inner.max_pixels, 2
+            self.identity, self.geometry, self.batch_size = inner.identity, inner.geometry, 2
+            self.render_size = inner.render_size
 
         def prepare_pages(self, images):
             self.threads["prepare"].add(threading.get_ident())

@@ -11,11 +11,20 @@ import pytest
 from conftest import SAMPLES, corpus_or_skip
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
-from docretriever.documents import fit_to_cell_budget, open_pdf, read_page_infos, render_page
+from docretriever.documents import PageInfo, open_pdf, read_page_infos, render_page
 from docretriever.documents import render as render_module
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
 from docretriever.errors import DocumentError, EncryptedDocumentError, PageError
 
 BUDGET = 768 * 28 * 28
+fit_to_cell_budget = COLQWEN2_GEOMETRY.fit_pixels
+
+
+def model_size(page: PageInfo) -> tuple[int, int]:
+    """The size ColQwen2 at 768 cells renders ``page`` at."""
+    return fit_to_cell_budget(page.width_pt, page.height_pt, BUDGET)
+
+
 # MuPDF's repair of this file's damaged page tree finds no pages; poppler reports 4 pages of
 # size 0 x 0. Neither engine can render it, so it must fail with a reason.
 UNRECOVERABLE = {"017-unreadable-meta-data/unreadablemetadata.pdf"}
@@ -59,7 +68,7 @@ def test_every_sample_renders_with_the_manifest_page_count(sample_manifest: dict
             pages = read_page_infos(document)
             assert len(pages) == entry["pages"], relative
             for page in pages[:3]:
-                rendered = render_page(path, document, page, BUDGET)
+                rendered = render_page(path, document, page, model_size(page))
                 width, height = rendered.image.size
                 assert width % 28 == 0 and height % 28 == 0, relative
                 assert width * height <= BUDGET
@@ -70,7 +79,7 @@ def test_rotated_page_renders_upright() -> None:
     path = corpus_or_skip(SAMPLES) / "015-arabic" / "habibi-rotated.pdf"
     with open_pdf(path) as document:
         page = read_page_infos(document)[0]
-        rendered = render_page(path, document, page, BUDGET)
+        rendered = render_page(path, document, page, model_size(page))
     assert page.rotation == 90
     assert page.width_pt > page.height_pt  # displayed landscape, stored portrait
     assert rendered.image.width > rendered.image.height
@@ -84,7 +93,7 @@ def test_huge_page_renders_under_the_pixel_cap(tmp_path: Path) -> None:
     document.save(path)
     with open_pdf(path) as opened:
         info = read_page_infos(opened)[0]
-        rendered = render_page(path, opened, info, BUDGET)
+        rendered = render_page(path, opened, info, model_size(info))
     assert rendered.image.width * rendered.image.height <= BUDGET
 
 
@@ -97,9 +106,9 @@ def test_poppler_renders_when_mupdf_fails(monkeypatch: pytest.MonkeyPatch) -> No
 
     with open_pdf(path) as document:
         page = read_page_infos(document)[0]
-        by_mupdf = render_page(path, document, page, BUDGET)
+        by_mupdf = render_page(path, document, page, model_size(page))
     monkeypatch.setattr(render_module, "_render_with_mupdf", broken)
-    rendered = render_page(path, None, page, BUDGET)
+    rendered = render_page(path, None, page, model_size(page))
     assert rendered.renderer == "poppler"
     assert rendered.image.size == fit_to_cell_budget(page.width_pt, page.height_pt, BUDGET)
     assert rendered.image.width > rendered.image.height  # poppler honours /Rotate too
@@ -121,7 +130,7 @@ def test_page_error_when_no_renderer_can_draw_the_page(monkeypatch: pytest.Monke
     with open_pdf(path) as document:
         page = read_page_infos(document)[0]
     with pytest.raises(PageError, match="could not be rendered"):
-        render_page(path, None, page, BUDGET)
+        render_page(path, None, page, model_size(page))
 
 
 @pytest.mark.parametrize(
@@ -145,3 +154,20 @@ def test_truncated_pdf_is_an_error_not_an_empty_document(tmp_path: Path) -> None
     path.write_bytes(source.read_bytes()[:2000])
     with pytest.raises(DocumentError), open_pdf(path):
         pass
+
+
+def test_a_page_is_drawn_at_exactly_the_size_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "page.pdf"
+    with pymupdf.open() as document:
+        document.new_page(width=200, height=300).insert_text((20, 50), "hello")
+        document.save(path)
+    with open_pdf(path) as document:
+        info = read_page_infos(document)[0]
+        for size in [(20, 30), (200, 300), (57, 91)]:  # any size: nothing here rounds to cells
+            assert render_page(path, document, info, size).image.size == size
+        # A page info of another shape (the page changed since it was read) is never stretched.
+        with pytest.raises(PageError, match="size changed since it was read"):
+            render_page(path, document, PageInfo(0, 300.0, 200.0, 0), (30, 20))
+        for bad in [(0, 10), (10.5, 10), (10,)]:
+            with pytest.raises(PageError, match="cannot be rendered at"):
+                render_page(path, document, info, bad)  # type: ignore[arg-type]

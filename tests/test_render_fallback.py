@@ -18,9 +18,10 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from docretriever.documents import fit_to_cell_budget, open_pdf, read_page_infos, render_page
+from docretriever.documents import open_pdf, read_page_infos, render_page
 from docretriever.documents import render as render_module
 from docretriever.documents.pdf import PageInfo
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
 from docretriever.errors import PageError
 
 pytestmark = pytest.mark.skipif(
@@ -29,6 +30,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 BUDGET = 768 * 28 * 28
+fit_to_cell_budget = COLQWEN2_GEOMETRY.fit_pixels
+
+
+def model_size(page: PageInfo) -> tuple[int, int]:
+    """The size ColQwen2 at 768 cells renders ``page`` at."""
+    return fit_to_cell_budget(page.width_pt, page.height_pt, BUDGET)
+
+
 # Mean absolute difference per channel, on 0..255, that two renders of the same picture stay
 # under (measured: 0.2 to 3.3, text anti-aliasing). A squeezed crop box measures about 50, a
 # page turned the wrong way 60 to 80 (see the negative controls below).
@@ -82,8 +91,8 @@ def both_renders(path: Path) -> tuple[PageInfo, Image.Image, Image.Image]:
     """The page info, MuPDF's render and the fallback's render of the first page."""
     with open_pdf(path) as document:
         info = read_page_infos(document)[0]
-        mupdf = render_page(path, document, info, BUDGET)
-    poppler = render_module._render_with_poppler(path, info, BUDGET)
+        mupdf = render_page(path, document, info, model_size(info))
+    poppler = render_module._render_with_poppler(path, info, model_size(info))
     assert (mupdf.renderer, poppler.renderer) == ("mupdf", "poppler")
     expected = fit_to_cell_budget(info.width_pt, info.height_pt, BUDGET)
     assert mupdf.image.size == poppler.image.size == expected
@@ -156,13 +165,13 @@ def test_render_page_falls_back_to_the_same_picture(tmp_path: Path, monkeypatch:
     path = make_pdf(tmp_path / "crop-rot.pdf", cropbox=(295, 442, 595, 842), rotate=90)
     with open_pdf(path) as document:
         info = read_page_infos(document)[0]
-        mupdf = render_page(path, document, info, BUDGET)
+        mupdf = render_page(path, document, info, model_size(info))
 
     def broken(*args: object) -> None:
         raise RuntimeError("simulated MuPDF failure")
 
     monkeypatch.setattr(render_module, "_render_with_mupdf", broken)
-    fallback = render_page(path, None, info, BUDGET)
+    fallback = render_page(path, None, info, model_size(info))
     assert fallback.renderer == "poppler"
     assert mean_abs_difference(mupdf.image, fallback.image) < SAME_PICTURE
 
@@ -223,7 +232,7 @@ def test_fallback_image_of_the_wrong_size_is_a_page_error(
 
     monkeypatch.setattr(render_module, "_run_poppler", portrait_anyway)
     with pytest.raises(PageError, match=r"poppler drew 644 x 924 px where 924 x 644 px were asked for"):
-        render_module._render_with_poppler(path, info, BUDGET)
+        render_module._render_with_poppler(path, info, model_size(info))
 
 
 def test_mupdf_image_of_the_wrong_size_is_a_page_error(
@@ -237,7 +246,8 @@ def test_mupdf_image_of_the_wrong_size_is_a_page_error(
 
     monkeypatch.setattr(pymupdf.Page, "get_pixmap", oversized)
     with open_pdf(path) as document, pytest.raises(PageError, match=r"MuPDF drew .* were asked for"):
-        render_page(path, document, read_page_infos(document)[0], BUDGET)
+        info = read_page_infos(document)[0]
+        render_page(path, document, info, model_size(info))
 
 
 def test_fallback_refuses_a_page_whose_shape_poppler_sees_otherwise(tmp_path: Path) -> None:
@@ -246,4 +256,4 @@ def test_fallback_refuses_a_page_whose_shape_poppler_sees_otherwise(tmp_path: Pa
     path = make_pdf(tmp_path / "a4.pdf")
     swapped = PageInfo(0, A4[1], A4[0], 0)
     with pytest.raises(PageError, match="disagree on its shape"):
-        render_module._render_with_poppler(path, swapped, BUDGET)
+        render_module._render_with_poppler(path, swapped, model_size(swapped))

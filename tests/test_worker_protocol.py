@@ -46,9 +46,9 @@ def _round_trip_reply(reply: tuple, request: str) -> tuple:
 def test_requests_and_replies_survive_the_round_trip() -> None:
     info = PageInfo(2, 595.0, 842.0, 90, "iv")
     stream = io.BytesIO()
-    write_request(stream, ("render", "/tmp/a.pdf", info, 602_112, "secret"))
+    write_request(stream, ("render", "/tmp/a.pdf", info, (952, 672), "secret"))
     stream.seek(0)
-    assert read_request(stream) == ("render", "/tmp/a.pdf", info, 602_112, "secret")
+    assert read_request(stream) == ("render", "/tmp/a.pdf", info, (952, 672), "secret")
 
     pages = PageList([info, PageInfo(3, 595.0, 842.0, 0)])
     pages.note = "The file declares 9 pages but holds only 4"
@@ -150,11 +150,11 @@ def test_a_hostile_worker_fails_its_pages_and_runs_no_code(tmp_path: Path, monke
         ):
             path = _pdf(tmp_path / name)
             pages = pool.inspect(path)
-            [result] = pool.render(path, pages, 200 * 300)
+            [result] = pool.render(path, pages, [(200, 300)])
             assert isinstance(result, PageError), name
             assert "malformed" in str(result) and "tried twice" in str(result), str(result)
         fine = _pdf(tmp_path / "fine.pdf")
-        [page] = pool.render(fine, pool.inspect(fine), 200 * 300)
+        [page] = pool.render(fine, pool.inspect(fine), [(200, 300)])
         assert not isinstance(page, PageError) and page.image.size[0] > 0  # the pool carries on
     finally:
         pool.close()
@@ -168,3 +168,39 @@ def test_a_hostile_worker_fails_its_pages_and_runs_no_code(tmp_path: Path, monke
     finally:
         sys.path.remove(str(HELPERS))
     assert marker.exists()
+
+
+def test_a_render_request_carries_a_size_in_pixels_and_the_reply_must_be_that_size() -> None:
+    page = {"index": 0, "width_pt": 200.0, "height_pt": 300.0, "rotation": 0, "label": None}
+    for size in ([0, 10], [10], ["10", 10], [True, 10], [10.5, 10], None):
+        stream = io.BytesIO()
+        write_frame(
+            stream, {"op": "render", "path": "/tmp/a.pdf", "page": page, "size": size, "password": None}
+        )
+        stream.seek(0)
+        with pytest.raises(MalformedMessage):
+            read_request(stream)
+    assert decode_reply({"status": "ok", "image": IMAGE}, b"xyz", KINDS, "render", (1, 1))[0] == "ok"
+    with pytest.raises(MalformedMessage, match="not of the size asked for"):
+        decode_reply({"status": "ok", "image": IMAGE}, b"xyz", KINDS, "render", (2, 2))
+
+
+def test_the_pool_renders_each_page_at_its_size_and_fails_a_page_without_one(tmp_path: Path) -> None:
+    path = _pdf(tmp_path / "page.pdf")
+    refused = PageError("The page is too narrow to embed.")
+    pool = RenderPool(workers=1)
+    try:
+        (info,) = pool.inspect(path)
+        drawn, failed, odd = pool.render(path, [info, info, info], [(20, 30), refused, (0, 5)])
+        assert not isinstance(drawn, PageError) and drawn.image.size == (20, 30)
+        assert failed is refused
+        assert isinstance(odd, PageError) and "not a size in pixels" in str(odd)
+        with pytest.raises(ValueError, match="1 sizes for 2 pages"):
+            pool.render(path, [info, info], [(20, 30)])
+    finally:
+        pool.close()
+    idle = RenderPool(workers=1)
+    try:  # a page that fails before rendering costs no worker
+        assert idle.render(path, [info], [refused]) == [refused] and idle.worker_pids() == []
+    finally:
+        idle.close()

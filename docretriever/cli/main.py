@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from docretriever import __version__
-from docretriever.config import DEFAULT_VISUAL_TOKENS, MAX_VISUAL_TOKENS, MIN_VISUAL_TOKENS
+from docretriever.embedding import model_geometry
 from docretriever.errors import Cancelled, DocRetrieverError
 from docretriever.progress import CancelToken
 
@@ -154,7 +154,7 @@ _GLOBAL_DEFAULTS: dict[str, object] = {
     "library": None,
     "model": None,
     "device": "auto",
-    "visual_tokens": DEFAULT_VISUAL_TOKENS,
+    "visual_tokens": model_geometry().default_cells,
     "batch_size": None,
     "debug": False,
 }
@@ -184,14 +184,15 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         default=default("device"),
         help="where the model runs (default: auto = cuda, then mps, then cpu)",
     )
+    geometry = model_geometry()  # the default model's; --model names a model of the same family
     target.add_argument(
         "--visual-tokens",
         type=int,
         metavar="N",
         default=default("visual_tokens"),
-        help=f"image cells (28 x 28 px) per page, {MIN_VISUAL_TOKENS} to {MAX_VISUAL_TOKENS} (default "
-        f"{DEFAULT_VISUAL_TOKENS}, as the model was evaluated; fewer is faster on CPU; a Qdrant library "
-        "takes at most about 8,000)",
+        help=f"image cells ({geometry.cell_px} x {geometry.cell_px} px for {geometry.family}) per page, "
+        f"{geometry.min_cells} to {geometry.max_cells} (default {geometry.default_cells}, as the model "
+        "was evaluated; fewer is faster on CPU; a Qdrant library takes at most about 8,000)",
     )
     target.add_argument(
         "--batch-size",

@@ -2,15 +2,15 @@
 
 from docretriever.documents.discover import UNDECODABLE_NAME, find_pdfs, is_text_path, shown_path
 from docretriever.documents.pdf import PageInfo, PageList, open_pdf, read_page_infos, sha256_of_file
-from docretriever.documents.render import RenderedPage, fit_to_cell_budget, render_page
+from docretriever.documents.render import RenderedPage, display_size, render_page
 
 __all__ = [
     "UNDECODABLE_NAME",
     "PageInfo",
     "PageList",
     "RenderedPage",
+    "display_size",
     "find_pdfs",
-    "fit_to_cell_budget",
     "is_text_path",
     "open_pdf",
     "read_page_infos",

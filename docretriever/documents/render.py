@@ -1,8 +1,10 @@
-"""Rendering pages straight at the model's pixel budget.
+"""Rendering pages at exactly the size asked for.
 
-A page is rendered once, at the size the model's processor would resize it to, so the processor's
-own resize is a no-op: no render-large-then-shrink, and the image's cell grid maps back to the
-page exactly. MuPDF renders; poppler (pdftoppm) is the fallback for pages MuPDF fails on, and draws the
+A page is rendered once, at the size its reader asks for: for the model, the size the model's
+processor would resize it to (its embedder's ``render_size``, whole cells of its geometry), so
+the processor's own resize is a no-op and the image's cell grid maps back to the page exactly;
+for display, any size (:func:`display_size` fits a pixel budget). Nothing here knows about
+cells. MuPDF renders; poppler (pdftoppm) is the fallback for pages MuPDF fails on, and draws the
 same picture: the crop box, rotated, at the same size.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 import os
 import re
 import shutil
@@ -26,11 +29,6 @@ from docretriever.errors import PageError
 if TYPE_CHECKING:
     import pymupdf
 
-# Pages are rendered in cells of 28 x 28 px (14 px patches merged 2 x 2 by Qwen2-VL).
-CELL_PX = 28
-# Qwen2-VL refuses images whose aspect ratio exceeds 200.
-MAX_ASPECT_RATIO = 200.0
-
 
 @dataclass(frozen=True)
 class RenderedPage:
@@ -46,73 +44,64 @@ class RenderedPage:
     renderer: str
 
 
-def fit_to_cell_budget(
-    width: float, height: float, max_pixels: int, min_pixels: int = 56 * 56
-) -> tuple[int, int]:
-    """Pixel size (width, height), both multiples of 28, with area in [min_pixels, max_pixels].
+def display_size(width_pt: float, height_pt: float, max_pixels: int) -> tuple[int, int]:
+    """Pixel size (width, height) of a page of ``width_pt`` x ``height_pt`` points (as displayed)
+    drawn for display within ``max_pixels`` pixels: the page's shape, scaled to the budget and
+    rounded down, each side at least 1 px, the area at most ``max_pixels`` (at least 1).
 
-    ``width`` x ``height`` is any size in any unit; the result keeps its aspect ratio as closely
-    as multiples of 28 allow. This is the arithmetic of Qwen2-VL's ``smart_resize``, applied to
-    the page scaled to the budget, except that an oversized rounding shrinks the one side that
-    best keeps the page's shape; an image rendered at this size is not resized again.
+    Raises :class:`PageError` for a page with no area.
     """
-    if width <= 0 or height <= 0:
-        raise PageError(f"The page has no area ({width:g} x {height:g}).")
-    aspect = max(width, height) / min(width, height)
-    if aspect > MAX_ASPECT_RATIO:
-        shown = f"{aspect:.1f}".removesuffix(".0")
-        raise PageError(
-            f"The page is too narrow to embed: its aspect ratio is {shown}:1 ({width:g} x {height:g}), "
-            f"over the model's limit of {MAX_ASPECT_RATIO:.0f}:1."
-        )
-    scale = math.sqrt(max_pixels / (width * height))
-    w, h = width * scale, height * scale
-    w_bar = max(CELL_PX, round(w / CELL_PX) * CELL_PX)
-    h_bar = max(CELL_PX, round(h / CELL_PX) * CELL_PX)
-    if w_bar * h_bar > max_pixels:
-        # Shrink one side to fit; of the two choices keep the one closest to the page's shape.
-        # (smart_resize floors both sides instead, which wastes up to a quarter of the budget on
-        # long narrow pages; any cell-aligned size within the budget is left alone by it.)
-        options = [
-            (w_bar, (max_pixels // w_bar) // CELL_PX * CELL_PX),
-            ((max_pixels // h_bar) // CELL_PX * CELL_PX, h_bar),
-        ]
-        w_bar, h_bar = min(
-            (o for o in options if min(o) >= CELL_PX),
-            key=lambda o: (max(abs(o[0] / w - 1), abs(o[1] / h - 1)), -o[0] * o[1]),
-        )
-    elif w_bar * h_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (w * h))
-        w_bar = math.ceil(w * beta / CELL_PX) * CELL_PX
-        h_bar = math.ceil(h * beta / CELL_PX) * CELL_PX
-    return w_bar, h_bar
+    if not (math.isfinite(width_pt) and math.isfinite(height_pt)) or width_pt <= 0 or height_pt <= 0:
+        raise PageError(f"The page has no area ({width_pt:g} x {height_pt:g}).")
+    budget = max(1, int(max_pixels))
+    scale = math.sqrt(budget / (width_pt * height_pt))
+    # The small allowance keeps a side that is whole at this scale (200.0 written 199.99999...).
+    width = max(1, math.floor(width_pt * scale + 1e-6))
+    height = max(1, math.floor(height_pt * scale + 1e-6))
+    if width * height > budget:  # a side raised to 1 px, or the allowance: trim the longer one
+        if width >= height:
+            width = max(1, budget // height)
+        else:
+            height = max(1, budget // width)
+    return width, height
 
 
 def render_page(
     path: Path,
     document: pymupdf.Document | None,
     page: PageInfo,
-    max_pixels: int,
+    size: tuple[int, int],
 ) -> RenderedPage:
-    """Render ``page`` of the PDF at ``path`` to an RGB image of at most ``max_pixels`` pixels.
+    """Render ``page`` of the PDF at ``path`` to an RGB image of exactly ``size`` (width, height)
+    pixels, the page as displayed (``page.width_pt`` x ``page.height_pt`` points), so a rotated
+    page comes out upright as a viewer shows it.
 
-    The output size comes from :func:`fit_to_cell_budget` on the displayed page size, so a
-    rotated page comes out upright as a viewer shows it. MuPDF is tried first (``document``
-    when already open); if it fails, poppler renders the same picture (crop box, rotation,
-    size). Raises :class:`PageError` when neither can, and when a renderer's image is not
-    exactly the size asked for (never resized: that would hide a wrong box or rotation).
+    ``size`` is chosen by the caller for that displayed shape: an embedder's ``render_size`` for
+    the model, :func:`display_size` for display. MuPDF is tried first (``document`` when already
+    open); if it fails, poppler renders the same picture (crop box, rotation, size). Raises
+    :class:`PageError` for a size that is not two positive whole numbers, when neither engine
+    can draw the page, when an engine sees the page in another shape than ``page`` says (the
+    size would stretch it), and when a renderer's image is not exactly the size asked for
+    (never resized: that would hide a wrong box or rotation).
     """
+    try:
+        width_px, height_px = (operator.index(side) for side in size)
+    except (TypeError, ValueError) as exc:  # not two whole numbers
+        raise PageError(f"Page {page.index + 1} cannot be rendered at a size of {size!r}.") from exc
+    if width_px <= 0 or height_px <= 0:
+        raise PageError(f"Page {page.index + 1} cannot be rendered at {width_px} x {height_px} px.")
+    size = (width_px, height_px)
     try:
         if document is None:
             with mupdf().open(path, filetype="pdf") as opened:
-                return _render_with_mupdf(opened, page.index, max_pixels)
-        return _render_with_mupdf(document, page.index, max_pixels)
+                return _render_with_mupdf(opened, page, size)
+        return _render_with_mupdf(document, page, size)
     except PageError:
         raise
     except Exception as exc:  # MuPDF raises its own types (FzErrorLimit is no RuntimeError)
         mupdf_error = exc
     try:
-        return _render_with_poppler(path, page, max_pixels)
+        return _render_with_poppler(path, page, size)
     except PageError:
         raise
     except Exception as exc:
@@ -122,17 +111,20 @@ def render_page(
         ) from exc
 
 
-def _render_with_mupdf(document: pymupdf.Document, index: int, max_pixels: int) -> RenderedPage:
-    """Draw page ``index`` with MuPDF at the cell-aligned size for ``max_pixels`` (pixels).
+def _render_with_mupdf(document: pymupdf.Document, info: PageInfo, size: tuple[int, int]) -> RenderedPage:
+    """Draw page ``info.index`` with MuPDF at ``size`` (width, height) pixels.
 
     MuPDF draws the crop box (intersected with the media box) with /Rotate and UserUnit applied;
-    ``page.rect`` is that box as displayed, in points, with its origin at 0, 0.
+    ``page.rect`` is that box as displayed, in points, with its origin at 0, 0. A rect of another
+    shape than ``info``'s (the size was chosen for that one) fails with a :class:`PageError`.
     """
+    index = info.index
     page = document.load_page(index)
     rect = page.rect  # already rotated: the page as displayed
-    width_px, height_px = fit_to_cell_budget(rect.width, rect.height, max_pixels)
-    # Independent x and y zoom land exactly on the cell-aligned size; the distortion is under
-    # one cell, the same the model's processor would apply.
+    _check_shape((rect.width, rect.height), info, "MuPDF")
+    width_px, height_px = size
+    # Independent x and y zoom land exactly on the size asked for; for a model's size the
+    # distortion is under one cell, the same the model's processor would apply.
     pymupdf = mupdf()
     matrix = pymupdf.Matrix(width_px / rect.width, height_px / rect.height)
     pixmap = page.get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
@@ -149,11 +141,11 @@ POPPLER_TIMEOUT_S = 50.0
 _ASPECT_TOLERANCE = 0.01
 
 
-def _render_with_poppler(path: Path, page: PageInfo, max_pixels: int) -> RenderedPage:
+def _render_with_poppler(path: Path, page: PageInfo, size: tuple[int, int]) -> RenderedPage:
     """Draw ``page`` with poppler's ``pdftoppm``: the same picture MuPDF would draw.
 
-    The output is exactly the size :func:`fit_to_cell_budget` gives for the displayed page
-    (``page.width_pt`` x ``page.height_pt`` points), in pixels. pdftoppm is told to draw the crop
+    The output is exactly ``size`` (width, height) pixels, chosen for the displayed page
+    (``page.width_pt`` x ``page.height_pt`` points). pdftoppm is told to draw the crop
     box (``-cropbox``; its default is the whole media box), and the pixel size is given for
     the page as displayed (``-scale-dimension-before-rotation``: otherwise ``-scale-to-x``
     applies to the unrotated width, and a page with /Rotate 90 or 270 comes out with its
@@ -164,16 +156,10 @@ def _render_with_poppler(path: Path, page: PageInfo, max_pixels: int) -> Rendere
     or rotation) fails with a :class:`PageError` instead of coming out distorted, as does an
     image of any other size than the one asked for.
     """
-    width_px, height_px = fit_to_cell_budget(page.width_pt, page.height_pt, max_pixels)
+    width_px, height_px = size
     number = str(page.index + 1)
     target = os.fspath(path.absolute())  # never read as an option, even if the name starts with "-"
-    shown_width, shown_height = _poppler_displayed_size(path, page.index)
-    if abs((shown_width / shown_height) / (page.width_pt / page.height_pt) - 1) > _ASPECT_TOLERANCE:
-        raise PageError(
-            f"Page {page.index + 1} of {path.name} could not be rendered: MuPDF and poppler disagree on "
-            f"its shape ({page.width_pt:g} x {page.height_pt:g} pt against {shown_width:g} x "
-            f"{shown_height:g} pt).",
-        )
+    _check_shape(_poppler_displayed_size(path, page.index), page, "poppler", path.name)
     command = [
         _tool("pdftoppm"),
         *("-f", number, "-l", number, "-singlefile", "-cropbox", "-scale-dimension-before-rotation"),
@@ -186,6 +172,25 @@ def _render_with_poppler(path: Path, page: PageInfo, max_pixels: int) -> Rendere
         image = drawn.convert("RGB")
     _check_size(image, (width_px, height_px), "poppler", page.index)
     return RenderedPage(image, page.width_pt, page.height_pt, "poppler")
+
+
+def _check_shape(shown: tuple[float, float], page: PageInfo, renderer: str, name: str = "") -> None:
+    """Raise :class:`PageError` unless ``shown`` (width, height), the page as ``renderer``
+    displays it, has the shape of ``page`` (the size asked for was chosen for that one), within
+    :data:`_ASPECT_TOLERANCE`. ``page`` was read by MuPDF, so poppler's disagreement is two
+    engines that disagree on the page's geometry (box or rotation)."""
+    shown_width, shown_height = shown
+    if shown_width > 0 and shown_height > 0 and page.width_pt > 0 and page.height_pt > 0:
+        ratio = (shown_width / shown_height) / (page.width_pt / page.height_pt)
+        if abs(ratio - 1) <= _ASPECT_TOLERANCE:
+            return
+    where = f" of {name}" if name else ""
+    against = f"{page.width_pt:g} x {page.height_pt:g} pt against {shown_width:g} x {shown_height:g} pt"
+    if renderer == "poppler":
+        message = f"MuPDF and poppler disagree on its shape ({against})."
+    else:
+        message = f"its size changed since it was read ({against})."
+    raise PageError(f"Page {page.index + 1}{where} could not be rendered: {message}")
 
 
 def _poppler_displayed_size(path: Path, index: int) -> tuple[float, float]:

@@ -12,6 +12,7 @@ re-imports the caller's main module (the GUI, with Qt) in every worker.
 
 from __future__ import annotations
 
+import operator
 import os
 import queue
 import subprocess
@@ -43,6 +44,21 @@ _ATTEMPTS = 2
 def _page_of(info: PageInfo, path: Path) -> str:
     """ "page 3 of report.pdf", for messages."""
     return f"page {info.index + 1} of {path.name}"
+
+
+def _checked_size(size: Any, info: PageInfo, path: Path) -> tuple[int, int] | PageError:
+    """``size`` as the render request carries it, (width, height) in positive whole pixels; the
+    :class:`PageError` itself for a page that failed before rendering, or one saying the size is
+    not one (a worker never gets such a request: it would take it for a broken pipe)."""
+    if isinstance(size, PageError):
+        return size
+    try:
+        width, height = (operator.index(side) for side in size)
+    except (TypeError, ValueError):  # not two whole numbers
+        width = height = 0
+    if width > 0 and height > 0 and not any(isinstance(side, bool) for side in size):
+        return (width, height)
+    return PageError(f"Could not render {_page_of(info, path)}: {size!r} is not a size in pixels.")
 
 
 def default_worker_count() -> int:
@@ -115,6 +131,7 @@ class _Task:
     position: int
     request: tuple[object, ...] = field(repr=False)  # may hold a password
     what: str  # "page 3 of report.pdf", for messages
+    size: tuple[int, int] | None = None  # a render's size asked for: the reply's image must be it
     attempts: int = 0
     started: float = field(default=0.0)
 
@@ -163,27 +180,46 @@ class RenderPool:
         return infos
 
     def render(
-        self, path: Path, pages: Sequence[PageInfo], max_pixels: int, password: str | None = None
+        self,
+        path: Path,
+        pages: Sequence[PageInfo],
+        sizes: Sequence[tuple[int, int] | PageError],
+        password: str | None = None,
     ) -> list[RenderedPage | PageError]:
         """Render ``pages`` of the PDF at ``path`` (opened with ``password`` if it needs one),
-        spread over the workers, in the given order.
+        spread over the workers, in the given order, each at its size in ``sizes`` (width,
+        height in pixels, one per page: an embedder's render sizes, see
+        :func:`~docretriever.embedding.base.render_sizes`, or display sizes).
 
-        Each item is the :class:`RenderedPage` (RGB, at most ``max_pixels`` pixels) or the
-        :class:`PageError` saying why that page could not be rendered.
+        Each item is the :class:`RenderedPage` (RGB, exactly its size) or the :class:`PageError`
+        saying why that page could not be rendered: a page whose size is a :class:`PageError`
+        (one the model cannot take) fails with it, unrendered, as does one whose size is not two
+        positive whole numbers. Raises ValueError when ``sizes`` and ``pages`` differ in length.
         """
-        tasks = [
-            _Task(i, ("render", str(path), info, max_pixels, password), _page_of(info, path))
-            for i, info in enumerate(pages)
-        ]
-        results: list[RenderedPage | PageError] = []
-        for result in self._run(tasks, workers=self.size):
-            if isinstance(result, DocRetrieverError):
-                results.append(result if isinstance(result, PageError) else PageError(str(result)))
-            else:
-                mode, size, pixels, width_pt, height_pt, renderer = result
-                image = Image.frombytes(mode, size, pixels)
-                results.append(RenderedPage(image, width_pt, height_pt, renderer))
-        return results
+        if len(sizes) != len(pages):
+            raise ValueError(f"{len(sizes)} sizes for {len(pages)} pages")
+        results: list[RenderedPage | PageError | None] = [None] * len(pages)
+        tasks: list[_Task] = []
+        slots: list[int] = []  # the page of each task
+        for slot, (info, size) in enumerate(zip(pages, sizes, strict=True)):
+            checked = _checked_size(size, info, path)
+            if isinstance(checked, PageError):
+                results[slot] = checked
+                continue
+            request = ("render", str(path), info, checked, password)
+            tasks.append(_Task(len(tasks), request, _page_of(info, path), size=checked))
+            slots.append(slot)
+        for slot, result in zip(slots, self._run(tasks, workers=self.size), strict=True):
+            results[slot] = self._rendered(result)
+        return [result for result in results if result is not None]
+
+    @staticmethod
+    def _rendered(result: Any) -> RenderedPage | PageError:
+        """A render task's outcome as :meth:`render` returns it."""
+        if isinstance(result, DocRetrieverError):
+            return result if isinstance(result, PageError) else PageError(str(result))
+        mode, size, pixels, width_pt, height_pt, renderer = result
+        return RenderedPage(Image.frombytes(mode, size, pixels), width_pt, height_pt, renderer)
 
     def _run(self, tasks: list[_Task], workers: int) -> list[Any]:
         with self._lock:
@@ -223,8 +259,9 @@ class RenderPool:
                 continue
             task = running.pop(number)
             if message is not None and message[0] == "frame":
+                kind = str(task.request[0])
                 try:
-                    message = decode_reply(message[1], message[2], set(ERROR_KINDS), str(task.request[0]))
+                    message = decode_reply(message[1], message[2], set(ERROR_KINDS), kind, task.size)
                 except MalformedMessage as exc:
                     message = ("malformed", str(exc))
             if message is None or message[0] == "malformed":

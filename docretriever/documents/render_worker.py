@@ -9,7 +9,8 @@ and writes replies to stdout in the typed, length-capped frames of
 taken over by a hostile file cannot run code in the app).
 
 Requests: ``("inspect", path, password)`` → the page infos; ``("render", path, PageInfo,
-max_pixels, password)`` → (mode, (width, height), pixel bytes, width_pt, height_pt, renderer);
+(width, height), password)`` → (mode, (width, height), pixel bytes, width_pt, height_pt,
+renderer), the image exactly the size asked for;
 ``password`` opens a PDF that needs one (None: no password). Replies are ``("ok", payload)`` or
 ``("error", kind, message, details)`` with kind one of ``ERROR_KINDS``. Passwords travel over the
 pipe only: never in a command line, a message or a log.
@@ -80,12 +81,12 @@ class _Worker:
             self.close()  # the file may have changed since it was last open
             return read_page_infos(self._document(request[1], request[2]))
         if request[0] == "render":
-            _, path, info, max_pixels, password = request
+            _, path, info, size, password = request
             try:
                 document = self._document(path, password)
             except DocumentError as exc:
                 raise PageError(str(exc), details=exc.details) from exc
-            page = render_page(Path(path), document, info, max_pixels)
+            page = render_page(Path(path), document, info, size)
             image = page.image
             return image.mode, image.size, image.tobytes(), page.width_pt, page.height_pt, page.renderer
         raise ValueError(f"unknown request {request[0]!r}")

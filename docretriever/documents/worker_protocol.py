@@ -6,8 +6,9 @@ length: u32> <header: UTF-8 JSON object> <blob: raw bytes>``; lengths are checke
 before anything is read, and every reply is checked field by field (:func:`decode_reply`), so a
 malformed reply is an error for that request, never code run in the app's process.
 
-Requests: ``("inspect", path, password)`` and ``("render", path, PageInfo, max_pixels,
-password)``. Replies: ``("ok", PageList)`` for inspect, ``("ok", (mode, (width, height), pixel
+Requests: ``("inspect", path, password)`` and ``("render", path, PageInfo, (width, height),
+password)``, the size in pixels chosen by the app (the model's render size, or a display size).
+Replies: ``("ok", PageList)`` for inspect, ``("ok", (mode, (width, height), pixel
 bytes, width_pt, height_pt, renderer))`` for render, ``("error", kind, message, details)``.
 """
 
@@ -109,22 +110,37 @@ def _page_info(fields: Any) -> PageInfo:
     )
 
 
+def _pixel_size(value: Any, what: str) -> tuple[int, int]:
+    """(width, height): two positive whole numbers of pixels, from a JSON list."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise MalformedMessage(f"{what} is not a width and a height")
+    width, height = (_typed(v, int, what) for v in value)
+    if width <= 0 or height <= 0:
+        raise MalformedMessage(f"{what} is not a size in pixels")
+    return width, height
+
+
 def write_request(stream: IO[bytes], request: tuple[Any, ...]) -> None:
     if request[0] == "inspect":
         write_frame(stream, {"op": "inspect", "path": request[1], "password": request[2]})
     else:
-        _, path, info, max_pixels, password = request
-        header = {"op": "render", "path": path, "page": _page(info), "max_pixels": max_pixels}
+        _, path, info, size, password = request
+        header = {"op": "render", "path": path, "page": _page(info), "size": list(size)}
         write_frame(stream, {**header, "password": password})
 
 
 def read_request(stream: IO[bytes]) -> tuple[Any, ...]:
+    """The next request, as :func:`write_request` was given it (a render's size as a tuple).
+    Raises EOFError when the other side has gone and :class:`MalformedMessage` for a frame that
+    breaks the format (see :func:`read_frame`), an unknown request or a render's page or size
+    that is not one."""
     header, _ = read_frame(stream)
     if header.get("op") == "inspect":
         return ("inspect", header["path"], header["password"])
     if header.get("op") == "render":
         page = _page_info(header["page"])
-        return ("render", header["path"], page, header["max_pixels"], header["password"])
+        size = _pixel_size(header.get("size"), "the size asked for")
+        return ("render", header["path"], page, size, header["password"])
     raise MalformedMessage(f"unknown request {header.get('op')!r}")
 
 
@@ -142,12 +158,19 @@ def write_reply(stream: IO[bytes], reply: tuple[Any, ...]) -> None:
         write_frame(stream, {"status": "ok", "image": {**image, "renderer": renderer}}, pixels)
 
 
-def decode_reply(header: dict[str, Any], blob: bytes, error_kinds: set[str], request: str) -> tuple[Any, ...]:
+def decode_reply(
+    header: dict[str, Any],
+    blob: bytes,
+    error_kinds: set[str],
+    request: str,
+    size: tuple[int, int] | None = None,
+) -> tuple[Any, ...]:
     """A reply to a ``request`` ("inspect" or "render") as the pool uses it, every field checked:
-    an inspect gets a page list, a render an RGB image. Raises :class:`MalformedMessage` for
-    anything else, whatever is wrong with it."""
+    an inspect gets a page list, a render an RGB image (of ``size`` (width, height) pixels, the
+    size asked for, when given). Raises :class:`MalformedMessage` for anything else, whatever is
+    wrong with it."""
     try:
-        return _decode_reply(header, blob, error_kinds, request)
+        return _decode_reply(header, blob, error_kinds, request, size)
     except MalformedMessage:
         raise
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
@@ -155,7 +178,7 @@ def decode_reply(header: dict[str, Any], blob: bytes, error_kinds: set[str], req
 
 
 def _decode_reply(
-    header: dict[str, Any], blob: bytes, error_kinds: set[str], request: str
+    header: dict[str, Any], blob: bytes, error_kinds: set[str], request: str, asked: tuple[int, int] | None
 ) -> tuple[Any, ...]:
     status = header.get("status")
     if status == "error":
@@ -181,6 +204,8 @@ def _decode_reply(
     width, height = (_typed(v, int, "the image size") for v in size)
     if width <= 0 or height <= 0 or len(blob) != width * height * 3:
         raise MalformedMessage("the image's pixels do not match its size")
+    if asked is not None and (width, height) != tuple(asked):
+        raise MalformedMessage("the image is not of the size asked for")
     width_pt = _size(image.get("width_pt"), "the page width")
     height_pt = _size(image.get("height_pt"), "the page height")
     renderer = _text(image.get("renderer"), "the renderer")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docretriever.config import DEFAULT_VISUAL_TOKENS, MAX_VISUAL_TOKENS, MIN_VISUAL_TOKENS, default_model
-from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding
+from docretriever.config import default_model
+from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding, render_sizes
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
 from docretriever.errors import InvalidInputError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, ignore_progress
 
@@ -19,7 +20,8 @@ class ModelSpec:
 
     source: str = ""
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
-    visual_tokens: int = DEFAULT_VISUAL_TOKENS
+    # Cells per page image; the model family's limits and default: see model_geometry.
+    visual_tokens: int = COLQWEN2_GEOMETRY.default_cells
     batch_size: int | None = None
     # Download a Hub model that is not on this computer when it is first needed (the CLI). The
     # app says False: it downloads only when the person asked, in its set-up dialog.
@@ -29,19 +31,25 @@ class ModelSpec:
     query_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        # Qwen2-VL needs at least 4 cells (56 x 56 px) per image; ColQwen2's processor takes at
-        # most 16,384 (its max_pixels).
-        if not MIN_VISUAL_TOKENS <= self.visual_tokens <= MAX_VISUAL_TOKENS:
-            raise InvalidInputError(
-                f"The visual-token budget must be at least {MIN_VISUAL_TOKENS} and at most "
-                f"{MAX_VISUAL_TOKENS:,} (the most ColQwen2 takes per page), not {self.visual_tokens:,}; "
-                f"{DEFAULT_VISUAL_TOKENS} is what the published checkpoints were evaluated with."
-            )
+        """Raises :class:`InvalidInputError` for a budget the model does not take or a batch
+        size under 1."""
+        model_geometry(self).check_cells(self.visual_tokens)
         if self.batch_size is not None and self.batch_size < 1:
             raise InvalidInputError("The batch size must be at least 1.")
 
     def resolved_source(self) -> str:
         return self.source or default_model()
+
+
+def model_geometry(spec: ModelSpec | None = None) -> CellGeometry:
+    """The cell geometry of the model ``spec`` names (default: the default model), known without
+    loading or downloading it: what a library needs for highlights before (or without) loading
+    its model, and what the budget of ``spec`` is checked against.
+
+    Every model :func:`load_embedder` loads is of the ColQwen2 family (ColQwen2, ColQwen2.5:
+    28-px cells), whose embedder reports the same geometry; a second family is told apart here.
+    """
+    return COLQWEN2_GEOMETRY
 
 
 def describe_backend() -> str:
@@ -72,6 +80,8 @@ def load_embedder(
 
 
 __all__ = [
+    "COLQWEN2_GEOMETRY",
+    "CellGeometry",
     "Embedder",
     "ModelIdentity",
     "ModelSpec",
@@ -79,4 +89,6 @@ __all__ = [
     "QueryEmbedding",
     "describe_backend",
     "load_embedder",
+    "model_geometry",
+    "render_sizes",
 ]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image
 
+from docretriever.embedding.geometry import CellGeometry
+from docretriever.errors import PageError
 from docretriever.progress import CancelToken
+
+if TYPE_CHECKING:
+    from docretriever.documents.pdf import PageInfo
 
 
 @dataclass(frozen=True)
@@ -18,10 +23,11 @@ class PageEmbedding:
 
     ``vectors`` is float32, shape (n_rows, dim), each row L2-normalised. As the model returns
     it, rows ``[0, n_x * n_y)`` are the image cells in row-major order (row ``y * n_x + x`` is
-    the 28 x 28 px cell in column x, row y of the rendered page) and the remaining rows are the
-    prompt tokens of the visual prompt. Both are kept because MaxSim was trained over the whole
-    sequence (the published scores include them), while only cell rows have a place on the page
-    for highlights. Padding rows are dropped.
+    the cell in column x, row y of the rendered page; the embedder's
+    :class:`~docretriever.embedding.geometry.CellGeometry` gives its size and its box on the
+    page) and the remaining rows are the prompt tokens of the visual prompt. Both are kept
+    because MaxSim was trained over the whole sequence (the published scores include them),
+    while only cell rows have a place on the page for highlights. Padding rows are dropped.
 
     A token-pooled page (see :mod:`docretriever.embedding.token_pooling`) has fewer image rows
     than cells: ``cell_rows``, int32 shape (n_x * n_y,), then names the row standing for each
@@ -132,8 +138,16 @@ class Embedder(Protocol):
     def identity(self) -> ModelIdentity: ...
 
     @property
-    def max_pixels(self) -> int:
-        """Pixel budget per page image: visual tokens x 784 (28 x 28 px cells)."""
+    def geometry(self) -> CellGeometry:
+        """How the model cuts a page image into cells (their size in pixels, the budgets it
+        takes, each cell's box on the page); known without running the model."""
+        ...
+
+    def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
+        """The size (width, height) in pixels to render a page of ``width_pt`` x ``height_pt``
+        points (as displayed) at for this embedder: whole cells within its budget, so that the
+        model sees the image as rendered. Raises :class:`PageError` for a page the model cannot
+        take (no area, too narrow)."""
         ...
 
     def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
@@ -144,10 +158,23 @@ class Embedder(Protocol):
     def embed_pages(
         self, images: Sequence[Image.Image] | PreparedPages, cancel: CancelToken | None = None
     ) -> list[PageEmbedding]:
-        """Embed RGB page images, ideally rendered at a size from ``fit_to_cell_budget``, or
+        """Embed RGB page images, ideally rendered at a size from :meth:`render_size`, or
         pages this embedder prepared. One embedding per page, in order."""
         ...
 
     def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:
         """Embed query texts the way the checkpoint was trained to see them."""
         ...
+
+
+def render_sizes(embedder: Embedder, pages: Sequence[PageInfo]) -> list[tuple[int, int] | PageError]:
+    """Each of ``pages``' size (width, height) in pixels to render it at for ``embedder`` (see
+    :meth:`Embedder.render_size`), or the :class:`PageError` saying why the model cannot take that
+    page; one item per page, in order, for :meth:`~docretriever.documents.render_pool.RenderPool.render`."""
+    sizes: list[tuple[int, int] | PageError] = []
+    for page in pages:
+        try:
+            sizes.append(embedder.render_size(page.width_pt, page.height_pt))
+        except PageError as error:
+            sizes.append(error)
+    return sizes

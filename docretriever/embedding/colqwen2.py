@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from docretriever.config import PIXELS_PER_CELL
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
 from docretriever.embedding.checkpoint_loading import load_checkpoint
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
 from docretriever.embedding.model_files import ModelFiles
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken
@@ -91,8 +91,13 @@ class ColQwen2Embedder:
         return self._identity
 
     @property
-    def max_pixels(self) -> int:
-        return self.visual_tokens * PIXELS_PER_CELL
+    def geometry(self) -> CellGeometry:
+        """ColQwen2's and ColQwen2.5's: 28-px cells (see :data:`COLQWEN2_GEOMETRY`)."""
+        return COLQWEN2_GEOMETRY
+
+    def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
+        """Whole 28-px cells, at most ``visual_tokens`` of them: the size the processor keeps."""
+        return COLQWEN2_GEOMETRY.render_size(width_pt, height_pt, self.visual_tokens)
 
     def prepare_pages(self, images: Sequence[Image.Image]) -> _ProcessedBatches:
         """Run the image processor (resize, normalise, patchify, tokenise the visual prompt) in
@@ -233,9 +238,10 @@ def load_colqwen2(
     training format).
 
     bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
-    ``visual_tokens`` caps the cells per page image (pixel budget ``visual_tokens * 784``).
-    Reads local files only. Raises :class:`ModelError` (unsupported model, weights that do not
-    fit it, an adapter that did not load).
+    ``visual_tokens`` caps the cells per page image (pixel budget
+    ``COLQWEN2_GEOMETRY.max_pixels(visual_tokens)``). Reads local files only. Raises
+    :class:`ModelError` (unsupported model, weights that do not fit it, an adapter that did not
+    load, a processor whose cells are not the 28 px pages are rendered in).
     """
     try:
         import torch
@@ -273,7 +279,8 @@ def load_colqwen2(
         ) from exc
     model = model.to(resolved).eval()
     processor.query_prefix = QUERY_PREFIX if query_prefix is None else query_prefix
-    _set_pixel_budget(processor.image_processor, visual_tokens * PIXELS_PER_CELL)
+    _check_cell_size(processor.image_processor, files.model_id)
+    _set_pixel_budget(processor.image_processor, COLQWEN2_GEOMETRY.max_pixels(visual_tokens))
     dim = int(getattr(model, "dim", _EMBEDDING_DIM))
     identity = ModelIdentity(
         files.model_id,
@@ -299,11 +306,26 @@ def _set_pixel_budget(image_processor: Any, max_pixels: int) -> None:
     shortest = (
         size.get("shortest_edge") or size.get("min_pixels") or getattr(image_processor, "min_pixels", None)
     )
-    image_processor.size = {"shortest_edge": int(shortest or 56 * 56), "longest_edge": max_pixels}
+    floor = int(shortest or COLQWEN2_GEOMETRY.min_pixels)
+    image_processor.size = {"shortest_edge": floor, "longest_edge": max_pixels}
     if hasattr(image_processor, "max_pixels"):
         image_processor.max_pixels = max_pixels
     if hasattr(image_processor, "min_pixels") and shortest:
         image_processor.min_pixels = int(shortest)
+
+
+def _check_cell_size(image_processor: Any, model_id: str) -> None:
+    """Raise :class:`ModelError` unless the processor's cells (patch size x merge size, in pixels)
+    are :data:`COLQWEN2_GEOMETRY`'s: pages are rendered in those, and their rows mapped back to
+    the page with them. A processor that does not say (no such attributes) is taken at its family's
+    word."""
+    patch, merge = getattr(image_processor, "patch_size", None), getattr(image_processor, "merge_size", None)
+    if isinstance(patch, int) and isinstance(merge, int) and patch * merge != COLQWEN2_GEOMETRY.cell_px:
+        raise ModelError(
+            f"{model_id} cuts pages into {patch * merge}-px cells, not the {COLQWEN2_GEOMETRY.cell_px}-px "
+            f"cells of {COLQWEN2_GEOMETRY.family}; DocRetriever cannot use it.",
+            details=f"patch_size {patch}, merge_size {merge}",
+        )
 
 
 # GPU memory one page needs while it is embedded, per visual token (bf16): the vision tower's

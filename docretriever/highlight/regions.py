@@ -1,7 +1,9 @@
 """From a hit's similarity map to regions on the page: pure functions on numpy arrays.
 
 Coordinates are PDF points of the page as displayed (rotation applied), origin at the top-left,
-x to the right and y down: the frame of the rendered page image, scaled to points.
+x to the right and y down: the frame of the rendered page image, scaled to points. Where each
+cell lies on the page is the model's geometry, not known here: the caller passes each cell's box
+(see :meth:`docretriever.embedding.geometry.CellGeometry.cell_boxes`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def heat_map(similarity: np.ndarray, tokens: np.ndarray | None = None) -> np.nda
 
 def find_regions(
     heat: np.ndarray,
-    page_size: tuple[float, float],
+    cell_boxes: np.ndarray,
     *,
     threshold: float = 0.5,
     max_regions: int = 5,
@@ -75,13 +77,18 @@ def find_regions(
 
     Args:
         heat: shape (n_y, n_x), values in [0, 1] (see :func:`heat_map`).
-        page_size: (width, height) of the displayed page in points.
+        cell_boxes: float, shape (n_y, n_x, 4): each cell's (x0, y0, x1, y1) on the displayed
+            page in points, from the model's geometry.
 
     Returns:
-        At most ``max_regions`` regions, heaviest first; a region's weight is the highest heat
-        among its cells. Cells are 4-connected.
+        At most ``max_regions`` regions, heaviest first; a region is the smallest box holding
+        its cells' boxes, and its weight the highest heat among its cells. Cells are
+        4-connected. Raises ValueError when ``cell_boxes`` is not one box per cell of ``heat``.
     """
     n_y, n_x = heat.shape
+    boxes = np.asarray(cell_boxes, dtype=np.float64)
+    if boxes.shape != (n_y, n_x, 4):
+        raise ValueError(f"cell boxes of shape {boxes.shape} for a heat map of shape {heat.shape}")
     hot = heat >= threshold
     seen = np.zeros_like(hot)
     found: list[Region] = []
@@ -90,35 +97,21 @@ def find_regions(
             continue
         seen[start_y, start_x] = True
         queue = deque([(int(start_y), int(start_x))])
-        x_lo = x_hi = int(start_x)
-        y_lo = y_hi = int(start_y)
+        x0, y0, x1, y1 = (float(v) for v in boxes[start_y, start_x])
         peak = 0.0
         while queue:
             y, x = queue.popleft()
             peak = max(peak, float(heat[y, x]))
-            x_lo, x_hi, y_lo, y_hi = min(x_lo, x), max(x_hi, x), min(y_lo, y), max(y_hi, y)
+            box = boxes[y, x]
+            x0, y0 = min(x0, float(box[0])), min(y0, float(box[1]))
+            x1, y1 = max(x1, float(box[2])), max(y1, float(box[3]))
             for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
                 if 0 <= ny < n_y and 0 <= nx < n_x and hot[ny, nx] and not seen[ny, nx]:
                     seen[ny, nx] = True
                     queue.append((ny, nx))
-        x0, y0, _, _ = cell_box(x_lo, y_lo, (n_x, n_y), page_size)
-        _, _, x1, y1 = cell_box(x_hi, y_hi, (n_x, n_y), page_size)
         found.append(Region(x0, y0, x1, y1, peak))
     found.sort(key=lambda region: region.weight, reverse=True)
     return found[:max_regions]
-
-
-def cell_box(
-    x: int, y: int, grid: tuple[int, int], page_size: tuple[float, float]
-) -> tuple[float, float, float, float]:
-    """(x0, y0, x1, y1) in points of cell (x, y) of a (n_x, n_y) grid on the displayed page.
-
-    The processor resizes the whole page per axis (no crop, no padding), so cells split each
-    axis evenly.
-    """
-    n_x, n_y = grid
-    width, height = page_size
-    return (x * width / n_x, y * height / n_y, (x + 1) * width / n_x, (y + 1) * height / n_y)
 
 
 def to_unrotated(

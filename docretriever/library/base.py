@@ -16,7 +16,7 @@ from docretriever.documents.discover import is_text_path, shown_path
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
-from docretriever.embedding import Embedder, ModelSpec, load_embedder
+from docretriever.embedding import CellGeometry, Embedder, ModelSpec, load_embedder, model_geometry
 from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
@@ -234,6 +234,12 @@ class EmbeddingLibrary(Library):
     @property
     def embedder(self) -> Embedder:
         return self._loaded_embedder(None, None)
+
+    @property
+    def geometry(self) -> CellGeometry:
+        """The model's cell geometry, for highlights: the embedder's when it is loaded (or was
+        given), else the one its spec names, without loading it (a search by a ready embedding)."""
+        return self._embedder.geometry if self._embedder is not None else model_geometry(self._spec)
 
     def load_model(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None

@@ -10,6 +10,7 @@ import numpy as np
 
 from docretriever.documents import PageInfo
 from docretriever.embedding.base import QueryEmbedding
+from docretriever.embedding.geometry import CellGeometry
 from docretriever.highlight.regions import Region, find_regions, heat_map
 from docretriever.search.maxsim import similarity_map
 
@@ -20,7 +21,8 @@ class Hit:
 
     ``score`` is the exact MaxSim score; ``page`` is 1-based; ``page_size`` is (width, height)
     of the page as displayed, in points. ``similarity`` is float32 of shape
-    (n_query_tokens, n_y, n_x): each query token's dot product with each image cell.
+    (n_query_tokens, n_y, n_x): each query token's dot product with each image cell of ``grid``
+    (n_x, n_y); ``geometry`` is the model's, which says where each cell lies on the page.
     ``path`` is a path of the document that exists, or its last known one when ``missing``.
     ``page_label`` is the number printed on the page when the PDF gives one ("iv", "92"), and
     ``page_count`` the document's pages: see :func:`page_name`.
@@ -34,6 +36,7 @@ class Hit:
     page_size: tuple[float, float]
     rotation: int
     grid: tuple[int, int]
+    geometry: CellGeometry
     similarity: np.ndarray
     query: QueryEmbedding
     # The document's file is at none of its paths now (``path`` is its last known place): the
@@ -53,8 +56,10 @@ class Hit:
         return heat_map(self.similarity, tokens)
 
     def regions(self, tokens: np.ndarray | None = None, max_regions: int = 5) -> list[Region]:
-        """Boxes around the best-matching parts of the page, heaviest first (see heat())."""
-        return find_regions(self.heat(tokens), self.page_size, max_regions=max_regions)
+        """Boxes around the best-matching parts of the page, heaviest first (see heat()), in
+        points of the displayed page; the model's geometry places the cells."""
+        boxes = self.geometry.cell_boxes(self.grid, self.page_size)
+        return find_regions(self.heat(tokens), boxes, max_regions=max_regions)
 
     def as_dict(self, paths: Sequence[str] | None = None) -> dict[str, object]:
         """The hit as JSON: ``path`` is the file shown (one that exists), ``paths`` every path of
@@ -108,6 +113,7 @@ def make_hit(
     page: PageInfo,
     page_count: int | None,
     grid: tuple[int, int],
+    geometry: CellGeometry,
     cells: np.ndarray,
     query: QueryEmbedding,
     unavailable: bool = False,
@@ -115,7 +121,8 @@ def make_hit(
     """The :class:`Hit` for ``page`` of a document found with ``score``, every back end alike.
 
     ``cells`` are the page's image-cell rows, shape (n_y * n_x, dim) in row-major order of
-    ``grid`` = (n_x, n_y); the similarity map is the query's tokens against them.
+    ``grid`` = (n_x, n_y); the similarity map is the query's tokens against them. ``geometry``
+    is the library's model's (known without loading it), for the cells' places on the page.
     ``unavailable`` says the document's folder could not be reached at the last look (it only
     counts when no path exists now).
     """
@@ -134,6 +141,7 @@ def make_hit(
         page_size=(page.width_pt, page.height_pt),
         rotation=page.rotation,
         grid=grid,
+        geometry=geometry,
         similarity=similarity_map(query.vectors, cells, grid),
         query=query,
     )

@@ -22,6 +22,7 @@ from docretriever.embedding.colqwen2 import (
     batch_size_for_memory,
     choose_device,
 )
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
 from docretriever.testing.tiny_model import (
     SPECIAL_TOKENS,
     build_processor,
@@ -97,7 +98,7 @@ def load_full_size_embedder(
     resolved = choose_device(device)
     dtype = torch.float32 if resolved == "cpu" else torch.bfloat16
     model, processor = build_full_size_model(resolved, dtype)
-    processor.image_processor.size["longest_edge"] = visual_tokens * 784
+    processor.image_processor.size["longest_edge"] = COLQWEN2_GEOMETRY.max_pixels(visual_tokens)
     processor.query_prefix = QUERY_PREFIX
     if batch_size is None:
         batch_size = 4

@@ -16,7 +16,7 @@ from docretriever.library.hits import Hit
 from docretriever.testing.reading_pages import ReadingPage, WordBox
 
 # The best region counts as on the word when its intersection over union with the word's box
-# is at least this (the bar). A 28-px cell is coarse next to a word, so a region that
+# is at least this (the bar). A ColQwen2 cell is coarse next to a word, so a region that
 # covers the word and one cell around it still passes; one a few cells away does not.
 IOU_THRESHOLD = 0.3
 

@@ -1,8 +1,9 @@
 """The losses that teach the tiny reading model where a word is and which word it is.
 
 Used by :mod:`docretriever.testing.train_reader` next to colpali-engine's ``ColbertLoss``.
-Word boxes are in pixels of the rendered page image; cells are its 28-px cells in row-major
-order, as the model emits its image rows.
+Word boxes are in pixels of the rendered page image; cells are its cells in row-major order, as
+the model emits its image rows (the reading model is a ColQwen2: 28-px cells, see
+:data:`~docretriever.embedding.geometry.COLQWEN2_GEOMETRY`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import torch
 
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
 from docretriever.testing.reading_pages import VOCABULARY
 
 QUERY_PREFIX = "Query: "
@@ -26,14 +28,16 @@ def forward(model: Any, batch: Any, image_token_id: int) -> torch.Tensor:
     return model(**batch)
 
 
-def word_cells(boxes: PageBoxes, words: Sequence[str], grid: tuple[int, int]) -> torch.Tensor:
-    """Bool (n_y * n_x,) in row-major order: the 28-px cells that hold one of ``words``.
+def word_cells(
+    boxes: PageBoxes, words: Sequence[str], grid: tuple[int, int], cell_px: int = COLQWEN2_GEOMETRY.cell_px
+) -> torch.Tensor:
+    """Bool (n_y * n_x,) in row-major order: the ``cell_px``-px cells that hold one of ``words``.
 
     A cell counts when the word's box covers at least 30 % of the smaller of the two.
     """
     n_x, n_y = grid
     mask = torch.zeros(n_y, n_x, dtype=torch.bool)
-    cell = 28.0
+    cell = float(cell_px)
     for text, x0, y0, x1, y1 in boxes:
         if text not in words:
             continue

@@ -22,6 +22,8 @@ from typing import Any
 
 from PIL import Image
 
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
+
 GENERATOR_VERSION = 3
 
 # Common English words, lower case, letters only.
@@ -166,18 +168,21 @@ def make_page(
     return ReadingPage(pdf, tuple(boxes), layout, rotation, float(displayed.width), float(displayed.height))
 
 
-def render_reading_page(page: ReadingPage, visual_tokens: int) -> Image.Image:
-    """``page`` rendered as the product renders a page for the model: RGB, 28-px cells, at most
-    ``visual_tokens`` cells, through :func:`docretriever.documents.render.render_page`."""
+def render_reading_page(
+    page: ReadingPage, visual_tokens: int, geometry: CellGeometry = COLQWEN2_GEOMETRY
+) -> Image.Image:
+    """``page`` rendered as the product renders a page for the model: RGB, whole cells of
+    ``geometry`` (the reading model's family, ColQwen2: 28 px), at most ``visual_tokens`` of
+    them, through :func:`docretriever.documents.render.render_page`."""
     import pymupdf
 
-    from docretriever.config import PIXELS_PER_CELL
     from docretriever.documents.pdf import read_page_infos
     from docretriever.documents.render import render_page
 
     with pymupdf.open(stream=page.pdf, filetype="pdf") as document:
         info = read_page_infos(document)[0]
-        return render_page(Path("generated.pdf"), document, info, visual_tokens * PIXELS_PER_CELL).image
+        size = geometry.render_size(info.width_pt, info.height_pt, visual_tokens)
+        return render_page(Path("generated.pdf"), document, info, size).image
 
 
 def held_out_set(

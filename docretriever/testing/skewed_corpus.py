@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docretriever.config import PIXELS_PER_CELL
 from docretriever.documents.pdf import PageInfo, mupdf
 from docretriever.documents.render import render_page
 from docretriever.embedding.base import Embedder, PageEmbedding, QueryEmbedding
@@ -109,9 +108,12 @@ def _variant(number: int) -> tuple[int, int, tuple[float, float, float, float]]:
     return _VARIANTS[number % len(_VARIANTS)]
 
 
-def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, Image.Image, PageInfo]]:
+def _rendered_variants(
+    root: Path, variants: int, embedder_for: dict[int, Embedder]
+) -> Iterator[tuple[str, Image.Image, PageInfo]]:
     """(label, image, page info) for every page of every PDF that opens, ``variants`` ways each:
-    variant-major, so that any prefix mixes every document."""
+    variant-major, so that any prefix mixes every document. A variant of budget b is rendered at
+    ``embedder_for[b]``'s render size."""
     documents = []
     for path in corpus_pdfs(root):
         try:
@@ -141,8 +143,10 @@ def _rendered_variants(root: Path, variants: int) -> Iterator[tuple[str, Image.I
                         )
                     )
                     page.set_rotation((turned + rotation) % 360)
-                    whole = PageInfo(index, 0.0, 0.0, 0)
-                    rendered = render_page(path, opened, whole, budget * PIXELS_PER_CELL)
+                    shown = page.rect  # the variant as displayed
+                    whole = PageInfo(index, float(shown.width), float(shown.height), 0)
+                    size = embedder_for[budget].render_size(whole.width_pt, whole.height_pt)
+                    rendered = render_page(path, opened, whole, size)
                 except Exception:  # a crop MuPDF refuses, or a page it cannot render: leave it out
                     continue
                 finally:  # the page's own box and turn, for its next variant
@@ -171,7 +175,7 @@ def skewed_library(
     have = len(library.indexed_pages()) // PAGES_PER_DOCUMENT * PAGES_PER_DOCUMENT
     batch: list[tuple[str, Image.Image, PageInfo]] = []
     stored = 0
-    for item in _rendered_variants(root, variants=len(_VARIANTS)):
+    for item in _rendered_variants(root, len(_VARIANTS), embedder_for):
         if stored >= pages:
             break
         batch.append(item)

@@ -1,9 +1,10 @@
 """A synthetic corpus shaped like ColQwen2 page embeddings, for search tests and benchmarks.
 
-Pages have 24 x 32 = 768 cells of 128-dim unit vectors plus 13 prompt rows, clustered as real
-patch embeddings are: near-identical blank-margin cells, and text cells drawn from a
-per-document vocabulary of "word" directions. Queries have 20 tokens: 12 words of a target page
-(with noise) and 8 augmentation-like tokens. Deterministic: page i depends only on (seed, i).
+Pages have 24 x 32 cells (ColQwen2's default budget of 768) of 128-dim unit vectors plus 13
+prompt rows, clustered as real patch embeddings are: near-identical blank-margin cells, and text
+cells drawn from a per-document vocabulary of "word" directions. Queries have 20 tokens: 12
+words of a target page (with noise) and 8 augmentation-like tokens. Deterministic: page i
+depends only on (seed, i).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image
 
 from docretriever.documents import PageInfo
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
 
 if TYPE_CHECKING:
     from docretriever.library.local import LocalLibrary
@@ -30,8 +32,15 @@ class SyntheticEmbedder:
     """Only an identity: the synthetic corpus arrives already embedded."""
 
     identity = ModelIdentity("synthetic", "1", "synthetic-colqwen2-shaped-v1", DIM)
-    max_pixels = 768 * 784
     batch_size = 16
+
+    @property
+    def geometry(self) -> CellGeometry:
+        """ColQwen2's: the corpus is shaped like its pages."""
+        return COLQWEN2_GEOMETRY
+
+    def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
+        return COLQWEN2_GEOMETRY.render_size(width_pt, height_pt, COLQWEN2_GEOMETRY.default_cells)
 
     def prepare_pages(self, images: Sequence[Image.Image]) -> PreparedPages:
         return PreparedPages(images)

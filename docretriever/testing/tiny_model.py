@@ -32,6 +32,8 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
+
 __all__ = [
     "CHAT_TEMPLATE",
     "SPECIAL_TOKENS",
@@ -107,6 +109,10 @@ _MROPE_SECTION = [2, 3, 3]
 _VISION_EMBED = 32
 _VISION_HEADS = 2  # vision head_dim 16: axial rope needs it divisible by 4
 _INIT_STD = 0.02
+# ColQwen2's geometry (what the embedder that loads this model reports): 14-px patches merged
+# 2 x 2 into its 28-px cells, at most its default budget of cells per page.
+_MERGE = 2
+_PATCH = COLQWEN2_GEOMETRY.cell_px // _MERGE
 
 
 def _corpus(n_lines: int = 400, words_list: Sequence[str] = _WORDS) -> list[str]:
@@ -199,8 +205,8 @@ def tiny_config(tokenizer: Qwen2Tokenizer) -> Qwen2VLConfig:
         "mlp_ratio": 2,
         "hidden_size": _TEXT_HIDDEN,  # patch merger output = text width
         "in_channels": 3,
-        "patch_size": 14,
-        "spatial_merge_size": 2,
+        "patch_size": _PATCH,
+        "spatial_merge_size": _MERGE,
         "temporal_patch_size": 2,
         "initializer_range": _INIT_STD,
     }
@@ -229,17 +235,20 @@ def colqwen2_config(
 
 
 def build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
-    # ColQwen2 page settings: at most 768 visual tokens of 28x28 pixels; CLIP mean/std.
-    size = {"shortest_edge": 56 * 56, "longest_edge": 768 * 28 * 28}
+    # ColQwen2 page settings: its geometry's pixel limits at its default budget; CLIP mean/std.
+    geometry = COLQWEN2_GEOMETRY
+    size = {"shortest_edge": geometry.min_pixels, "longest_edge": geometry.max_pixels(geometry.default_cells)}
     image_processor = Qwen2VLImageProcessor(
         size=size,
-        patch_size=14,
+        patch_size=_PATCH,
         temporal_patch_size=2,
-        merge_size=2,
+        merge_size=_MERGE,
         image_mean=[0.48145466, 0.4578275, 0.40821073],
         image_std=[0.26862954, 0.26130258, 0.27577711],
     )
-    video_processor = Qwen2VLVideoProcessor(size=size, patch_size=14, temporal_patch_size=2, merge_size=2)
+    video_processor = Qwen2VLVideoProcessor(
+        size=size, patch_size=_PATCH, temporal_patch_size=2, merge_size=_MERGE
+    )
     return ColQwen2Processor(
         image_processor=image_processor,
         tokenizer=tokenizer,

@@ -77,7 +77,8 @@ TRAIN_BUDGETS = (96, 128, 192)  # visual tokens per training page
 
 
 def reader_config(tokenizer: Any) -> Any:
-    """The reading model's Qwen2-VL configuration: 128-wide text, 64-wide vision, 28-px cells."""
+    """The reading model's Qwen2-VL configuration: 128-wide text, 64-wide vision, ColQwen2's cells
+    (14-px patches merged 2 x 2)."""
     ids = {token: token_id(tokenizer, token) for token in SPECIAL_TOKENS}
     text_config = {
         "vocab_size": len(tokenizer),

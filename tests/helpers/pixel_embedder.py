@@ -1,8 +1,9 @@
 """A model-free embedder for crash tests: page vectors from pixels, fast and deterministic.
 
-Each 28 x 28 px cell becomes a 128-dim unit vector, a fixed random projection of its 4 x 4
-grey-level thumbnail, so equal images give equal vectors in every process. Every call is logged
-(one line per page) so a test can count how many pages a run embedded.
+Each cell (ColQwen2's geometry: 28 x 28 px) becomes a 128-dim unit vector, a fixed random
+projection of its 4 x 4 grey-level thumbnail, so equal images give equal vectors in every
+process. Every call is logged (one line per page) so a test can count how many pages a run
+embedded.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding, prepared
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
 
 _PROJECTION = np.random.default_rng(1234).normal(size=(16, 128)).astype(np.float32)
 
@@ -24,8 +26,11 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 class PixelEmbedder:
     identity = ModelIdentity("pixels", "1", "pixel-embedder-v1", 128)
-    max_pixels = 64 * 784  # 64 cells: rendering stays cheap
+    geometry = COLQWEN2_GEOMETRY
     batch_size = 2
+
+    def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
+        return self.geometry.render_size(width_pt, height_pt, 64)  # 64 cells: rendering stays cheap
 
     def __init__(self, log: Path | None = None) -> None:
         self.log = log
@@ -39,7 +44,7 @@ class PixelEmbedder:
         images = prepared(pages).images
         result = []
         for image in images:
-            n_x, n_y = image.width // 28, image.height // 28
+            n_x, n_y = image.width // self.geometry.cell_px, image.height // self.geometry.cell_px
             grey = np.asarray(image.convert("L").resize((n_x * 4, n_y * 4)), dtype=np.float32) / 255
             cells = grey.reshape(n_y, 4, n_x, 4).transpose(0, 2, 1, 3).reshape(n_x * n_y, 16)
             result.append(PageEmbedding(_unit(cells @ _PROJECTION - 0.5), (n_x, n_y)))

@@ -93,12 +93,17 @@ class SelfTest:
         return f"Qt platform {app.platformName()}"  # type: ignore[attr-defined]
 
     def _render(self) -> str:
+        """Render the bundled page as ingest renders it for the model (the model's geometry, at
+        its default budget), without loading the model."""
         from docretriever.documents import open_pdf, read_page_infos, render_page
+        from docretriever.embedding import ModelSpec, model_geometry
 
         path = bundled_pdf()
+        geometry = model_geometry(ModelSpec(self.model or "", self.device))
         with open_pdf(path) as document:
             (info,) = read_page_infos(document)
-            self._page = render_page(path, document, info, 768 * 784)
+            size = geometry.render_size(info.width_pt, info.height_pt, geometry.default_cells)
+            self._page = render_page(path, document, info, size)
         width, height = self._page.image.size
         if width * height == 0:
             raise RuntimeError("the page rendered empty")

@@ -7,8 +7,8 @@ import os
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from docretriever.config import DEFAULT_VISUAL_TOKENS, default_library_dir, default_model
-from docretriever.embedding import ModelSpec
+from docretriever.config import default_library_dir, default_model
+from docretriever.embedding import ModelSpec, model_geometry
 from docretriever.embedding.token_pooling import POOL_FACTORS
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -44,10 +44,12 @@ class AppSettings:
 
     @property
     def visual_tokens(self) -> int:
+        """Cells per page image; the model family's default when none is set or it is no number."""
+        default = model_geometry().default_cells
         try:
-            return int(self._text("model/visual_tokens", str(DEFAULT_VISUAL_TOKENS)))
+            return int(self._text("model/visual_tokens", str(default)))
         except ValueError:
-            return DEFAULT_VISUAL_TOKENS
+            return default
 
     @property
     def token_pooling(self) -> int:

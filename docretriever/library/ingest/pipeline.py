@@ -33,7 +33,7 @@ from PIL import Image
 from docretriever.documents.pdf import PageInfo
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
-from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages
+from docretriever.embedding.base import Embedder, PageEmbedding, PreparedPages, render_sizes
 from docretriever.library.ingest.sink import IngestSink, ReusedPage
 from docretriever.progress import CancelToken
 from docretriever.vocabulary import Document
@@ -206,7 +206,8 @@ class Pipeline:
                     return
                 pages = pending[start : start + self.batch_size]
                 started = time.perf_counter()
-                images = self.renderer.render(job.path, pages, self.embedder.max_pixels, job.password)
+                sizes = render_sizes(self.embedder, pages)
+                images = self.renderer.render(job.path, pages, sizes, job.password)
                 contents = [content_hash(i.image) if isinstance(i, RenderedPage) else None for i in images]
                 reuse = self.sink.reuse_plan(contents)
                 rendered = [

@@ -12,7 +12,7 @@ from pathlib import Path
 from docretriever.documents.discover import shown_path
 from docretriever.documents.passwords import GivenPasswords, PasswordStore
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
-from docretriever.documents.render import RenderedPage, render_page
+from docretriever.documents.render import RenderedPage, display_size, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, QueryEmbedding
@@ -244,6 +244,7 @@ class LocalLibrary(LocalPageStore):
             page=info,
             page_count=document.page_count,
             grid=page.grid or (0, 0),
+            geometry=self.geometry,
             cells=self.page_cells(page),
             query=query,
             unavailable=document.unavailable,
@@ -398,7 +399,8 @@ class LocalLibrary(LocalPageStore):
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
         with open_pdf_or_none(path, password) as opened:  # rotations as a viewer shows them
-            return render_page(path, opened, records[0].info, max_pixels)
+            info = records[0].info
+            return render_page(path, opened, info, display_size(info.width_pt, info.height_pt, max_pixels))
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:
         return [page.info for page in self.catalog.pages(self.find_document(doc_id).id)]

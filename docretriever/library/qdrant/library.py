@@ -17,7 +17,7 @@ from pathlib import Path
 
 from docretriever.documents.passwords import GivenPasswords, PasswordStore
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
-from docretriever.documents.render import RenderedPage, render_page
+from docretriever.documents.render import RenderedPage, display_size, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
@@ -196,6 +196,7 @@ class QdrantLibrary(EmbeddingLibrary):
                     page=info,
                     page_count=record.page_count if record else None,
                     grid=embedding.grid,
+                    geometry=self.geometry,
                     cells=cells,
                     query=embedded,
                 )
@@ -296,7 +297,8 @@ class QdrantLibrary(EmbeddingLibrary):
             if info.index == page - 1:
                 password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
                 with open_pdf_or_none(Path(path), password) as opened:  # rotations as a viewer shows them
-                    return render_page(Path(path), opened, info, max_pixels)
+                    size = display_size(info.width_pt, info.height_pt, max_pixels)
+                    return render_page(Path(path), opened, info, size)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:

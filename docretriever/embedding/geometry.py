@@ -1,0 +1,183 @@
+"""A model family's page geometry: the square cells a page image is cut into, one row per cell.
+
+A vision-language retriever of the Qwen-VL kind cuts a page image into square cells (patches
+merged, e.g. 14 px patches merged 2 x 2 by Qwen2-VL: 28 px) and emits one row per cell, row
+``y * n_x + x`` for the cell in column x, row y. Everything that depends on that size lives
+here, owned by the embedding layer: the size a page is rendered at for a cell budget (so the
+model's processor leaves the image alone), the pixel budget, the grid a rendered size gives, and
+the box on the page that each cell row stands for (for highlights). Pure functions, no torch.
+
+:data:`COLQWEN2_GEOMETRY` is the one family DocRetriever loads today (ColQwen2 and ColQwen2.5:
+Qwen2-VL and Qwen2.5-VL vision, 28-px cells). Qwen3-VL models have 32-px cells (patch 16 x merge
+2); such a family is another :class:`CellGeometry`, nothing else to change here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from docretriever.errors import InvalidInputError, PageError
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellGeometry:
+    """How a model family cuts a page image into cells, and how many it takes.
+
+    ``cell_px``: a cell's side in pixels of the image the model sees. ``min_cells`` and
+    ``max_cells``: the fewest and most cells (visual tokens) the model takes per image;
+    ``default_cells``: the budget its published checkpoints were evaluated with. ``family`` names
+    the models, for messages ("ColQwen2"); ``max_aspect_ratio`` is the longest side over the
+    shortest that its processor accepts. Raises ValueError for values that cannot describe a
+    model (a cell under 1 px, a budget outside its own limits).
+    """
+
+    family: str
+    cell_px: int
+    min_cells: int
+    max_cells: int
+    default_cells: int
+    max_aspect_ratio: float = 200.0
+
+    def __post_init__(self) -> None:
+        if self.cell_px < 1 or not 1 <= self.min_cells <= self.default_cells <= self.max_cells:
+            raise ValueError(f"not a cell geometry: {self}")
+        if not self.max_aspect_ratio >= 1:
+            raise ValueError(f"not an aspect ratio limit: {self.max_aspect_ratio}")
+
+    @property
+    def pixels_per_cell(self) -> int:
+        """Pixels in one cell: ``cell_px`` squared."""
+        return self.cell_px * self.cell_px
+
+    @property
+    def min_pixels(self) -> int:
+        """The fewest pixels an image may have: ``min_cells`` cells."""
+        return self.min_cells * self.pixels_per_cell
+
+    def max_pixels(self, cells: int) -> int:
+        """The pixel budget of ``cells`` visual tokens: ``cells * cell_px ** 2`` (the processor's cap)."""
+        return cells * self.pixels_per_cell
+
+    def check_cells(self, cells: int) -> None:
+        """Raise :class:`InvalidInputError` unless ``cells`` is a budget the model takes."""
+        if not self.min_cells <= cells <= self.max_cells:
+            raise InvalidInputError(
+                f"The visual-token budget must be at least {self.min_cells} and at most "
+                f"{self.max_cells:,} (the most {self.family} takes per page), not {cells:,}; "
+                f"{self.default_cells} is what the published checkpoints were evaluated with."
+            )
+
+    def render_size(self, width: float, height: float, cells: int) -> tuple[int, int]:
+        """Pixel size (width, height) to render a page of ``width`` x ``height`` (points, as
+        displayed) at for a budget of ``cells`` cells: see :meth:`fit_pixels`.
+
+        Raises :class:`InvalidInputError` for a budget the model does not take (see
+        :meth:`check_cells`) and :class:`PageError` for a page it cannot take (no area, or too
+        narrow).
+        """
+        self.check_cells(cells)
+        return self.fit_pixels(width, height, self.max_pixels(cells))
+
+    def fit_pixels(
+        self, width: float, height: float, max_pixels: int, min_pixels: int | None = None
+    ) -> tuple[int, int]:
+        """Pixel size (width, height), both multiples of ``cell_px``, with area in
+        [``min_pixels`` (default :attr:`min_pixels`), ``max_pixels``].
+
+        ``width`` x ``height`` is any size in any unit; the result keeps its aspect ratio as
+        closely as whole cells allow. This is the arithmetic of Qwen2-VL's ``smart_resize``
+        (factor ``cell_px``), applied to the page scaled to the budget, except that an oversized
+        rounding shrinks the one side that best keeps the page's shape; an image rendered at this
+        size is not resized again by the processor. Raises :class:`PageError` for a page with no
+        area or one whose aspect ratio is over :attr:`max_aspect_ratio`.
+        """
+        cell = self.cell_px
+        floor = self.min_pixels if min_pixels is None else min_pixels
+        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+            raise PageError(f"The page has no area ({width:g} x {height:g}).")
+        aspect = max(width, height) / min(width, height)
+        if aspect > self.max_aspect_ratio:
+            shown = f"{aspect:.1f}".removesuffix(".0")
+            raise PageError(
+                f"The page is too narrow to embed: its aspect ratio is {shown}:1 ({width:g} x {height:g}), "
+                f"over the model's limit of {self.max_aspect_ratio:.0f}:1."
+            )
+        scale = math.sqrt(max_pixels / (width * height))
+        w, h = width * scale, height * scale
+        w_bar = max(cell, round(w / cell) * cell)
+        h_bar = max(cell, round(h / cell) * cell)
+        if w_bar * h_bar > max_pixels:
+            # Shrink one side to fit; of the two choices keep the one closest to the page's shape.
+            # (smart_resize floors both sides instead, which wastes up to a quarter of the budget on
+            # long narrow pages; any cell-aligned size within the budget is left alone by it.)
+            options = [
+                (w_bar, (max_pixels // w_bar) // cell * cell),
+                ((max_pixels // h_bar) // cell * cell, h_bar),
+            ]
+            w_bar, h_bar = min(
+                (o for o in options if min(o) >= cell),
+                key=lambda o: (max(abs(o[0] / w - 1), abs(o[1] / h - 1)), -o[0] * o[1]),
+            )
+        elif w_bar * h_bar < floor:
+            beta = math.sqrt(floor / (w * h))
+            w_bar = math.ceil(w * beta / cell) * cell
+            h_bar = math.ceil(h * beta / cell) * cell
+        return w_bar, h_bar
+
+    def grid(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The cell grid (n_x, n_y) the model gives an image of ``size`` (width, height) pixels.
+
+        Raises ValueError for a size that is not whole cells (the processor would resize such an
+        image first, so its grid is not this one): render at :meth:`render_size`.
+        """
+        width, height = size
+        if width <= 0 or height <= 0 or width % self.cell_px or height % self.cell_px:
+            raise ValueError(f"{width} x {height} px is not a whole number of {self.cell_px}-px cells")
+        return width // self.cell_px, height // self.cell_px
+
+    def cell_box(
+        self, x: int, y: int, grid: tuple[int, int], page_size: tuple[float, float]
+    ) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in points of cell (x, y) of a (n_x, n_y) grid on the displayed page
+        of ``page_size`` (width, height) points, origin top-left: see :meth:`cell_boxes`."""
+        n_x, n_y = grid
+        width, height = page_size
+        return (x * width / n_x, y * height / n_y, (x + 1) * width / n_x, (y + 1) * height / n_y)
+
+    def cell_boxes(self, grid: tuple[int, int], page_size: tuple[float, float]) -> np.ndarray:
+        """Each cell's box on the displayed page: float64, shape (n_y, n_x, 4) of (x0, y0, x1, y1)
+        in points, origin top-left; ``boxes.reshape(-1, 4)[r]`` is the box of cell row r.
+
+        The page is rendered whole at a size of whole cells (no crop, no padding) and the
+        processor leaves it so, so the cells split each axis of the page evenly and tile it.
+        ``grid`` is (n_x, n_y), ``page_size`` (width, height) in points.
+        """
+        n_x, n_y = grid
+        width, height = page_size
+        xs, ys = np.arange(n_x + 1), np.arange(n_y + 1)
+        # The same arithmetic as cell_box, so both give the same numbers to the last bit.
+        left, right = xs[:-1] * width / n_x, xs[1:] * width / n_x
+        top, bottom = ys[:-1] * height / n_y, ys[1:] * height / n_y
+        boxes = np.empty((n_y, n_x, 4), dtype=np.float64)
+        boxes[..., 0], boxes[..., 2] = left[None, :], right[None, :]
+        boxes[..., 1], boxes[..., 3] = top[:, None], bottom[:, None]
+        return boxes
+
+
+# ColQwen2 (vidore/colqwen2-v1.0) and ColQwen2.5: Qwen2-VL / Qwen2.5-VL vision, 14-px patches
+# merged 2 x 2 into 28 x 28 px cells. Qwen2-VL needs at least 4 cells (56 x 56 px) per image, and
+# ColQwen2's processor caps an image at max_pixels 12,845,056 = 16,384 cells (its
+# preprocessor_config.json). 768 is what the vidore checkpoints were evaluated with; fewer cells
+# trade recall for speed on CPU-only machines. Qwen2-VL's smart_resize refuses an aspect ratio
+# over 200.
+COLQWEN2_GEOMETRY = CellGeometry(
+    family="ColQwen2",
+    cell_px=28,
+    min_cells=4,
+    max_cells=12_845_056 // (28 * 28),
+    default_cells=768,
+    max_aspect_ratio=200.0,
+)
