@@ -351,3 +351,44 @@ def test_a_refusal_says_the_weights_differ_when_the_names_agree() -> None:
     assert "built with the model tiny" in other_name
     assert "vidore/colqwen2-v1.0@REVISION" in other_revision and "weights differ" in other_revision
     assert "weights of vidore/colqwen2-v1.0 here differ" in same_names
+
+
+@pytest.mark.parametrize("back_end", ["local", "qdrant"])
+def test_an_add_refused_for_another_model_leaves_the_library_as_it_was(
+    tmp_path: Path, tiny_embedder, monkeypatch: pytest.MonkeyPatch, back_end: str
+) -> None:
+    """A file changed in place and a new file, added with another model: refused, and nothing
+    of the library changes (the old version is not forgotten, nothing is pending, no folder
+    is followed), because the model is checked before the first write for a file to index."""
+    from conftest import SAMPLES, corpus_or_skip
+
+    from docretriever.library import open_library
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(corpus_or_skip(SAMPLES) / "004-pdflatex-4-pages/pdflatex-4-pages.pdf", docs / "a.pdf")
+    location = str(tmp_path / "lib") if back_end == "local" else f"qdrant+local://{tmp_path}/q/pages"
+    library = open_library(location, embedder=tiny_embedder)
+    library.add([docs / "a.pdf"])
+    library.close()
+
+    def snapshot() -> tuple[object, ...]:
+        opened = open_library(location, embedder=tiny_embedder)
+        try:
+            info = opened.info()
+            documents = sorted((d.sha256, d.paths, d.status, d.page_count) for d in opened.documents())
+            return documents, info.followed, info.counts.get("pages_indexed")
+        finally:
+            opened.close()
+
+    before = snapshot()
+    with open(docs / "a.pdf", "ab") as changed:  # new bytes at the same path
+        changed.write(b"\n% edited\n")
+    shutil.copy(corpus_or_skip(SAMPLES) / "001-trivial/minimal-document.pdf", docs / "b.pdf")
+    monkeypatch.setattr("docretriever.library.base.load_embedder", lambda *args, **kwargs: _Model(OTHER))
+    library = open_library(location)  # the model is loaded when a file needs it
+    with pytest.raises(ModelMismatchError, match="built with the model tiny"):
+        library.add([docs])
+    library.close()
+    monkeypatch.undo()
+    assert snapshot() == before

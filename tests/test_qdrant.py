@@ -179,6 +179,7 @@ def test_export_and_import_round_trip_with_identical_results(
     tmp_path: Path, docs: Path, tiny_embedder
 ) -> None:
     source = LocalLibrary(tmp_path / "source", embedder=tiny_embedder)
+    shutil.copy(docs / "pdfkit.pdf", docs / "pdfkit-copy.pdf")  # one document at two paths
     source.add([docs])
     remote = QdrantLibrary(f"qdrant+local://{tmp_path}/qd/pages")
     exported = export_to_qdrant(source, remote)
@@ -187,6 +188,11 @@ def test_export_and_import_round_trip_with_identical_results(
     back = LocalLibrary(tmp_path / "back", embedder=tiny_embedder)
     imported = import_from_qdrant(remote, back)
     assert (imported.documents, imported.pages) == (exported.documents, exported.pages)
+
+    def described(library: LocalLibrary) -> list[tuple[object, ...]]:
+        return sorted((d.sha256, d.paths, d.size, d.status, d.error) for d in library.documents())
+
+    assert described(back) == described(source)  # every path, the size, the note
     remote_with_model = remote
     remote_with_model._embedder = tiny_embedder
     for query in QUERIES:

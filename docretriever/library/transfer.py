@@ -95,6 +95,9 @@ def import_from_qdrant(
                     path,
                     [(info, embedding) for info, embedding, _ in pages],
                     save_index=False,
+                    also_at=document.paths[1:],
+                    size=document.size,
+                    note=document.error,  # an indexed document's note (pages that failed)
                 )
                 copied += 1
                 pages_copied += len(pages)

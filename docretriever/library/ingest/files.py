@@ -49,18 +49,20 @@ def add_files(
     found = sink.find_files(given)
     report = AddReport(problems=found.problems, unreachable=found.unreachable)
     jobs: dict[str, Job] = {}  # one job per document, however many of its paths were given
+    model = _ModelOnFirstNeed(load_embedder, progress)
     try:
         try:
             for number, path in enumerate(found.files, start=1):
                 cancel.raise_if_cancelled()
                 progress(Progress("Reading files", number, len(found.files), "files", shown_path(path.name)))
-                job = _record_file(sink, renderer, path, report, opening)
+                job = _record_file(sink, renderer, path, report, opening, model)
                 if job is not None:
                     jobs.setdefault(job.document.sha256, job)
         finally:  # after recording, so that a file moved within this run keeps its document
-            sink.files_recorded(report)
+            if not model.refused:  # a refused model leaves the library as it was
+                sink.files_recorded(report)
         if jobs:
-            _index(sink, renderer, load_embedder, list(jobs.values()), report, progress, cancel)
+            _index(sink, renderer, model.load(), list(jobs.values()), report, progress, cancel)
     except Cancelled as stop:
         stop.report = report  # so that the caller can say what was kept
         raise
@@ -69,18 +71,40 @@ def add_files(
     return report
 
 
+class _ModelOnFirstNeed:
+    """Loads the model the first time a file needs indexing, before anything of that file is
+    written: a model the library refuses (another model built it) then stops the ``add`` with
+    the library as it was. An ``add`` of files already indexed never loads it."""
+
+    def __init__(self, load_embedder: Callable[[], Embedder], progress: ProgressCallback) -> None:
+        self._load_embedder = load_embedder
+        self._progress = progress
+        self._embedder: Embedder | None = None
+        self.refused = False
+
+    def load(self) -> Embedder:
+        if self._embedder is None:
+            self._progress(Progress("Loading the model", 0, None))
+            try:
+                self._embedder = self._load_embedder()
+            except Cancelled:
+                raise
+            except BaseException:
+                self.refused = True
+                raise
+        return self._embedder
+
+
 def _index(
     sink: IngestSink,
     renderer: RenderPool,
-    load_embedder: Callable[[], Embedder],
+    embedder: Embedder,
     jobs: list[Job],
     report: AddReport,
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> None:
     total = sum(len(sink.pending_pages(job.document)) for job in jobs)
-    progress(Progress("Loading the model", 0, None))
-    embedder = load_embedder()
     # The rate is measured from here, so the model's loading time does not count as pages/s.
     meter = RateMeter("Indexing", total, progress)
     meter.report(0)
@@ -105,14 +129,19 @@ def _index(
 
 
 def _record_file(
-    sink: IngestSink, renderer: RenderPool, path: Path, report: AddReport, given: GivenPasswords
+    sink: IngestSink,
+    renderer: RenderPool,
+    path: Path,
+    report: AddReport,
+    given: GivenPasswords,
+    model: _ModelOnFirstNeed,
 ) -> Job | None:
     """Hash the file, attach its path, and record its pages; None when nothing is left to do.
 
     Whatever goes wrong with this one file is recorded as its failure; the batch goes on.
     """
     try:
-        return _record_file_or_raise(sink, renderer, path, report, given)
+        return _record_file_or_raise(sink, renderer, path, report, given, model)
     except DocRetrieverError:
         raise
     except OSError as exc:
@@ -121,13 +150,20 @@ def _record_file(
 
 
 def _record_file_or_raise(
-    sink: IngestSink, renderer: RenderPool, path: Path, report: AddReport, given: GivenPasswords
+    sink: IngestSink,
+    renderer: RenderPool,
+    path: Path,
+    report: AddReport,
+    given: GivenPasswords,
+    model: _ModelOnFirstNeed,
 ) -> Job | None:
     if not is_text_path(path):  # paths are stored as text: refuse undecodable names before any write
         report.outcomes.append(FileOutcome(str(path), FAILED, error=UNDECODABLE_NAME))
         return None
     stat = path.stat()
     digest = sha256_of_file(path)
+    if sink.needs_indexing(digest):
+        model.load()
     recorded = sink.record_file(path, digest, stat.st_size, stat.st_mtime)
     document = recorded.document
     if not recorded.to_index:

@@ -57,9 +57,11 @@ class ReusedPage:
 class IngestSink(Protocol):
     """Where an ingest puts what it finds; one instance per ``add``, used by one ingest at a time.
 
-    The calls come in this order for each run: :meth:`find_files`; per file :meth:`record_file`,
+    The calls come in this order for each run: :meth:`find_files` (which writes nothing); per
+    file :meth:`needs_indexing` (which writes nothing either) and :meth:`record_file`,
     then, for a file to index, :meth:`mark_pending` and :meth:`set_pages` or
-    :meth:`fail_document`; :meth:`files_recorded` (also when recording stopped on an error);
+    :meth:`fail_document`; :meth:`files_recorded` (also when recording stopped on an error, but
+    not when the library refused the model);
     then, per document, :meth:`pending_pages` and batches of :meth:`store_pages` /
     :meth:`store_reused` / :meth:`fail_pages`, then :meth:`finish_document`; :meth:`end` last,
     whatever happened. Store calls come from one thread (the pipeline's storing thread),
@@ -74,6 +76,12 @@ class IngestSink(Protocol):
 
     def find_files(self, paths: Sequence[str]) -> FoundFiles:
         """The PDFs under ``paths`` (absolute) that this ``add`` reads."""
+        ...
+
+    def needs_indexing(self, sha256: str) -> bool:
+        """Whether the document with these bytes (SHA-256, 64 hex digits) has pages to embed:
+        it is new, unfinished, or has failed pages to try again. Writes nothing: the ingest
+        asks before recording the file, and loads the model first when the answer is yes."""
         ...
 
     def record_file(self, path: Path, sha256: str, size: int, mtime: float) -> RecordedFile:

@@ -233,9 +233,10 @@ def leave_out(catalog: Catalog, paths: Sequence[str]) -> None:
     catalog.exclude([path for path in paths if any(is_under(path, root) and path != root for root in roots)])
 
 
-def without_excluded(catalog: Catalog, files: list[Path]) -> list[Path]:
-    """``files`` less those the user removed from followed folders (see :func:`leave_out`)."""
-    excluded = catalog.excluded()
+def without_excluded(catalog: Catalog, files: list[Path], taken_back: Sequence[str] = ()) -> list[Path]:
+    """``files`` less those the user removed from followed folders (see :func:`leave_out`), but
+    for exclusions at or under ``taken_back`` (paths the user gives again)."""
+    excluded = [path for path in catalog.excluded() if not any(is_under(path, given) for given in taken_back)]
     if not excluded:
         return files
     return [file for file in files if not any(is_under(str(file), path) for path in excluded)]

@@ -16,7 +16,7 @@ from docretriever.documents import find_pdfs
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.pdf import PageInfo
 from docretriever.embedding.base import PageEmbedding
-from docretriever.errors import DocumentError
+from docretriever.errors import DocumentError, LibraryError
 from docretriever.library.ingest.sink import FoundFiles, RecordedFile, ReusedPage, document_note
 from docretriever.library.local.follow import (
     check_reach,
@@ -47,6 +47,7 @@ class LocalSink:
         self.syncing = syncing
         self._reuse = ReuseFinder(pages.catalog, reuse)
         self._walked: list[str] = []
+        self._taken_back: list[str] = []
         self._recorded_before: set[str] = set()
         self._found: dict[str, int] = {}  # path -> catalog id of the document found there
         self._replaced: set[int] = set()  # documents whose path now holds other bytes
@@ -60,9 +61,8 @@ class LocalSink:
 
     def find_files(self, paths: Sequence[str]) -> FoundFiles:
         catalog = self.catalog
-        if not self.syncing:
-            for folder in paths:
-                catalog.include(folder)
+        # Paths given again are taken back from the exclusions (written by files_recorded).
+        self._taken_back = [] if self.syncing else list(paths)
         reach = check_reach(catalog, paths)
         discovery = find_pdfs(reach.walk)
         self._walked = reach.walk
@@ -70,7 +70,7 @@ class LocalSink:
         self._recorded_before = {path for under in recorded_before.values() for path in under}
         known = {path for path, under in recorded_before.items() if under}
         return FoundFiles(
-            without_excluded(catalog, discovery.files),
+            without_excluded(catalog, discovery.files, self._taken_back),
             # A known file or folder that is gone is reported as missing, not as a wrong path.
             problems=[
                 (str(path), reason)
@@ -79,6 +79,13 @@ class LocalSink:
             ],
             unreachable=[(state.path, state.reason) for state in reach.unreachable],
         )
+
+    def needs_indexing(self, sha256: str) -> bool:
+        try:
+            document = self.catalog.document_with_sha256(sha256)
+        except LibraryError:
+            return True  # new bytes
+        return document.status != INDEXED or bool(self.catalog.pages(document.id, FAILED))
 
     def record_file(self, path: Path, sha256: str, size: int, mtime: float) -> RecordedFile:
         document_id, previous = self.catalog.attach_file(sha256, size, str(path), mtime)
@@ -92,6 +99,8 @@ class LocalSink:
 
     def files_recorded(self, report: AddReport) -> None:
         catalog = self.catalog
+        for given in self._taken_back:
+            catalog.include(given)
         settle_paths(catalog, self._walked, self._found, report, self._recorded_before)
         for document_id in sorted(self._replaced):
             if not catalog.has_paths(document_id):  # its bytes are nowhere now: an old version

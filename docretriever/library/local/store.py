@@ -237,19 +237,25 @@ class LocalPageStore(EmbeddingLibrary):
         pages: Sequence[tuple[PageInfo, PageEmbedding]],
         *,
         save_index: bool = True,
+        also_at: Sequence[str] = (),
+        size: int = 0,
+        note: str | None = None,
     ) -> DocumentRecord:
         """Store a document whose pages were embedded elsewhere (an import, a benchmark).
 
         The embeddings must come from this library's model (``dim`` rows, cells first as in
-        :class:`PageEmbedding`). ``save_index=False`` leaves the index unsaved for bulk loads;
-        call ``candidates.save()`` at the end.
+        :class:`PageEmbedding`). ``also_at``: the document's other paths; ``size``: its file's
+        size in bytes; ``note``: what its status note said there (pages that could not be
+        indexed). ``save_index=False`` leaves the index unsaved for bulk loads; call
+        ``candidates.save()`` at the end.
         """
         with self.writer:
-            document_id, _ = self.catalog.attach_file(sha256, 0, path, 0.0)
+            for place in (path, *also_at):
+                document_id, _ = self.catalog.attach_file(sha256, size, place, 0.0)
             self.catalog.set_pages(document_id, [info for info, _ in pages])
             records = self.catalog.pages(document_id)
             self.store_pages(records, [embedding for _, embedding in pages], ["imported"] * len(pages))
-            self.catalog.set_document_status(document_id, INDEXED)
+            self.catalog.set_document_status(document_id, INDEXED, note)
             if save_index:
                 self.candidates.save()
             return self.catalog.document(document_id)

@@ -150,6 +150,8 @@ class QdrantLibrary(EmbeddingLibrary):
 
         if not query.strip():
             raise InvalidInputError("Type something to search for.")
+        if k < 1:
+            raise InvalidInputError("The number of results must be at least 1.")
         if not self.store.exists():
             return []
         chosen: list[str] | None = None

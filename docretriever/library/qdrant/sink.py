@@ -4,7 +4,9 @@ A document is recorded (pending) before its pages are embedded and marked indexe
 last page is uploaded. Page ids come from the file's SHA-256, so a run cut short (a crash, a
 cancel, a lost connection) resumes by embedding only the pages the server does not hold yet;
 an upload returns once the server has acknowledged it (``wait=True``). Failed pages are not
-kept on the server: the next ``add`` of the file tries them again.
+kept on the server, only counted in the document's note; a document indexed with some pages
+failed is skipped by the next ``add`` (a re-index tries them again). Pages are keyed by document
+and index, not by picture, so no vectors are reused either.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ class QdrantSink:
             discovery.files, problems=[(str(path), reason) for path, reason in discovery.problems]
         )
 
+    def needs_indexing(self, sha256: str) -> bool:
+        known = self.store.document(sha256)
+        return known is None or known.status != INDEXED
+
     def record_file(self, path: Path, sha256: str, size: int, mtime: float) -> RecordedFile:
         store = self.store
-        absolute = str(path.resolve())
+        absolute = str(path)  # absolute, links not resolved: the path the person gave, as locally
         # The file at this path changed: its old version leaves the path, and the library when it
         # has no other path left (as in a local library).
         for previous in store.documents_where("paths", absolute):
