@@ -175,6 +175,29 @@ def test_another_model_is_refused(tmp_path: Path, docs: Path, tiny_embedder) -> 
         QdrantLibrary(f"qdrant+local://{tmp_path}/empty/pages", create=False)
 
 
+def test_a_mistyped_local_mode_address_creates_nothing_and_odd_folders_are_explained(
+    tmp_path: Path, tiny_model_dir: Path, capsys
+) -> None:
+    typo = tmp_path / "typo"
+    with pytest.raises(LibraryError, match="no library"):
+        QdrantLibrary(f"qdrant+local://{typo}/pages", create=False)
+    assert not typo.exists()  # a read never makes a library folder, as locally
+    common = ["--model", str(tiny_model_dir), "--device", "cpu"]
+    assert main(["--library", f"qdrant+local://{typo}/pages", *common, "list"]) == 1
+    assert "no library" in capsys.readouterr().err
+    assert not typo.exists()
+
+    in_the_way = tmp_path / "a.pdf"
+    in_the_way.write_bytes(b"%PDF-1.4\n")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json")
+    for folder, command in ((in_the_way, ["add", str(in_the_way)]), (broken, ["list"])):
+        assert main(["--library", f"qdrant+local://{folder}/pages", *common, *command]) == 1
+        error = capsys.readouterr().err
+        assert "cannot be opened" in error and "internal error" not in error, error
+
+
 def test_export_and_import_round_trip_with_identical_results(
     tmp_path: Path, docs: Path, tiny_embedder
 ) -> None:

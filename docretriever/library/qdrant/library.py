@@ -55,10 +55,23 @@ class QdrantLibrary(EmbeddingLibrary):
         passwords: PasswordStore | None = None,
     ) -> None:
         self.location = location if isinstance(location, QdrantLocation) else QdrantLocation.parse(location)
+        folder = self.location.path
+        if not create and folder not in (None, ":memory:") and not os.path.isdir(folder):
+            # Checked before the client exists: local mode would create the folder it opens.
+            raise LibraryError(f"There is no library at {self.location.text}; check the address.")
         try:
             client = self.location.client(api_key)
         except RuntimeError as exc:  # local mode: the folder is open in another program
             raise LibraryError(f"The Qdrant library {self.location.text} cannot be opened: {exc}") from exc
+        except (OSError, ValueError) as exc:  # local mode: a file in the way, an unreadable meta.json
+            reason = (
+                exc.strerror
+                if isinstance(exc, OSError) and exc.strerror
+                else "its folder is not a Qdrant library"
+            )
+            raise LibraryError(
+                f"The Qdrant library {self.location.text} cannot be opened: {reason}.", details=repr(exc)
+            ) from exc
         self.store = QdrantStore(self.location, client)
         self._set_up_model(model, embedder, renderer, progress, passwords)
         self._dim: int | None = None
