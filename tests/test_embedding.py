@@ -11,7 +11,7 @@ import torch
 from conftest import SAMPLES, corpus_or_skip
 
 from docretriever.documents import open_pdf, read_page_infos, render_page
-from docretriever.embedding.colqwen2 import QUERY_PREFIX
+from docretriever.embedding.families import COLQWEN2
 from docretriever.embedding.model_files import locate_model
 from docretriever.errors import ModelError
 from docretriever.testing.tiny_model import build_tiny_model
@@ -74,7 +74,7 @@ def test_a_page_embeds_the_same_alone_and_in_a_padded_batch(tiny_embedder) -> No
 def test_queries_carry_the_training_prefix_and_mark_the_words(tiny_embedder) -> None:
     query = tiny_embedder.embed_queries(["where is the map"])[0]
     text = "".join(query.tokens)
-    assert text.startswith(QUERY_PREFIX + "where is the map")
+    assert text.startswith(COLQWEN2.query_prefix + "where is the map")
     assert text.endswith("<|endoftext|>" * 10)
     words = "".join(t for t, w in zip(query.tokens, query.is_word, strict=True) if w)
     assert words.strip() == "where is the map"
@@ -106,7 +106,7 @@ def test_missing_models_give_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_batch_size_follows_free_gpu_memory() -> None:
-    from docretriever.embedding.colqwen2 import MAX_BATCH, batch_size_for_memory
+    from docretriever.embedding.colqwen import MAX_BATCH, batch_size_for_memory
 
     gib = 1 << 30
     sizes = [batch_size_for_memory(free * gib, 768) for free in (0, 1, 4, 16, 80)]

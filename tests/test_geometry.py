@@ -14,7 +14,7 @@ import pytest
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
 from docretriever.documents import PageInfo, display_size, open_pdf, read_page_infos, render_page
-from docretriever.embedding import ModelSpec, load_embedder, model_geometry, render_sizes
+from docretriever.embedding import ModelSpec, load_embedder, model_geometry, render_sizes, visual_tokens_of
 from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
 from docretriever.errors import InvalidInputError, ModelError, PageError
 from docretriever.highlight import find_regions
@@ -97,7 +97,7 @@ def test_colqwen2_geometry_is_the_processor_s() -> None:
         768,
     )
     assert geometry.max_pixels(16_384) == 12_845_056 and geometry.min_pixels == 56 * 56
-    assert ModelSpec().visual_tokens == geometry.default_cells
+    assert visual_tokens_of(ModelSpec()) == geometry.default_cells
     with pytest.raises(InvalidInputError, match="at most 16,384 \\(the most ColQwen2 takes per page\\)"):
         geometry.render_size(612, 792, 16_385)
 

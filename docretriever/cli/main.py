@@ -154,7 +154,7 @@ _GLOBAL_DEFAULTS: dict[str, object] = {
     "library": None,
     "model": None,
     "device": "auto",
-    "visual_tokens": model_geometry().default_cells,
+    "visual_tokens": None,
     "batch_size": None,
     "debug": False,
 }
@@ -184,15 +184,15 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         default=default("device"),
         help="where the model runs (default: auto = cuda, then mps, then cpu)",
     )
-    geometry = model_geometry()  # the default model's; --model names a model of the same family
+    geometry = model_geometry()  # the default model's; other families: `docretriever models`
     target.add_argument(
         "--visual-tokens",
         type=int,
         metavar="N",
         default=default("visual_tokens"),
-        help=f"image cells ({geometry.cell_px} x {geometry.cell_px} px for {geometry.family}) per page, "
-        f"{geometry.min_cells} to {geometry.max_cells} (default {geometry.default_cells}, as the model "
-        "was evaluated; fewer is faster on CPU; a Qdrant library takes at most about 8,000)",
+        help=f"image cells per page ({geometry.cell_px} x {geometry.cell_px} px for {geometry.family}, "
+        f"{geometry.min_cells} to {geometry.max_cells}; default: the model's, {geometry.default_cells} "
+        "for it, as it was evaluated); fewer is faster on CPU; a Qdrant library takes at most about 8,000",
     )
     target.add_argument(
         "--batch-size",

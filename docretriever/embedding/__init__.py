@@ -1,6 +1,6 @@
 """Embedding: page images and query texts to multi-vector embeddings.
 
-Only :mod:`docretriever.embedding.colqwen2` imports torch, and only when a model is loaded.
+Only :mod:`docretriever.embedding.colqwen` imports torch, and only when a model is loaded.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from docretriever.config import default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding, render_sizes
+from docretriever.embedding.families import DEFAULT_FAMILY, FAMILIES, ModelFamily, family_named
 from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
+from docretriever.embedding.model_family import model_family
 from docretriever.errors import InvalidInputError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, ignore_progress
 
@@ -20,8 +22,8 @@ class ModelSpec:
 
     source: str = ""
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
-    # Cells per page image; the model family's limits and default: see model_geometry.
-    visual_tokens: int = COLQWEN2_GEOMETRY.default_cells
+    # Cells per page image; None: the model family's default (see model_geometry for its limits).
+    visual_tokens: int | None = None
     batch_size: int | None = None
     # Download a Hub model that is not on this computer when it is first needed (the CLI). The
     # app says False: it downloads only when the person asked, in its set-up dialog.
@@ -31,9 +33,14 @@ class ModelSpec:
     query_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        """Raises :class:`InvalidInputError` for a budget the model does not take or a batch
-        size under 1."""
-        model_geometry(self).check_cells(self.visual_tokens)
+        """Raises :class:`InvalidInputError` for a budget the model does not take (when its family
+        is known before loading it; else when it is loaded) or a batch size under 1."""
+        if self.visual_tokens is not None:
+            family = model_family(self.resolved_source())
+            if family is not None:
+                family.geometry.check_cells(self.visual_tokens)
+            elif self.visual_tokens < 1:
+                raise InvalidInputError("The visual-token budget must be at least 1.")
         if self.batch_size is not None and self.batch_size < 1:
             raise InvalidInputError("The batch size must be at least 1.")
 
@@ -43,19 +50,22 @@ class ModelSpec:
 
 def model_geometry(spec: ModelSpec | None = None) -> CellGeometry:
     """The cell geometry of the model ``spec`` names (default: the default model), known without
-    loading or downloading it: what a library needs for highlights before (or without) loading
-    its model, and what the budget of ``spec`` is checked against.
+    loading or downloading it (see :func:`model_family`): what the budget of ``spec`` is checked
+    against. A model whose family cannot be told before it is loaded gets the default family's;
+    a library uses the family it recorded instead."""
+    family = model_family((spec or ModelSpec()).resolved_source())
+    return (family or DEFAULT_FAMILY).geometry
 
-    Every model :func:`load_embedder` loads is of the ColQwen2 family (ColQwen2, ColQwen2.5:
-    28-px cells), whose embedder reports the same geometry; a second family is told apart here.
-    """
-    return COLQWEN2_GEOMETRY
+
+def visual_tokens_of(spec: ModelSpec) -> int:
+    """The budget ``spec`` asks for: its own, or its model family's default."""
+    return spec.visual_tokens if spec.visual_tokens is not None else model_geometry(spec).default_cells
 
 
 def describe_backend() -> str:
     """The embedding backend's versions and usable devices, importing it (see
-    :func:`docretriever.embedding.colqwen2.describe_backend`)."""
-    from docretriever.embedding.colqwen2 import describe_backend as describe
+    :func:`docretriever.embedding.colqwen.describe_backend`)."""
+    from docretriever.embedding.colqwen import describe_backend as describe
 
     return describe()
 
@@ -67,28 +77,34 @@ def load_embedder(
     download's bytes, then one "Loading the model" report whose message says which model and
     revision is used, from where. Raises ModelError, or Cancelled when ``cancel`` stops a
     download."""
-    from docretriever.embedding.colqwen2 import load_colqwen2
+    from docretriever.embedding.colqwen import load_colqwen
     from docretriever.embedding.model_files import locate_model
 
     files = locate_model(
         spec.resolved_source(), progress, cancel=cancel, offline=None if spec.download else True
     )
     (progress or ignore_progress)(Progress("Loading the model", 0, None, unit="", message=files.describe()))
-    return load_colqwen2(
+    return load_colqwen(
         files, spec.device, spec.visual_tokens, spec.batch_size, query_prefix=spec.query_prefix
     )
 
 
 __all__ = [
     "COLQWEN2_GEOMETRY",
+    "DEFAULT_FAMILY",
+    "FAMILIES",
     "CellGeometry",
     "Embedder",
+    "ModelFamily",
     "ModelIdentity",
     "ModelSpec",
     "PageEmbedding",
     "QueryEmbedding",
     "describe_backend",
+    "family_named",
     "load_embedder",
+    "model_family",
     "model_geometry",
     "render_sizes",
+    "visual_tokens_of",
 ]

@@ -98,6 +98,10 @@ class ModelIdentity:
     loaded by Hub id, from a partial cache or from a copied or edited folder; ``model_id`` and
     ``revision`` are for people to read.
 
+    ``family`` names the model family (see :mod:`docretriever.embedding.families`), whose
+    geometry maps a page's rows back to the page; it takes no part in equality (the fingerprint
+    already tells models apart).
+
     ``legacy_fingerprint`` is the same model's fingerprint in the form recorded by libraries
     built before that (a digest of every file of its folders), set by the embedder that loaded
     the model and None otherwise. A library that recorded it accepts the model and records
@@ -109,6 +113,7 @@ class ModelIdentity:
     fingerprint: str
     dim: int
     legacy_fingerprint: str | None = field(default=None, compare=False)
+    family: str = field(default="ColQwen2", compare=False)
 
 
 class PreparedPages:

@@ -6,17 +6,26 @@ end (Qdrant) implements the same methods so the shells do not change.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from docretriever.config import MODEL_ENV
 from docretriever.documents.discover import is_text_path, shown_path
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
-from docretriever.embedding import CellGeometry, Embedder, ModelSpec, load_embedder, model_geometry
+from docretriever.embedding import (
+    CellGeometry,
+    Embedder,
+    ModelSpec,
+    family_named,
+    load_embedder,
+    model_geometry,
+)
 from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.library.hits import Hit
@@ -224,7 +233,9 @@ class EmbeddingLibrary(Library):
                 return False
             if wanted.legacy_fingerprint is not None and fingerprint == wanted.legacy_fingerprint:
                 return True
-        raise model_mismatch(recorded("model_id"), recorded("model_revision"), wanted, elsewhere)
+        raise model_mismatch(
+            recorded("model_id"), recorded("model_revision"), wanted, elsewhere, recorded("model_family")
+        )
 
     def adopt_identity(self, identity: ModelIdentity) -> None:
         """Record ``identity`` as the library's model (a new library), or refuse another one;
@@ -238,8 +249,26 @@ class EmbeddingLibrary(Library):
     @property
     def geometry(self) -> CellGeometry:
         """The model's cell geometry, for highlights: the embedder's when it is loaded (or was
-        given), else the one its spec names, without loading it (a search by a ready embedding)."""
-        return self._embedder.geometry if self._embedder is not None else model_geometry(self._spec)
+        given), else that of the family the library recorded, else the one its spec names;
+        without loading the model (a search by a ready embedding)."""
+        if self._embedder is not None:
+            return self._embedder.geometry
+        recorded = self.identity()
+        if recorded is not None:
+            return family_named(recorded.family).geometry
+        return model_geometry(self._spec)
+
+    def model_spec(self) -> ModelSpec:
+        """The model this library loads: the one it was opened with; or, when that names no model
+        (no ``--model``, no ``$DOCRETRIEVER_MODEL``), the Hub model the library was built with,
+        so that a library built with another model than the default opens without naming it."""
+        spec = self._spec
+        if spec.source or os.environ.get(MODEL_ENV):
+            return spec
+        recorded = self.identity()
+        if recorded is None or recorded.revision == "local" or not recorded.model_id:
+            return spec
+        return dataclasses.replace(spec, source=recorded.model_id)
 
     def load_model(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
@@ -256,7 +285,7 @@ class EmbeddingLibrary(Library):
     def _loaded_embedder(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                embedder = load_embedder(self._spec, progress or self._load_progress, cancel)
+                embedder = load_embedder(self.model_spec(), progress or self._load_progress, cancel)
                 self._check_identity(embedder.identity)
                 self._embedder = embedder
             return self._embedder
@@ -275,14 +304,28 @@ class EmbeddingLibrary(Library):
 
 
 def model_mismatch(
-    recorded_id: object, recorded_revision: object, wanted: ModelIdentity, elsewhere: str
+    recorded_id: object,
+    recorded_revision: object,
+    wanted: ModelIdentity,
+    elsewhere: str,
+    recorded_family: object = None,
 ) -> ModelMismatchError:
     """The error for a library built with another model; ``elsewhere`` says where to go instead.
 
     Models are told apart by their weights, not their names, so the message says so when the
     names agree: the same id at another revision, or the same folder name with other weights.
+    A model of another family (``recorded_family``, when recorded) is named as such: its rows
+    are not even of the same page cells.
     """
     revision = f"revision {recorded_revision}" if recorded_revision else "an unknown revision"
+    family = str(recorded_family or "ColQwen2")
+    if family != wanted.family:
+        return ModelMismatchError(
+            f"This library was built with {recorded_id} ({revision}), a {family} model, not with a "
+            f"{wanted.family} model such as {wanted.model_id}: the two families cut pages into "
+            f"different cells and their vectors cannot be compared. Choose {recorded_id} again, or "
+            f"use {elsewhere} for {wanted.model_id}."
+        )
     if recorded_id != wanted.model_id:
         return ModelMismatchError(
             f"This library was built with the model {recorded_id} ({revision}), not {wanted.model_id}: "

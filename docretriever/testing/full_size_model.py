@@ -16,13 +16,8 @@ from colpali_engine.models import ColQwen2
 from transformers import Qwen2VLConfig
 
 from docretriever.embedding.base import ModelIdentity
-from docretriever.embedding.colqwen2 import (
-    QUERY_PREFIX,
-    ColQwen2Embedder,
-    batch_size_for_memory,
-    choose_device,
-)
-from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
+from docretriever.embedding.colqwen import ColQwenEmbedder, batch_size_for_memory, choose_device
+from docretriever.embedding.families import COLQWEN2
 from docretriever.testing.tiny_model import (
     SPECIAL_TOKENS,
     build_processor,
@@ -92,17 +87,17 @@ def build_full_size_model(
 
 def load_full_size_embedder(
     device: str = "auto", visual_tokens: int = 768, batch_size: int | None = None
-) -> ColQwen2Embedder:
+) -> ColQwenEmbedder:
     """An embedder over the random full-size model: bf16 on a GPU, float32 on a CPU (where a
     page takes minutes), batch size from free GPU memory as for a real checkpoint."""
     resolved = choose_device(device)
     dtype = torch.float32 if resolved == "cpu" else torch.bfloat16
     model, processor = build_full_size_model(resolved, dtype)
-    processor.image_processor.size["longest_edge"] = COLQWEN2_GEOMETRY.max_pixels(visual_tokens)
-    processor.query_prefix = QUERY_PREFIX
+    processor.image_processor.size["longest_edge"] = COLQWEN2.geometry.max_pixels(visual_tokens)
+    processor.query_prefix = COLQWEN2.query_prefix
     if batch_size is None:
         batch_size = 4
         if resolved.startswith("cuda"):
             free_bytes, _ = torch.cuda.mem_get_info(torch.device(resolved))
             batch_size = batch_size_for_memory(free_bytes, visual_tokens)
-    return ColQwen2Embedder(model, processor, IDENTITY, resolved, visual_tokens, batch_size)
+    return ColQwenEmbedder(model, processor, IDENTITY, COLQWEN2, resolved, visual_tokens, batch_size)

@@ -8,7 +8,7 @@ import os
 from PySide6.QtCore import QByteArray, QSettings
 
 from docretriever.config import default_library_dir, default_model
-from docretriever.embedding import ModelSpec, model_geometry
+from docretriever.embedding import ModelSpec
 from docretriever.embedding.token_pooling import POOL_FACTORS
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -43,13 +43,13 @@ class AppSettings:
         self.store.setValue("model/device", value if value in DEVICES else "auto")
 
     @property
-    def visual_tokens(self) -> int:
-        """Cells per page image; the model family's default when none is set or it is no number."""
-        default = model_geometry().default_cells
+    def visual_tokens(self) -> int | None:
+        """Cells per page image; None (the model family's default) when none is set or it is no
+        number."""
         try:
-            return int(self._text("model/visual_tokens", str(default)))
+            return int(self._text("model/visual_tokens", ""))
         except ValueError:
-            return default
+            return None
 
     @property
     def token_pooling(self) -> int:

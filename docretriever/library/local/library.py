@@ -93,6 +93,7 @@ class LocalLibrary(LocalPageStore):
                 "model_revision": identity.revision,
                 "model_fingerprint": identity.fingerprint,
                 "dim": str(identity.dim),
+                "model_family": identity.family,
             }
         )
         if self._recorded_model_is_legacy(self.catalog.get_meta, identity, "another library folder"):
@@ -109,7 +110,11 @@ class LocalLibrary(LocalPageStore):
         fingerprint, dim = meta("model_fingerprint"), self.stored_dim()
         if fingerprint is None or dim is None:
             return None
-        return ModelIdentity(meta("model_id") or "", meta("model_revision") or "", fingerprint, dim)
+        # Libraries from before there was a second family hold ColQwen2 rows.
+        family = meta("model_family") or "ColQwen2"
+        return ModelIdentity(
+            meta("model_id") or "", meta("model_revision") or "", fingerprint, dim, family=family
+        )
 
     # --- the Library interface ---------------------------------------------------------------
 

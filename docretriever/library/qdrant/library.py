@@ -108,6 +108,7 @@ class QdrantLibrary(EmbeddingLibrary):
                     "model_revision": identity.revision,
                     "model_fingerprint": identity.fingerprint,
                     "dim": identity.dim,
+                    "model_family": identity.family,
                 }
             )
             return
@@ -127,6 +128,8 @@ class QdrantLibrary(EmbeddingLibrary):
             str(meta["model_revision"]),
             str(meta["model_fingerprint"]),
             int(meta["dim"]),
+            # Collections from before there was a second family hold ColQwen2 rows.
+            family=str(meta.get("model_family") or "ColQwen2"),
         )
 
     # --- the Library interface --------------------------------------------------------------

@@ -1,15 +1,16 @@
-"""ColQwen2 (and ColQwen2.5) through colpali-engine: the one module that imports torch.
+"""The ColQwen families (ColQwen2, ColQwen2.5, ColQwen3, ColQwen3.5) through colpali-engine: the
+one module that imports torch.
 
-torch, transformers and colpali-engine are imported inside :func:`load_colqwen2` so that the CLI's
-help and the GUI start without paying for them.
+torch, transformers and colpali-engine are imported inside :func:`load_colqwen` so that the CLI's
+help and the GUI start without paying for them. What differs between the families (classes, cell
+size, row width, query prefix) is data in :mod:`docretriever.embedding.families`; the way a page's
+rows are read back (image-pad rows in row-major cell order, then the prompt's) is the same for all.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,14 +18,11 @@ from PIL import Image
 
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
 from docretriever.embedding.checkpoint_loading import load_checkpoint
-from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
+from docretriever.embedding.families import ModelFamily, family_of_model_type, read_model_type
+from docretriever.embedding.geometry import CellGeometry
 from docretriever.embedding.model_files import ModelFiles
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken
-
-# The vidore checkpoints were trained with this prefix; colpali-engine >= 0.3.13 stopped adding it.
-QUERY_PREFIX = "Query: "
-_EMBEDDING_DIM = 128
 
 
 def choose_device(requested: str) -> str:
@@ -63,14 +61,16 @@ def describe_backend() -> str:
     return f"torch {torch.__version__}, colpali-engine {version('colpali-engine')}, devices {devices}"
 
 
-class ColQwen2Embedder:
-    """An :class:`~docretriever.embedding.base.Embedder` backed by a ColQwen2-family checkpoint."""
+class ColQwenEmbedder:
+    """An :class:`~docretriever.embedding.base.Embedder` backed by a checkpoint of one of the
+    ColQwen families (see :mod:`docretriever.embedding.families`)."""
 
     def __init__(
         self,
         model: Any,
         processor: Any,
         identity: ModelIdentity,
+        family: ModelFamily,
         device: str,
         visual_tokens: int,
         batch_size: int,
@@ -78,6 +78,7 @@ class ColQwen2Embedder:
         self._model = model
         self._processor = processor
         self._identity = identity
+        self.family = family
         self.device = device
         self.visual_tokens = visual_tokens
         self.batch_size = batch_size
@@ -92,12 +93,13 @@ class ColQwen2Embedder:
 
     @property
     def geometry(self) -> CellGeometry:
-        """ColQwen2's and ColQwen2.5's: 28-px cells (see :data:`COLQWEN2_GEOMETRY`)."""
-        return COLQWEN2_GEOMETRY
+        """The family's: 28-px cells for ColQwen2 and ColQwen2.5, 32-px for ColQwen3 and ColQwen3.5."""
+        return self.family.geometry
 
     def render_size(self, width_pt: float, height_pt: float) -> tuple[int, int]:
-        """Whole 28-px cells, at most ``visual_tokens`` of them: the size the processor keeps."""
-        return COLQWEN2_GEOMETRY.render_size(width_pt, height_pt, self.visual_tokens)
+        """Whole cells of the family's size, at most ``visual_tokens`` of them: the size the
+        processor keeps."""
+        return self.family.geometry.render_size(width_pt, height_pt, self.visual_tokens)
 
     def prepare_pages(self, images: Sequence[Image.Image]) -> _ProcessedBatches:
         """Run the image processor (resize, normalise, patchify, tokenise the visual prompt) in
@@ -168,14 +170,17 @@ class ColQwen2Embedder:
         return results
 
     def embed_queries(self, texts: Sequence[str]) -> list[QueryEmbedding]:
-        """Embed queries as "Query: " + text + 10 augmentation tokens, the training format."""
+        """Embed queries in the training format: the family's prefix ("Query: " for ColQwen2),
+        the text, then its augmentation tokens (10 of the processor's)."""
         processor = self._processor
         with self._processor_lock:
-            batch = processor.process_queries(list(texts))
+            batch = processor.process_queries(
+                list(texts), suffix=processor.query_augmentation_token * self.family.augmentation_tokens
+            )
         output = self._forward(batch)
         valid = batch["attention_mask"].bool().numpy()
         tokenizer = processor.tokenizer
-        suffix = processor.query_augmentation_token * 10
+        suffix = processor.query_augmentation_token * self.family.augmentation_tokens
         results = []
         for i, text in enumerate(texts):
             ids = batch["input_ids"][i][valid[i]].tolist()
@@ -224,47 +229,43 @@ class _ProcessedBatches(PreparedPages):
         return self.count
 
 
-def load_colqwen2(
+def load_colqwen(
     files: ModelFiles,
     device: str = "auto",
-    visual_tokens: int = 768,
+    visual_tokens: int | None = None,
     batch_size: int | None = None,
     *,
     query_prefix: str | None = None,
-) -> ColQwen2Embedder:
-    """Load a ColQwen2 / ColQwen2.5 checkpoint (full model or LoRA adapter) from disk.
+) -> ColQwenEmbedder:
+    """Load a checkpoint of a ColQwen family (full model or LoRA adapter) from disk; the family
+    is told by the checkpoint's ``model_type`` (see :mod:`docretriever.embedding.families`).
 
-    ``query_prefix`` goes before every query (default :data:`QUERY_PREFIX`, the checkpoints'
-    training format).
+    ``query_prefix`` goes before every query (default: the family's, the checkpoints' training
+    format). ``visual_tokens`` None means the family's default budget.
 
     bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
     ``visual_tokens`` caps the cells per page image (pixel budget
-    ``COLQWEN2_GEOMETRY.max_pixels(visual_tokens)``). Reads local files only. Raises
+    ``family.geometry.max_pixels(visual_tokens)``). Reads local files only. Raises
     :class:`ModelError` (unsupported model, weights that do not fit it, an adapter that did not
-    load, a processor whose cells are not the 28 px pages are rendered in).
+    load, a processor whose cells are not the family's, which pages are rendered in).
     """
     try:
+        import colpali_engine.models as colpali_models
         import torch
         import transformers
-        from colpali_engine.models import ColQwen2, ColQwen2_5, ColQwen2_5_Processor, ColQwen2Processor
     except ImportError as exc:
         raise ModelError(
             "The embedding libraries (torch, colpali-engine) are not installed correctly.",
             details=repr(exc),
         ) from exc
 
-    model_type = _model_type(files)
-    families = {
-        "qwen2_vl": (ColQwen2, ColQwen2Processor),
-        "qwen2_5_vl": (ColQwen2_5, ColQwen2_5_Processor),
-    }
-    if model_type not in families:
-        raise ModelError(
-            f"{files.model_id} is not a model DocRetriever can load (its model type is "
-            f"{model_type or 'unknown'}); it loads ColQwen2 and ColQwen2.5 checkpoints in the "
-            "colpali-engine layout, such as vidore/colqwen2-v1.0."
-        )
-    model_class, processor_class = families[model_type]
+    family = family_of_model_type(read_model_type(files.folder, files.base_folder), files.model_id)
+    geometry = family.geometry
+    if visual_tokens is None:
+        visual_tokens = geometry.default_cells
+    geometry.check_cells(visual_tokens)
+    model_class = getattr(colpali_models, family.model_class)
+    processor_class = getattr(colpali_models, family.processor_class)
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     resolved = choose_device(device)
@@ -278,52 +279,53 @@ def load_colqwen2(
             f"The image processor of {files.model_id} could not be loaded.", details=repr(exc)
         ) from exc
     model = model.to(resolved).eval()
-    processor.query_prefix = QUERY_PREFIX if query_prefix is None else query_prefix
-    _check_cell_size(processor.image_processor, files.model_id)
-    _set_pixel_budget(processor.image_processor, COLQWEN2_GEOMETRY.max_pixels(visual_tokens))
-    dim = int(getattr(model, "dim", _EMBEDDING_DIM))
+    processor.query_prefix = family.query_prefix if query_prefix is None else query_prefix
+    _check_cell_size(processor.image_processor, files.model_id, geometry)
+    _set_pixel_budget(processor.image_processor, geometry, visual_tokens)
+    dim = int(getattr(model, "dim", family.row_dim))
     identity = ModelIdentity(
         files.model_id,
         files.revision,
         files.fingerprint(),
         dim,
         legacy_fingerprint=files.legacy_fingerprint(),
+        family=family.name,
     )
     if batch_size is None:
         batch_size = 4 if resolved == "cpu" else 16
         if resolved.startswith("cuda"):
             free_bytes, _ = torch.cuda.mem_get_info(torch.device(resolved))
             batch_size = batch_size_for_memory(free_bytes, visual_tokens)
-    return ColQwen2Embedder(model, processor, identity, resolved, visual_tokens, batch_size)
+    return ColQwenEmbedder(model, processor, identity, family, resolved, visual_tokens, batch_size)
 
 
-def _set_pixel_budget(image_processor: Any, max_pixels: int) -> None:
-    """Cap the pixels per page image. Checkpoints saved by transformers 4.45 (the vidore ones)
-    give the cap as ``max_pixels``/``min_pixels``; newer ones as ``size["longest_edge"]``. Both
-    are set, so the budget holds whichever the processor reads. Setting them directly avoids the
-    warning ``max_num_visual_tokens=`` prints on every call."""
-    size = dict(getattr(image_processor, "size", None) or {})
-    shortest = (
-        size.get("shortest_edge") or size.get("min_pixels") or getattr(image_processor, "min_pixels", None)
-    )
-    floor = int(shortest or COLQWEN2_GEOMETRY.min_pixels)
-    image_processor.size = {"shortest_edge": floor, "longest_edge": max_pixels}
+def _set_pixel_budget(image_processor: Any, geometry: CellGeometry, visual_tokens: int) -> None:
+    """Cap the pixels per page image at ``visual_tokens`` cells, with the family's floor.
+
+    Checkpoints saved by transformers 4.45 (the vidore ones) give the limits as
+    ``max_pixels``/``min_pixels``; newer ones as ``size["longest_edge"]``/``["shortest_edge"]``.
+    Both are set, so the budget holds whichever the processor reads. The floor is the geometry's
+    (the fewest cells pages are rendered with), not the checkpoint's: a processor whose floor is
+    higher would enlarge a page rendered at a small budget, and its rows would then no longer be
+    the cells the page was rendered in. Setting these directly avoids the warning
+    ``max_num_visual_tokens=`` prints on every call."""
+    floor, ceiling = geometry.min_pixels, geometry.max_pixels(visual_tokens)
+    image_processor.size = {"shortest_edge": floor, "longest_edge": ceiling}
     if hasattr(image_processor, "max_pixels"):
-        image_processor.max_pixels = max_pixels
-    if hasattr(image_processor, "min_pixels") and shortest:
-        image_processor.min_pixels = int(shortest)
+        image_processor.max_pixels = ceiling
+    if hasattr(image_processor, "min_pixels"):
+        image_processor.min_pixels = floor
 
 
-def _check_cell_size(image_processor: Any, model_id: str) -> None:
+def _check_cell_size(image_processor: Any, model_id: str, geometry: CellGeometry) -> None:
     """Raise :class:`ModelError` unless the processor's cells (patch size x merge size, in pixels)
-    are :data:`COLQWEN2_GEOMETRY`'s: pages are rendered in those, and their rows mapped back to
-    the page with them. A processor that does not say (no such attributes) is taken at its family's
-    word."""
+    are ``geometry``'s: pages are rendered in those, and their rows mapped back to the page with
+    them. A processor that does not say (no such attributes) is taken at its family's word."""
     patch, merge = getattr(image_processor, "patch_size", None), getattr(image_processor, "merge_size", None)
-    if isinstance(patch, int) and isinstance(merge, int) and patch * merge != COLQWEN2_GEOMETRY.cell_px:
+    if isinstance(patch, int) and isinstance(merge, int) and patch * merge != geometry.cell_px:
         raise ModelError(
-            f"{model_id} cuts pages into {patch * merge}-px cells, not the {COLQWEN2_GEOMETRY.cell_px}-px "
-            f"cells of {COLQWEN2_GEOMETRY.family}; DocRetriever cannot use it.",
+            f"{model_id} cuts pages into {patch * merge}-px cells, not the {geometry.cell_px}-px "
+            f"cells of {geometry.family}; DocRetriever cannot use it.",
             details=f"patch_size {patch}, merge_size {merge}",
         )
 
@@ -340,11 +342,3 @@ def batch_size_for_memory(free_bytes: int, visual_tokens: int) -> int:
     for the allocator and for other programs), between 1 and ``MAX_BATCH``."""
     per_page = max(1, visual_tokens) * _BYTES_PER_VISUAL_TOKEN
     return max(1, min(MAX_BATCH, free_bytes // 2 // per_page))
-
-
-def _model_type(files: ModelFiles) -> str | None:
-    for folder in (files.folder, files.base_folder):
-        if folder is not None and (Path(folder) / "config.json").exists():
-            config = json.loads((Path(folder) / "config.json").read_text())
-            return str(config.get("model_type", "")) or None
-    return None
