@@ -75,16 +75,25 @@ def test_colqwen2_sizes_are_the_previous_ones_to_the_pixel() -> None:
     rng = np.random.default_rng(18)
     random_sides = [(float(w), float(h)) for w, h in rng.uniform(1.0, 3000.0, size=(300, 2))]
     pages = [(w, h) for w in SIDES for h in SIDES] + random_sides
-    refused = 0
+    refused = overshot = 0
     for width, height in pages:
         for cells in CELL_BUDGETS:
             expected = _outcome(old_fit_to_cell_budget, width, height, cells * 784)
-            assert _outcome(COLQWEN2_GEOMETRY.render_size, width, height, cells) == expected, (width, height)
+            got = _outcome(COLQWEN2_GEOMETRY.render_size, width, height, cells)
+            if isinstance(expected, tuple) and not 4 * 784 <= expected[0] * expected[1] <= cells * 784:
+                # The old arithmetic rounded a tiny budget's sides up past the budget itself (the
+                # processor then shrank the image again); now the grid stays within both limits.
+                assert isinstance(got, tuple) and 4 * 784 <= got[0] * got[1] <= cells * 784, (width, height)
+                overshot += 1
+                continue
+            assert got == expected, (width, height)
             refused += isinstance(expected, str)
         for pixels in (60_000, 100_000, 200_000, 1_275 * 1_650):  # budgets that are no whole cells
             expected = _outcome(old_fit_to_cell_budget, width, height, pixels)
             assert _outcome(COLQWEN2_GEOMETRY.fit_pixels, width, height, pixels) == expected
     assert 0 < refused < len(pages) * len(CELL_BUDGETS) // 4  # the narrow pages: refused alike
+    # Only budgets of 4 or 5 cells overshot, on pages far from the grid's shapes.
+    assert 0 < overshot < len(pages) * 2 // 3
 
 
 def test_colqwen2_geometry_is_the_processor_s() -> None:

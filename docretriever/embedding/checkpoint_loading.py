@@ -26,8 +26,14 @@ from docretriever.errors import ModelError
 _SIGNIFICANT_DIGITS = 9
 
 
-def load_checkpoint(model_class: Any, files: ModelFiles, dtype: Any) -> Any:
+def load_checkpoint(
+    model_class: Any, files: ModelFiles, dtype: Any, *, width_from_config: bool = False
+) -> Any:
     """The model of ``files`` in ``dtype``: the full model, or the base with the LoRA adapter on.
+
+    ``width_from_config``: the class sizes its row projection from ``config.dim`` (see
+    :func:`_row_width_override`), which is then set from the weights when the configuration
+    does not say.
 
     Reads only local files (never the network). Raises :class:`ModelError` when the weights do
     not match the model: a weight missing from the checkpoint, or an adapter key that is missing,
@@ -36,7 +42,11 @@ def load_checkpoint(model_class: Any, files: ModelFiles, dtype: Any) -> Any:
     folder = files.base_folder or files.folder
     try:
         model, info = model_class.from_pretrained(
-            str(folder), dtype=dtype, local_files_only=True, output_loading_info=True
+            str(folder),
+            dtype=dtype,
+            local_files_only=True,
+            output_loading_info=True,
+            **(_row_width_override(model_class, folder) if width_from_config else {}),
         )
     except Exception as exc:
         raise ModelError(f"The model {files.model_id} could not be loaded.", details=repr(exc)) from exc
@@ -59,6 +69,35 @@ def load_checkpoint(model_class: Any, files: ModelFiles, dtype: Any) -> Any:
             ) from exc
         check_adapter_loaded(model, adapter_info, files.folder)
     return model
+
+
+def projection_width(folder: Path) -> int | None:
+    """The width of the rows a checkpoint in ``folder`` emits: the output size of its
+    ``custom_text_proj`` weight, read from the safetensors headers (no tensor is loaded). None
+    when no such weight is found."""
+    from safetensors import safe_open
+
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as weights:
+            for key in weights.keys():  # noqa: SIM118 (safe_open has no __iter__)
+                if key.endswith("custom_text_proj.weight"):
+                    return int(weights.get_slice(key).get_shape()[0])
+    return None
+
+
+def _row_width_override(model_class: Any, folder: Path) -> dict[str, Any]:
+    """``from_pretrained`` arguments that give the model the row width its weights have.
+
+    colpali-engine's ColQwen3_5 builds its projection ``getattr(config, "dim", 128)`` wide, so a
+    checkpoint with 320-wide rows whose ``config.json`` does not say ``"dim": 320`` would fail to
+    load (or, with a lenient loader, be cut to a random 128-wide one). The width is taken from
+    the weights instead."""
+    width = projection_width(folder)
+    config = model_class.config_class.from_pretrained(str(folder), local_files_only=True)
+    if width is None or getattr(config, "dim", None) == width:
+        return {}
+    config.dim = width
+    return {"config": config}
 
 
 def _weight_mapping(model_class: Any, model: Any) -> Any:

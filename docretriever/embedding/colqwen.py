@@ -270,7 +270,7 @@ def load_colqwen(
     transformers.utils.logging.disable_progress_bar()
     resolved = choose_device(device)
     dtype = torch.float32 if resolved == "cpu" else torch.bfloat16
-    model = load_checkpoint(model_class, files, dtype)
+    model = load_checkpoint(model_class, files, dtype, width_from_config=family.width_from_config)
     try:
         # The adapter's folder holds the processor files the checkpoint was trained with.
         processor = processor_class.from_pretrained(str(files.folder), local_files_only=True)

@@ -31,7 +31,8 @@ class ModelFamily:
     the checkpoint does not say (ColQwen2: 128; the Qwen3-VL ColQwen3: 320); the loaded model's
     own ``dim`` wins. ``query_prefix``: what its checkpoints were trained to see before a
     query. ``augmentation_tokens``: how many of the processor's query augmentation tokens follow
-    the query (colpali-engine's training collator appends 10).
+    the query (colpali-engine's training collator appends 10). ``width_from_config``: the class
+    sizes its projection from ``config.dim`` (ColQwen3_5: ``getattr(config, "dim", 128)``).
     """
 
     name: str
@@ -42,6 +43,7 @@ class ModelFamily:
     row_dim: int
     query_prefix: str
     augmentation_tokens: int = 10
+    width_from_config: bool = False
 
 
 # Qwen3-VL and Qwen3.5 vision: 16-px patches merged 2 x 2 into 32-px cells. The processors of
@@ -83,8 +85,11 @@ COLQWEN3_5 = ModelFamily(
     model_class="ColQwen3_5",
     processor_class="ColQwen3_5Processor",
     geometry=CellGeometry(family="ColQwen3.5", default_cells=1280, **QWEN3_GEOMETRY_LIMITS),
-    row_dim=128,
+    row_dim=320,
+    # The vultr checkpoints' rows are 320 wide (MTEB's ModelMeta); whether their config.json says
+    # "dim": 320 is not published, so the width is read from the weights.
     query_prefix="",
+    width_from_config=True,
 )
 
 FAMILIES: tuple[ModelFamily, ...] = (COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5)

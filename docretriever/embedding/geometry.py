@@ -125,7 +125,30 @@ class CellGeometry:
             beta = math.sqrt(floor / (w * h))
             w_bar = math.ceil(w * beta / cell) * cell
             h_bar = math.ceil(h * beta / cell) * cell
+        if not floor <= w_bar * h_bar <= max_pixels:
+            # A budget close to the floor: rounding overshot one limit (and the processor would
+            # resize the image past the other). Take the whole-cell grid within both limits
+            # whose shape is closest to the page's.
+            w_bar, h_bar = self._closest_grid(width / height, math.ceil(floor / self.pixels_per_cell), max_pixels)
         return w_bar, h_bar
+
+    def _closest_grid(self, aspect: float, fewest_cells: int, max_pixels: int) -> tuple[int, int]:
+        """(width, height) in pixels of the grid of ``fewest_cells`` to ``max_pixels // cell**2``
+        cells whose width over height is closest to ``aspect`` (in log ratio). Raises
+        :class:`PageError` when no grid lies within both limits."""
+        most_cells = max_pixels // self.pixels_per_cell
+        best: tuple[float, int, int] | None = None
+        for columns in range(1, most_cells + 1):
+            rows_low, rows_high = max(1, math.ceil(fewest_cells / columns)), most_cells // columns
+            if rows_low > rows_high:
+                continue
+            rows = min(max(round(columns / aspect), rows_low), rows_high)
+            distortion = abs(math.log(columns / rows / aspect))
+            if best is None or distortion < best[0]:
+                best = (distortion, columns, rows)
+        if best is None:
+            raise PageError(f"No grid of {fewest_cells} to {most_cells} cells fits the model's limits.")
+        return best[1] * self.cell_px, best[2] * self.cell_px
 
     def grid(self, size: tuple[int, int]) -> tuple[int, int]:
         """The cell grid (n_x, n_y) the model gives an image of ``size`` (width, height) pixels.

@@ -76,6 +76,8 @@ class Hit:
             "page_label": self.page_label,
             "page_width": round(self.page_size[0], 2),
             "page_height": round(self.page_size[1], 2),
+            # The model's cell grid over the page (columns, rows), which the regions' boxes follow.
+            "grid": list(self.grid),
             "regions": [region.as_dict() for region in self.regions()],
         }
 

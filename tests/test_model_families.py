@@ -1,0 +1,173 @@
+"""Every model family end to end on tiny random-weight checkpoints built with its real structure:
+rows map to the page cells they come from, the budget is honoured, the row width is the family's
+(320 for ColQwen3 and ColQwen3.5) on both back ends, and a library refuses another family."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLES, corpus_or_skip
+from PIL import Image, ImageDraw
+
+from docretriever.cli import main
+from docretriever.embedding import ModelSpec, load_embedder, model_family, model_geometry
+from docretriever.embedding.families import COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5, family_named
+from docretriever.errors import InvalidInputError, ModelError, ModelMismatchError
+from docretriever.library.local import LocalLibrary
+from docretriever.library.qdrant import QdrantLibrary
+from docretriever.testing.tiny_families import build_tiny_family_model
+from docretriever.testing.tiny_model import build_tiny_model
+
+FAMILIES = [COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5]
+PDF = "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
+
+
+@pytest.fixture(scope="session")
+def family_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("families")
+    folders = {COLQWEN2.name: build_tiny_model(root / "colqwen2")}
+    for family in FAMILIES[1:]:
+        folders[family.name] = build_tiny_family_model(root / family.name.lower(), family)
+    folders["ColQwen3.5 without dim"] = build_tiny_family_model(
+        root / "colqwen3.5-no-dim", COLQWEN3_5, dim_in_config=False
+    )
+    return folders
+
+
+def _lined_page(size: tuple[int, int]) -> Image.Image:
+    page = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(page)
+    for y in range(0, size[1], 12):
+        draw.line([(0, y), (size[0], y)], fill=(190, 190, 190))
+    return page
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.name)
+def test_each_row_comes_from_its_own_cell(family_models: dict[str, Path], family) -> None:
+    embedder = load_embedder(ModelSpec(str(family_models[family.name]), device="cpu", visual_tokens=300))
+    assert embedder.geometry is family.geometry and embedder.identity.family == family.name
+    assert embedder.identity.dim == family.row_dim
+    size = embedder.render_size(612, 792)  # a letter page
+    cell = family.geometry.cell_px
+    assert size[0] % cell == 0 and size[1] % cell == 0 and size[0] * size[1] <= 300 * cell * cell
+    page = _lined_page(size)
+    [plain] = embedder.embed_pages([page])
+    n_x, n_y = plain.grid
+    # The processor kept the image as rendered: one row per cell of the family's size.
+    assert (n_x, n_y) == (size[0] // cell, size[1] // cell) and n_x != n_y
+    assert plain.vectors.shape[1] == family.row_dim
+    assert np.allclose(np.linalg.norm(plain.vectors, axis=1), 1, atol=1e-4)
+    for x, y in [(1, 2), (n_x - 2, 3), (4, n_y - 1)]:
+        marked = page.copy()
+        ImageDraw.Draw(marked).rectangle([x * cell, y * cell, (x + 1) * cell - 1, (y + 1) * cell - 1], fill="black")
+        [changed] = embedder.embed_pages([marked])
+        moved = np.linalg.norm(changed.cells() - plain.cells(), axis=1)
+        assert int(np.argmax(moved)) == y * n_x + x, (family.name, x, y)
+        # Negative control: a column-major reading of the rows would name another cell.
+        assert x * n_y + y != y * n_x + x
+
+
+@pytest.mark.parametrize("family", [COLQWEN2, COLQWEN3_5], ids=lambda family: family.name)
+def test_the_budget_is_honoured_and_checked_against_the_family(family_models: dict[str, Path], family) -> None:
+    folder = str(family_models[family.name])
+    assert model_family(folder) is family
+    assert model_geometry(ModelSpec(folder)) is family.geometry
+    for budget in (family.geometry.min_cells, 200, 1000):
+        embedder = load_embedder(ModelSpec(folder, device="cpu", visual_tokens=budget))
+        for width, height in [(612, 792), (842, 595), (300, 2000)]:
+            [page] = embedder.embed_pages([_lined_page(embedder.render_size(width, height))])
+            assert family.geometry.min_cells <= page.n_cells <= max(budget, family.geometry.min_cells)
+    with pytest.raises(InvalidInputError, match=f"most {family.name} takes"):
+        ModelSpec(folder, visual_tokens=family.geometry.max_cells + 1)
+
+
+def test_a_checkpoint_that_does_not_state_its_row_width_loads_at_the_width_of_its_weights(
+    family_models: dict[str, Path],
+) -> None:
+    folder = family_models["ColQwen3.5 without dim"]
+    assert "dim" not in json.loads((folder / "config.json").read_text())
+    embedder = load_embedder(ModelSpec(str(folder), device="cpu"))
+    assert embedder.identity.dim == 320
+    # Negative control: colpali-engine's class on its own would build 128-wide rows and refuse them.
+    from docretriever.embedding.checkpoint_loading import load_checkpoint
+    from docretriever.embedding.model_files import locate_model
+
+    with pytest.raises(ModelError):
+        import colpali_engine.models
+        import torch
+
+        load_checkpoint(colpali_engine.models.ColQwen3_5, locate_model(str(folder)), torch.float32)
+
+
+def test_catalogue_models_are_known_by_family_before_download() -> None:
+    assert model_family("vultr/VultronRetrieverFlash-Qwen3.5-0.8B@main") is COLQWEN3_5
+    assert model_family("vidore/colqwen2.5-v0.2") is COLQWEN2_5
+    assert model_family("someone/not-listed-and-not-here") is None
+    assert family_named("ColQwen3") is COLQWEN3
+    with pytest.raises(ModelError, match="update DocRetriever"):
+        family_named("ColFuture9")
+    # 32-px cells: the 0.8B model takes no fewer than 64 per page.
+    with pytest.raises(InvalidInputError, match="at least 64"):
+        ModelSpec("vultr/VultronRetrieverFlash-Qwen3.5-0.8B", visual_tokens=32)
+    assert ModelSpec("vidore/colqwen2-v1.0", visual_tokens=32).visual_tokens == 32
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.name)
+def test_add_and_search_from_the_command_line(
+    tmp_path: Path, family_models: dict[str, Path], family, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = corpus_or_skip(SAMPLES) / PDF
+    model = str(family_models[family.name])
+    library = str(tmp_path / "library")
+    assert main(["--library", library, "--model", model, "--visual-tokens", "256", "add", str(pdf)]) == 0
+    capsys.readouterr()
+    assert main(["--library", library, "--model", model, "search", "a page of text", "--json", "-k", "2"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2
+    for hit in hits:
+        n_x, n_y = hit["grid"]
+        expected = family.geometry.render_size(hit["page_width"], hit["page_height"], 256)
+        assert (n_x, n_y) == (expected[0] // family.geometry.cell_px, expected[1] // family.geometry.cell_px)
+        column, row = hit["page_width"] / n_x, hit["page_height"] / n_y
+        assert hit["regions"]
+        for region in hit["regions"]:  # on the family's cell lines (boxes and sizes rounded to 0.01 pt)
+            for edge, step in ((region["x0"], column), (region["x1"], column), (region["y0"], row)):
+                assert abs(edge - round(edge / step) * step) <= 0.02
+    # The library remembers its model: a search naming none uses it (no default-model mismatch)...
+    info = LocalLibrary(tmp_path / "library").identity()
+    assert info is not None and info.family == family.name and info.dim == family.row_dim
+
+
+def test_a_library_refuses_a_model_of_another_family(tmp_path: Path, family_models: dict[str, Path]) -> None:
+    pdf = corpus_or_skip(SAMPLES) / PDF
+    spec = ModelSpec(str(family_models[COLQWEN2.name]), device="cpu", visual_tokens=128)
+    LocalLibrary(tmp_path / "library", model=spec).add([pdf])
+    other = LocalLibrary(tmp_path / "library", model=ModelSpec(str(family_models[COLQWEN3_5.name]), device="cpu"))
+    with pytest.raises(ModelMismatchError, match="a ColQwen2 model, not with a ColQwen3.5 model"):
+        other.search("a page of text")
+    # The library is untouched and still searchable with its own model.
+    again = LocalLibrary(tmp_path / "library", model=spec)
+    assert again.search("a page of text", k=1) and again.geometry is COLQWEN2.geometry
+
+
+def test_rows_of_320_go_through_qdrant_as_they_do_locally(tmp_path: Path, family_models: dict[str, Path]) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(corpus_or_skip(SAMPLES) / PDF, folder)
+    embedder = load_embedder(ModelSpec(str(family_models[COLQWEN3_5.name]), device="cpu", visual_tokens=128))
+    local = LocalLibrary(tmp_path / "local", embedder=embedder)
+    local.add([folder])
+    remote = QdrantLibrary("qdrant+local://:memory:/pages", embedder=embedder)
+    remote.add([folder])
+    assert remote.identity() is not None and remote.identity().dim == 320  # type: ignore[union-attr]
+    assert remote.identity().family == COLQWEN3_5.name  # type: ignore[union-attr]
+    expected = local.search("a page of text", k=4, exact=True)
+    for exact in (False, True):
+        hits = remote.search("a page of text", k=4, exact=exact)
+        assert [(h.doc_id, h.page) for h in hits] == [(h.doc_id, h.page) for h in expected]
+        np.testing.assert_allclose([h.score for h in hits], [h.score for h in expected], rtol=0, atol=5e-6)
+        assert hits[0].geometry is COLQWEN3_5.geometry
