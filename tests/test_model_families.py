@@ -63,7 +63,9 @@ def test_each_row_comes_from_its_own_cell(family_models: dict[str, Path], family
     assert np.allclose(np.linalg.norm(plain.vectors, axis=1), 1, atol=1e-4)
     for x, y in [(1, 2), (n_x - 2, 3), (4, n_y - 1)]:
         marked = page.copy()
-        ImageDraw.Draw(marked).rectangle([x * cell, y * cell, (x + 1) * cell - 1, (y + 1) * cell - 1], fill="black")
+        ImageDraw.Draw(marked).rectangle(
+            [x * cell, y * cell, (x + 1) * cell - 1, (y + 1) * cell - 1], fill="black"
+        )
         [changed] = embedder.embed_pages([marked])
         moved = np.linalg.norm(changed.cells() - plain.cells(), axis=1)
         assert int(np.argmax(moved)) == y * n_x + x, (family.name, x, y)
@@ -72,7 +74,9 @@ def test_each_row_comes_from_its_own_cell(family_models: dict[str, Path], family
 
 
 @pytest.mark.parametrize("family", [COLQWEN2, COLQWEN3_5], ids=lambda family: family.name)
-def test_the_budget_is_honoured_and_checked_against_the_family(family_models: dict[str, Path], family) -> None:
+def test_the_budget_is_honoured_and_checked_against_the_family(
+    family_models: dict[str, Path], family
+) -> None:
     folder = str(family_models[family.name])
     assert model_family(folder) is family
     assert model_geometry(ModelSpec(folder)) is family.geometry
@@ -125,7 +129,9 @@ def test_add_and_search_from_the_command_line(
     library = str(tmp_path / "library")
     assert main(["--library", library, "--model", model, "--visual-tokens", "256", "add", str(pdf)]) == 0
     capsys.readouterr()
-    assert main(["--library", library, "--model", model, "search", "a page of text", "--json", "-k", "2"]) == 0
+    assert (
+        main(["--library", library, "--model", model, "search", "a page of text", "--json", "-k", "2"]) == 0
+    )
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 2
     for hit in hits:
@@ -137,24 +143,30 @@ def test_add_and_search_from_the_command_line(
         for region in hit["regions"]:  # on the family's cell lines (boxes and sizes rounded to 0.01 pt)
             for edge, step in ((region["x0"], column), (region["x1"], column), (region["y0"], row)):
                 assert abs(edge - round(edge / step) * step) <= 0.02
-    # The library remembers its model: a search naming none uses it (no default-model mismatch)...
     info = LocalLibrary(tmp_path / "library").identity()
     assert info is not None and info.family == family.name and info.dim == family.row_dim
+    # The library remembers its model: a search that names none uses it, not the default model.
+    assert main(["--library", library, "search", "a page of text", "--json", "-k", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == hits
 
 
 def test_a_library_refuses_a_model_of_another_family(tmp_path: Path, family_models: dict[str, Path]) -> None:
     pdf = corpus_or_skip(SAMPLES) / PDF
     spec = ModelSpec(str(family_models[COLQWEN2.name]), device="cpu", visual_tokens=128)
     LocalLibrary(tmp_path / "library", model=spec).add([pdf])
-    other = LocalLibrary(tmp_path / "library", model=ModelSpec(str(family_models[COLQWEN3_5.name]), device="cpu"))
-    with pytest.raises(ModelMismatchError, match="a ColQwen2 model, not with a ColQwen3.5 model"):
+    other = LocalLibrary(
+        tmp_path / "library", model=ModelSpec(str(family_models[COLQWEN3_5.name]), device="cpu")
+    )
+    with pytest.raises(ModelMismatchError, match=r"a ColQwen2 model, not with a ColQwen3\.5 model"):
         other.search("a page of text")
     # The library is untouched and still searchable with its own model.
     again = LocalLibrary(tmp_path / "library", model=spec)
     assert again.search("a page of text", k=1) and again.geometry is COLQWEN2.geometry
 
 
-def test_rows_of_320_go_through_qdrant_as_they_do_locally(tmp_path: Path, family_models: dict[str, Path]) -> None:
+def test_rows_of_320_go_through_qdrant_as_they_do_locally(
+    tmp_path: Path, family_models: dict[str, Path]
+) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     shutil.copy(corpus_or_skip(SAMPLES) / PDF, folder)
@@ -171,3 +183,22 @@ def test_rows_of_320_go_through_qdrant_as_they_do_locally(tmp_path: Path, family
         assert [(h.doc_id, h.page) for h in hits] == [(h.doc_id, h.page) for h in expected]
         np.testing.assert_allclose([h.score for h in hits], [h.score for h in expected], rtol=0, atol=5e-6)
         assert hits[0].geometry is COLQWEN3_5.geometry
+
+
+def test_the_models_readme_shows_the_catalogue_as_it_is() -> None:
+    from dataclasses import replace
+
+    from docretriever.embedding import catalogue, catalogue_table
+
+    readme = (Path(__file__).parent.parent / "models" / "README.md").read_text()
+    assert catalogue_table.catalogue_markdown() in readme
+    for entry in catalogue.CATALOGUE:
+        assert f"`{entry.hub_id}`" in readme and entry.quality.source
+    # Negative control: a figure changed in the catalogue no longer matches the README.
+    changed = replace(catalogue.CATALOGUE[2], parameters=catalogue.CATALOGUE[2].parameters * 2)
+    original = catalogue.CATALOGUE
+    try:
+        catalogue_table.CATALOGUE = (original[0], original[1], changed, *original[3:])  # type: ignore[misc]
+        assert catalogue_table.catalogue_markdown() not in readme
+    finally:
+        catalogue_table.CATALOGUE = original  # type: ignore[misc]

@@ -129,7 +129,9 @@ class CellGeometry:
             # A budget close to the floor: rounding overshot one limit (and the processor would
             # resize the image past the other). Take the whole-cell grid within both limits
             # whose shape is closest to the page's.
-            w_bar, h_bar = self._closest_grid(width / height, math.ceil(floor / self.pixels_per_cell), max_pixels)
+            w_bar, h_bar = self._closest_grid(
+                width / height, math.ceil(floor / self.pixels_per_cell), max_pixels
+            )
         return w_bar, h_bar
 
     def _closest_grid(self, aspect: float, fewest_cells: int, max_pixels: int) -> tuple[int, int]:

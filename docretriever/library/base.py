@@ -11,6 +11,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from docretriever.config import MODEL_ENV
@@ -260,15 +261,33 @@ class EmbeddingLibrary(Library):
 
     def model_spec(self) -> ModelSpec:
         """The model this library loads: the one it was opened with; or, when that names no model
-        (no ``--model``, no ``$DOCRETRIEVER_MODEL``), the Hub model the library was built with,
-        so that a library built with another model than the default opens without naming it."""
+        (no ``--model``, no ``$DOCRETRIEVER_MODEL``), the one the library was built with (the
+        folder or Hub id it was loaded from, else its Hub id), so that a library built with
+        another model than the default opens without naming it again."""
         spec = self._spec
         if spec.source or os.environ.get(MODEL_ENV):
             return spec
-        recorded = self.identity()
-        if recorded is None or recorded.revision == "local" or not recorded.model_id:
-            return spec
-        return dataclasses.replace(spec, source=recorded.model_id)
+        source = self.recorded_model_source()
+        if not source:
+            recorded = self.identity()
+            if recorded is None or recorded.revision == "local" or not recorded.model_id:
+                return spec
+            source = recorded.model_id
+        return dataclasses.replace(spec, source=source)
+
+    def model_source_to_record(self) -> str:
+        """What a new library records as where its model came from: the folder (absolute) or
+        Hub id it is opened with, "" for a model given as a ready embedder."""
+        if self._embedder is not None and not self._spec.source:
+            return ""
+        source = self._spec.resolved_source()
+        folder = Path(source).expanduser()
+        return str(folder.resolve()) if folder.is_dir() else source
+
+    @abstractmethod
+    def recorded_model_source(self) -> str | None:
+        """The folder or Hub id the library's model was loaded from when it was built (None for a
+        library built before this was recorded, or with a ready embedder)."""
 
     def load_model(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None

@@ -17,11 +17,15 @@ structure at a tiny size:
 
 The tokenizer is the tiny ColQwen2's vocabulary (same special tokens, same prompt pieces); the
 weights are random, so rankings mean nothing. Never use these for real search.
+
+Command line: ``python -m docretriever.testing.tiny_families DIR --family ColQwen3.5 [--seed N]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,7 @@ from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoP
 from transformers.models.qwen3_5 import Qwen3_5Config
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
-from docretriever.embedding.families import COLQWEN2_5, COLQWEN3, COLQWEN3_5, ModelFamily
+from docretriever.embedding.families import COLQWEN2_5, COLQWEN3, COLQWEN3_5, ModelFamily, family_named
 from docretriever.testing.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, build_tokenizer, token_id
 
 _INIT_STD = 0.02
@@ -53,7 +57,7 @@ def _ids(tokenizer: Any) -> dict[str, int]:
     return {token: token_id(tokenizer, token) for token in SPECIAL_TOKENS}
 
 
-def _vision_ids(ids: dict[str, int]) -> dict[str, int]:
+def _vision_ids(ids: dict[str, int]) -> dict[str, Any]:
     return {
         "image_token_id": ids["<|image_pad|>"],
         "video_token_id": ids["<|video_pad|>"],
@@ -62,7 +66,7 @@ def _vision_ids(ids: dict[str, int]) -> dict[str, int]:
     }
 
 
-def _text_ids(ids: dict[str, int]) -> dict[str, int]:
+def _text_ids(ids: dict[str, int]) -> dict[str, Any]:
     return {"pad_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"]}
 
 
@@ -127,7 +131,9 @@ def colqwen3_config(tokenizer: Any) -> Qwen3VLConfig:
         "num_position_embeddings": 64,
         "deepstack_visual_indexes": [0, 1],
     }
-    config = Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True, **_vision_ids(ids))
+    config = Qwen3VLConfig(
+        text_config=text, vision_config=vision, tie_word_embeddings=True, **_vision_ids(ids)
+    )
     config.architectures = ["ColQwen3"]
     return config
 
@@ -171,7 +177,9 @@ def colqwen3_5_config(tokenizer: Any, *, dim_in_config: bool = True) -> Qwen3_5C
         "temporal_patch_size": 2,
         "num_position_embeddings": 64,
     }
-    config = Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=True, **_vision_ids(ids))
+    config = Qwen3_5Config(
+        text_config=text, vision_config=vision, tie_word_embeddings=True, **_vision_ids(ids)
+    )
     config.dim = COLQWEN3_5.row_dim
     config.architectures = ["ColQwen3_5"]
     return config
@@ -186,7 +194,14 @@ _BUILDS: dict[str, tuple[Any, Any, Any, Any, list[float], list[float]]] = {
         _CLIP_MEAN,
         _CLIP_STD,
     ),
-    COLQWEN3.name: (colqwen3_config, ColQwen3, ColQwen3Processor, Qwen3VLVideoProcessor, [0.5] * 3, [0.5] * 3),
+    COLQWEN3.name: (
+        colqwen3_config,
+        ColQwen3,
+        ColQwen3Processor,
+        Qwen3VLVideoProcessor,
+        [0.5] * 3,
+        [0.5] * 3,
+    ),
     COLQWEN3_5.name: (
         colqwen3_5_config,
         ColQwen3_5,
@@ -237,3 +252,22 @@ def build_tiny_family_model(
         saved.pop("dim", None)
         path.write_text(json.dumps(saved, indent=2))
     return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m docretriever.testing.tiny_families",
+        description="Write a tiny random-weight checkpoint of a ColQwen family (tests/CI only).",
+    )
+    parser.add_argument("destination", type=Path, help="folder to create or overwrite")
+    parser.add_argument("--family", required=True, choices=TINY_FAMILIES)
+    parser.add_argument("--seed", type=int, default=0, help="weight seed (default: 0)")
+    parser.add_argument("--no-dim", action="store_true", help='leave "dim" out of config.json')
+    args = parser.parse_args(argv)
+    family = family_named(args.family)
+    print(build_tiny_family_model(args.destination, family, seed=args.seed, dim_in_config=not args.no_dim))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

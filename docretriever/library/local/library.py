@@ -94,6 +94,7 @@ class LocalLibrary(LocalPageStore):
                 "model_fingerprint": identity.fingerprint,
                 "dim": str(identity.dim),
                 "model_family": identity.family,
+                "model_source": self.model_source_to_record(),
             }
         )
         if self._recorded_model_is_legacy(self.catalog.get_meta, identity, "another library folder"):
@@ -103,6 +104,9 @@ class LocalLibrary(LocalPageStore):
             with contextlib.suppress(LibraryError, OSError), self.writer:
                 old, new = identity.legacy_fingerprint or "", identity.fingerprint
                 self.catalog.replace_meta("model_fingerprint", old, new)
+
+    def recorded_model_source(self) -> str | None:
+        return self.catalog.get_meta("model_source") or None
 
     def identity(self) -> ModelIdentity | None:
         """The model recorded in the library, if any."""

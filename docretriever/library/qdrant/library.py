@@ -109,6 +109,7 @@ class QdrantLibrary(EmbeddingLibrary):
                     "model_fingerprint": identity.fingerprint,
                     "dim": identity.dim,
                     "model_family": identity.family,
+                    "model_source": self.model_source_to_record(),
                 }
             )
             return
@@ -117,6 +118,10 @@ class QdrantLibrary(EmbeddingLibrary):
             # (an API key that may only read leaves the old one, still accepted next time).
             with contextlib.suppress(LibraryError):
                 self.store.write_meta({**meta, "model_fingerprint": identity.fingerprint})
+
+    def recorded_model_source(self) -> str | None:
+        meta = self.store.meta() or {}
+        return str(meta.get("model_source") or "") or None
 
     def identity(self) -> ModelIdentity | None:
         """The model recorded in the library, if any."""
