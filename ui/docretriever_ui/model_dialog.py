@@ -1,6 +1,9 @@
-"""Model set-up: download the configured model, or point DocRetriever at a model folder.
+"""Model set-up: choose a model, download it, or point DocRetriever at a model folder.
 
-The app opens :class:`ModelSetupDialog` when the model is neither a folder nor in the Hugging
+The dialog lists the models DocRetriever offers (:class:`ModelChoiceList`), the one recommended
+for this computer preselected unless a model was chosen before; choosing one plans its download.
+After a download it measures, off the UI thread, how fast the model reads a page here, and
+remembers it. The app opens :class:`ModelSetupDialog` when the model is neither a folder nor in the Hugging
 Face cache, and Model → Set up… opens it at any time. It says whether the model is already on
 this computer, shows the core's download plan before the first byte (what will be fetched, what
 is already here, the memory the model needs), and runs the core's ``locate_model`` with one
@@ -25,6 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from docretriever.embedding import ModelSpec
+from docretriever.embedding.hardware import Hardware, detect_hardware
+from docretriever.embedding.model_choice import ModelChoice, model_choice
 from docretriever.embedding.model_files import (
     DownloadPlan,
     ModelFiles,
@@ -34,9 +40,12 @@ from docretriever.embedding.model_files import (
     run_cancellable,
     why_unavailable,
 )
+from docretriever.embedding.speed import SpeedMeasurement, cached_speed, measure_model
 from docretriever.errors import ModelError
-from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
+from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever_ui.file_dialogs import choose_folder
+from docretriever_ui.model_choice_list import ModelChoiceList
+from docretriever_ui.model_texts import describe_download, describe_memory, describe_plan
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
@@ -59,74 +68,36 @@ _AVAILABLE_HUB = (
 _AVAILABLE_FOLDER = " To use another model, choose its folder."
 
 
-def describe_plan(plan: DownloadPlan) -> str:
-    """What a download will fetch, e.g. "Download: 4.4 GB (12.0 MB of 4.4 GB already on this
-    computer)." — the core's plan, so it counts exactly the files the app reads."""
-    if plan.download_bytes == 0:
-        return f"Download: nothing; all {format_bytes(plan.total_bytes)} are already on this computer."
-    text = f"Download: {format_bytes(plan.download_bytes)}"
-    if plan.cached_bytes:
-        cached, total = format_bytes(plan.cached_bytes), format_bytes(plan.total_bytes)
-        text += f" ({cached} of {total} already on this computer)"
-    return text + "."
-
-
-def describe_memory(plan: DownloadPlan) -> str:
-    """The memory the weights take: bfloat16 on a GPU, float32 on a CPU (how the core loads them)."""
-    gpu, cpu = plan.memory_bytes("bfloat16"), plan.memory_bytes("float32")
-    if gpu is None or cpu is None or plan.parameters is None:
-        return "Memory needed: unknown (the Hub did not say how many parameters the model has)."
-    return (
-        f"Memory needed: about {format_bytes(gpu)} on a GPU (bfloat16), {format_bytes(cpu)} on a "
-        f"CPU (float32), for {_count(plan.parameters)} parameters."
-    )
-
-
-def _count(number: int) -> str:
-    """A parameter count as people say it: "2.21 billion", "252 million", "281 thousand"."""
-    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
-        if number >= size:
-            value = number / size
-            return f"{value:,.2f} {word}" if value < 10 else f"{value:,.0f} {word}"
-    return str(number)
-
-
-def format_duration(seconds: float) -> str:
-    """A time left, rounded the way a person says it: "40 s", "6 min", "1 h 5 min"."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
-def describe_download(progress: Progress) -> str:
-    """One line for a download's progress: megabytes done and total, speed, time left."""
-    parts = [f"{progress.done / 1e6:,.1f} MB"]
-    if progress.total:
-        parts[0] += f" of {progress.total / 1e6:,.1f} MB"
-    if progress.rate:
-        parts.append(f"{progress.rate / 1e6:,.1f} MB/s")
-    if progress.eta_s is not None and progress.total:
-        parts.append(f"about {format_duration(progress.eta_s)} left")
-    return " · ".join(parts)
-
-
 class ModelSetupDialog(QDialog):
-    """Gets the configured model onto this computer: download it, or choose a model folder.
+    """Gets a model onto this computer: choose one and download it, or choose a model folder.
 
-    Accepted once the model is usable: after a finished download (``model_files`` holds the
-    located files) or after a model folder was chosen (stored in ``settings.model``). "Not now"
+    Accepted once the model is usable: after a finished download and the speed measurement
+    (Done; ``model_files`` holds the located files, ``measurement`` the speed, None when it was
+    skipped or failed) or after a model folder was chosen. Either way the model is stored in
+    ``settings.model``. ``source`` is the model the dialog is about (the row chosen in the list).
+    ``hardware``: the computer to recommend for; None to detect it (off the UI thread). "Not now"
     rejects; closing the dialog during a download cancels the download. ``available`` becomes
     True or False once the disk has been looked at, ``plan`` holds the core's download plan
     once the Hub has answered.
     """
 
-    def __init__(self, settings: AppSettings, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        hardware: Hardware | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.runner = runner
+        self.source = settings.model
+        self.hardware = hardware
+        self.choice: ModelChoice | None = None
+        self.measurement: SpeedMeasurement | None = None
+        self._measuring: TaskHandle | None = None
+        self._ready = False  # downloaded and measured: the main button says Done
         self.model_files: ModelFiles | None = None
         self.available: bool | None = None
         self.plan: DownloadPlan | None = None
@@ -140,7 +111,7 @@ class ModelSetupDialog(QDialog):
         self._asking_hub = True
         self.setWindowTitle("Set up the model")
 
-        source = settings.model
+        source = self.source
         self.intro_label = QLabel(_MISSING_TEXT)
         self.intro_label.setWordWrap(True)
         self.model_label = QLabel(f"Model: <b>{escape(source)}</b>")
@@ -161,6 +132,11 @@ class ModelSetupDialog(QDialog):
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setVisible(False)
+        self.speed_label = QLabel()
+        self.speed_label.setWordWrap(True)
+        self.speed_label.setVisible(False)
+        self.choice_list = ModelChoiceList()
+        self.choice_list.chosen.connect(self.choose)
 
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
@@ -190,31 +166,72 @@ class ModelSetupDialog(QDialog):
         layout = self._layout = QVBoxLayout(self)
         for widget in (
             self.intro_label,
+            self.choice_list,
             self.model_label,
             self.size_label,
             self.memory_label,
             self.progress_bar,
             self.progress_label,
             self.message_label,
+            self.speed_label,
         ):
             layout.addWidget(widget)
         layout.addStretch(1)
         layout.addLayout(buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(720)
 
-        # The disk answers at once; the Hub needs the network, which may be slow or absent.
-        self.runner.side(lambda progress, cancel: model_is_available(source), on_done=self._show_available)
-        self._plan_task = self._ask_plan()
+        self._plan_task = self._look_at(source)
+        known = hardware
+        self.runner.side(lambda progress, cancel: _choice_for(known), on_done=self._show_choice)
+
+    def _look_at(self, source: str) -> TaskHandle:
+        """Ask the disk (at once) and the Hub (which may be slow or absent) about ``source``;
+        answers about a model no longer chosen are dropped."""
+        self.runner.side(
+            lambda progress, cancel: model_is_available(source),
+            on_done=lambda available: source == self.source and self._show_available(available),
+        )
+        return self._ask_plan()
+
+    def _show_choice(self, choice: ModelChoice) -> None:
+        """The catalogue for this computer: the chosen model's row current, else the recommended."""
+        self.choice, self.hardware = choice, choice.hardware
+        self.choice_list.show_choice(choice)
+        if self.settings.model_chosen:
+            self.choice_list.select(self.source)
+        else:
+            self.choice_list.select(choice.recommended.entry.hub_id)
+        self._fit()
+
+    def choose(self, hub_id: str) -> None:
+        """Make ``hub_id`` the model this dialog is about: say what getting it takes. Stored in
+        the settings once it is on this computer (after Download)."""
+        if hub_id.lower() == self.source.partition("@")[0].lower() or self._busy():
+            return
+        self.source = hub_id
+        self.available, self.plan, self._is_folder, self._ready = None, None, False, False
+        self.model_label.setText(f"Model: <b>{escape(hub_id)}</b>")
+        self.intro_label.setText(_MISSING_TEXT)
+        self.not_now_button.setText("Not now")
+        self.download_button.setText("Download")
+        self.size_label.setText("Download: asking the Hugging Face Hub…")
+        self.size_label.setStyleSheet("")
+        self.memory_label.setVisible(False)
+        self.speed_label.setVisible(False)
+        self._hide_message()
+        self._plan_task.cancel()
+        self._plan_task = self._look_at(hub_id)
+        self._update_buttons()
 
     def _ask_plan(self) -> TaskHandle:
         """Ask the core, in the background, what getting the model takes (again after a stopped
         download: what it kept now counts as on this computer)."""
-        source = self.settings.model
+        source = self.source
         self._asking_hub = True
         return self.runner.side(
             lambda progress, cancel: _look_up(source, cancel),
-            on_done=self._show_plan,
-            on_error=self._plan_failed,
+            on_done=lambda plan: source == self.source and self._show_plan(plan),
+            on_error=lambda error: source == self.source and self._plan_failed(error),
         )
 
     def retry(self) -> None:
@@ -235,9 +252,12 @@ class ModelSetupDialog(QDialog):
 
     def start_download(self) -> None:
         """Download the configured model in the background, reporting bytes on the bar."""
-        if self._download is not None or self._checking_folder:
+        if self._ready:
+            self.accept()
             return
-        source = self.settings.model
+        if self._busy():
+            return
+        source = self.source
 
         def fetch(progress: ProgressCallback, cancel: CancelToken) -> ModelFiles:
             return locate_model(source, progress, cancel=cancel)
@@ -258,7 +278,11 @@ class ModelSetupDialog(QDialog):
         self._fit()
 
     def cancel_download(self) -> None:
-        """Ask the download to stop; the dialog becomes usable again once it has stopped."""
+        """Ask the download to stop; the dialog becomes usable again once it has stopped. While
+        the speed is measured: skip the measurement and take the model as it is."""
+        if self._measuring is not None:
+            self.accept()
+            return
         if self._download is None:
             return
         self._download.cancel()
@@ -267,7 +291,7 @@ class ModelSetupDialog(QDialog):
 
     def choose_folder(self) -> None:
         """Let the person pick a model folder; accept it only if it holds a model."""
-        if self._download is not None or self._checking_folder:
+        if self._busy():
             return
         folder = choose_folder(self, self.settings, "model", "Choose the model folder")
         if not folder:
@@ -284,9 +308,9 @@ class ModelSetupDialog(QDialog):
     def done(self, result: int) -> None:
         """Close without waiting: a running download is cancelled (what it fetched is kept), and
         the Hub's answer about sizes is no longer wanted."""
-        if self._download is not None:
-            self._download.cancel()
-        self._plan_task.cancel()
+        for task in (self._download, self._measuring, self._plan_task):
+            if task is not None:
+                task.cancel()
         super().done(result)
 
     def _show_available(self, available: bool) -> None:
@@ -351,10 +375,34 @@ class ModelSetupDialog(QDialog):
             self._fit()
 
     def _download_done(self, files: ModelFiles) -> None:
+        """The model is here: store it as the model, then time it on a page (once per computer)."""
         self._download = None
         self.model_files = files
+        self.settings.model = self.source
+        spec = ModelSpec(self.source, self.settings.device, self.settings.visual_tokens, download=False)
+        self._measuring = self.runner.side(
+            lambda progress, cancel: _speed_here(spec, self.hardware, progress, cancel),
+            on_done=self._measured,
+            on_error=lambda error: self.accept(),  # the model's load will say what is wrong
+        )
+        # The bar and its line stay as the download left them; the speed line says what runs now.
+        self.speed_label.setText("Downloaded. Measuring how fast it reads a page on this computer…")
+        self.speed_label.setVisible(True)
+        self.cancel_button.setText("Skip")
         self._update_buttons()
-        self.accept()
+
+    def _measured(self, measurement: SpeedMeasurement) -> None:
+        """Show the speed in the list and below it; Done (the main button) closes the dialog."""
+        self._measuring, self.measurement, self._ready = None, measurement, True
+        self.choice_list.show_speed(self.source, measurement)
+        self.speed_label.setText(f"Measured on this computer: {measurement.describe()}. Ready.")
+        self.speed_label.setVisible(True)
+        self.progress_bar.setVisible(False)
+        self.progress_label.setVisible(False)
+        self.download_button.setText("Done")
+        self.cancel_button.setText("Cancel download")
+        self._update_buttons()
+        self._fit()
 
     def _download_failed(self, error: TaskError) -> None:
         self._download = None
@@ -375,6 +423,7 @@ class ModelSetupDialog(QDialog):
             self._show_message(problem)  # the core's words: what is missing, or which layout
             return
         self.settings.model = folder
+        self.source = folder
         self.accept()
 
     def _folder_check_failed(self, error: TaskError) -> None:
@@ -382,10 +431,15 @@ class ModelSetupDialog(QDialog):
         self._update_buttons()
         self._show_message(error.message, error.details)
 
+    def _busy(self) -> bool:
+        return self._download is not None or self._checking_folder or self._measuring is not None
+
     def _update_buttons(self) -> None:
-        downloading = self._download is not None
-        idle = not downloading and not self._checking_folder
-        self.download_button.setEnabled(idle and not self._is_folder and not self.hub_failed)
+        downloading = self._download is not None or self._measuring is not None
+        idle = not self._busy()
+        self.choice_list.setEnabled(idle and not self._ready)
+        done = self._ready or (idle and not self._is_folder and not self.hub_failed)
+        self.download_button.setEnabled(done)
         self.download_button.setToolTip(
             "The Hugging Face Hub did not say what to download: Retry, or choose a model folder."
             if self.hub_failed
@@ -441,3 +495,18 @@ def _look_up(source: str, cancel: CancelToken) -> DownloadPlan | _Folder:
             return _Folder(problem)
     # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
     return run_cancellable(lambda: plan_download(source, cancel), cancel)
+
+
+def _choice_for(hardware: Hardware | None) -> ModelChoice:
+    """The catalogue for ``hardware`` (this computer's, detected, when None): looks at the disk
+    and the cache of measurements only."""
+    return model_choice(hardware or detect_hardware())
+
+
+def _speed_here(
+    spec: ModelSpec, hardware: Hardware | None, progress: ProgressCallback, cancel: CancelToken
+) -> SpeedMeasurement:
+    """The model's remembered speed on this computer, else a measurement (which is remembered)."""
+    machine = (hardware or detect_hardware()).machine_key
+    known = cached_speed(spec.resolved_source(), machine)
+    return known or measure_model(spec, machine, progress=progress, cancel=cancel)
