@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from test_ui_model_dialog import two_repo_plan
 
+from docretriever.embedding import speed
 from docretriever.embedding.catalogue import CATALOGUE
 from docretriever.embedding.hardware import Hardware
 from docretriever.embedding.model_files import locate_model
@@ -137,10 +138,10 @@ def test_choosing_a_model_plans_it_and_a_download_stores_and_times_it(
         return locate_model(str(tiny_model_dir), offline=True)
 
     monkeypatch.setattr(model_dialog, "locate_model", fetch_tiny)
-    # The measurement loads what the settings name; here that is the tiny model's folder.
-    real_measure = model_dialog.measure_model
+    # The measurement loads the model chosen (ColQwen2); here it loads the tiny model's folder instead.
+    real_measure = speed.measure_model
     monkeypatch.setattr(
-        model_dialog,
+        speed,
         "measure_model",
         lambda spec, machine, **kw: real_measure(
             type(spec)(str(tiny_model_dir), "cpu", 64, download=False), machine, **kw

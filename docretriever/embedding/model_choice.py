@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from docretriever.embedding.catalogue import CATALOGUE, CatalogueEntry
-from docretriever.embedding.hardware import Hardware, recommend, why_recommended
+from docretriever.embedding.hardware import Hardware, detect_hardware, recommend, why_recommended
 from docretriever.embedding.speed import SpeedMeasurement, cached_speed
 from docretriever.progress import format_bytes
 
@@ -98,19 +98,22 @@ class ModelChoice:
 
 
 def model_choice(
-    hardware: Hardware,
+    hardware: Hardware | None = None,
     *,
     available: Callable[[str], bool] | None = None,
     cache_file: Path | None = None,
     catalogue: tuple[CatalogueEntry, ...] = CATALOGUE,
 ) -> ModelChoice:
-    """The catalogue for ``hardware``: which models are on this computer (``available``, default
+    """The catalogue for ``hardware`` (this computer's, detected, when None): which models are
+    on this computer (``available``, default
     :func:`~docretriever.embedding.model_files.model_is_available`: looks at the disk only), their
     cached speed here and the recommendation. Loads no model and asks no server."""
     if available is None:
         from docretriever.embedding.model_files import model_is_available
 
         available = model_is_available
+    if hardware is None:
+        hardware = detect_hardware()
     chosen = recommend(hardware, catalogue)
     rows = tuple(
         ModelRow(

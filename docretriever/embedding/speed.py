@@ -29,6 +29,7 @@ from docretriever.progress import CancelToken, Progress, ProgressCallback, ignor
 
 if TYPE_CHECKING:
     from docretriever.embedding import ModelSpec
+    from docretriever.embedding.hardware import Hardware
 
 CACHE_ENV = "DOCRETRIEVER_CACHE_DIR"
 CACHE_NAME = "speed-measurements.json"
@@ -261,3 +262,19 @@ def measure_model(
     )
     record_speed(measurement, cache_file)
     return measurement
+
+
+def speed_here(
+    spec: ModelSpec,
+    hardware: Hardware | None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SpeedMeasurement:
+    """The remembered speed of the model ``spec`` names on this computer (``hardware``; detected
+    when None), else a new measurement by :func:`measure_model`, remembered. Raises what
+    :func:`measure_model` raises."""
+    from docretriever.embedding.hardware import detect_hardware
+
+    machine = (hardware or detect_hardware()).machine_key
+    known = cached_speed(spec.resolved_source(), machine)
+    return known or measure_model(spec, machine, progress=progress, cancel=cancel)

@@ -13,23 +13,13 @@ so the dialog never blocks the UI thread nor waits behind a model load.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from docretriever.embedding import ModelSpec
-from docretriever.embedding.hardware import Hardware, detect_hardware
+from docretriever.embedding.hardware import Hardware
 from docretriever.embedding.model_choice import ModelChoice, model_choice
 from docretriever.embedding.model_files import (
     DownloadPlan,
@@ -37,35 +27,29 @@ from docretriever.embedding.model_files import (
     locate_model,
     model_is_available,
     plan_download,
-    run_cancellable,
     why_unavailable,
 )
-from docretriever.embedding.speed import SpeedMeasurement, cached_speed, measure_model
-from docretriever.errors import ModelError
+from docretriever.embedding.speed import SpeedMeasurement, speed_here
 from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever_ui.file_dialogs import choose_folder
 from docretriever_ui.model_choice_list import ModelChoiceList
-from docretriever_ui.model_texts import describe_download, describe_memory, describe_plan
+from docretriever_ui.model_dialog_core import (
+    AVAILABLE_FOLDER,
+    AVAILABLE_HUB,
+    AVAILABLE_TEXT,
+    MISSING_TEXT,
+    Folder,
+    describe_download,
+    describe_memory,
+    describe_plan,
+    look_up,
+)
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
 # The bar counts thousandths: byte totals of a real checkpoint overflow a QProgressBar's int range.
 _BAR_STEPS = 1000
 ERROR_STYLE = "color: #c62828;"
-
-
-_MISSING_TEXT = (
-    "DocRetriever reads your pages with a vision-language model, and that model is not on "
-    "this computer yet. It is downloaded once into the Hugging Face cache. Without a network "
-    'connection, choose a folder that holds the model instead. "Not now" closes this window; '
-    "Model → Set up… brings it back."
-)
-_AVAILABLE_TEXT = "This model is on this computer and DocRetriever uses it from there."
-_AVAILABLE_HUB = (
-    " Download fetches only the files that are not here yet (the sizes below say how much); or "
-    "choose a model folder instead."
-)
-_AVAILABLE_FOLDER = " To use another model, choose its folder."
 
 
 class ModelSetupDialog(QDialog):
@@ -112,7 +96,7 @@ class ModelSetupDialog(QDialog):
         self.setWindowTitle("Set up the model")
 
         source = self.source
-        self.intro_label = QLabel(_MISSING_TEXT)
+        self.intro_label = QLabel(MISSING_TEXT)
         self.intro_label.setWordWrap(True)
         self.model_label = QLabel(f"Model: <b>{escape(source)}</b>")
         self.model_label.setTextFormat(Qt.TextFormat.RichText)
@@ -182,7 +166,7 @@ class ModelSetupDialog(QDialog):
 
         self._plan_task = self._look_at(source)
         known = hardware
-        self.runner.side(lambda progress, cancel: _choice_for(known), on_done=self._show_choice)
+        self.runner.side(lambda progress, cancel: model_choice(known), on_done=self._show_choice)
 
     def _look_at(self, source: str) -> TaskHandle:
         """Ask the disk (at once) and the Hub (which may be slow or absent) about ``source``;
@@ -211,7 +195,7 @@ class ModelSetupDialog(QDialog):
         self.source = hub_id
         self.available, self.plan, self._is_folder, self._ready = None, None, False, False
         self.model_label.setText(f"Model: <b>{escape(hub_id)}</b>")
-        self.intro_label.setText(_MISSING_TEXT)
+        self.intro_label.setText(MISSING_TEXT)
         self.not_now_button.setText("Not now")
         self.download_button.setText("Download")
         self.size_label.setText("Download: asking the Hugging Face Hub…")
@@ -229,7 +213,7 @@ class ModelSetupDialog(QDialog):
         source = self.source
         self._asking_hub = True
         return self.runner.side(
-            lambda progress, cancel: _look_up(source, cancel),
+            lambda progress, cancel: look_up(source, cancel, plan_download),
             on_done=lambda plan: source == self.source and self._show_plan(plan),
             on_error=lambda error: source == self.source and self._plan_failed(error),
         )
@@ -320,18 +304,18 @@ class ModelSetupDialog(QDialog):
     def _update_intro(self) -> None:
         """Say whether the model is here already (then "Not now" is just "Close")."""
         if self.available:
-            more = _AVAILABLE_FOLDER if self._is_folder else _AVAILABLE_HUB
-            self.intro_label.setText(_AVAILABLE_TEXT + more)
+            more = AVAILABLE_FOLDER if self._is_folder else AVAILABLE_HUB
+            self.intro_label.setText(AVAILABLE_TEXT + more)
             self.not_now_button.setText("Close")
             self._fit()
 
-    def _show_plan(self, plan: DownloadPlan | _Folder) -> None:
+    def _show_plan(self, plan: DownloadPlan | Folder) -> None:
         self._asking_hub = False
         self.hub_failed = False
         self.size_label.setStyleSheet("")
         self.size_label.setToolTip("")
         self._update_buttons()
-        if isinstance(plan, _Folder):
+        if isinstance(plan, Folder):
             self._is_folder = True
             self.size_label.setText("A model folder on this computer: there is nothing to download.")
             self._update_buttons()
@@ -381,7 +365,7 @@ class ModelSetupDialog(QDialog):
         self.settings.model = self.source
         spec = ModelSpec(self.source, self.settings.device, self.settings.visual_tokens, download=False)
         self._measuring = self.runner.side(
-            lambda progress, cancel: _speed_here(spec, self.hardware, progress, cancel),
+            lambda progress, cancel: speed_here(spec, self.hardware, progress, cancel),
             on_done=self._measured,
             on_error=lambda error: self.accept(),  # the model's load will say what is wrong
         )
@@ -472,41 +456,3 @@ class ModelSetupDialog(QDialog):
         self.message_label.clear()
         self.message_label.setToolTip("")
         self.message_label.setVisible(False)
-
-
-@dataclass(frozen=True)
-class _Folder:
-    """The model is a folder: nothing to download; ``problem`` is the core's reason it cannot be
-    used ("" when it can)."""
-
-    problem: str
-
-
-def _look_up(source: str, cancel: CancelToken) -> DownloadPlan | _Folder:
-    """The core's download plan for a Hub id; for a model folder, whether the core can use it,
-    or, for an adapter folder whose base model (named by Hub id) is missing, the base's plan."""
-    if Path(source).expanduser().is_dir():
-        problem = why_unavailable(source)
-        if not problem:
-            return _Folder("")
-        try:
-            return run_cancellable(lambda: plan_download(source, cancel), cancel)
-        except ModelError:  # nothing the Hub can supply: the folder's own problem says why
-            return _Folder(problem)
-    # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
-    return run_cancellable(lambda: plan_download(source, cancel), cancel)
-
-
-def _choice_for(hardware: Hardware | None) -> ModelChoice:
-    """The catalogue for ``hardware`` (this computer's, detected, when None): looks at the disk
-    and the cache of measurements only."""
-    return model_choice(hardware or detect_hardware())
-
-
-def _speed_here(
-    spec: ModelSpec, hardware: Hardware | None, progress: ProgressCallback, cancel: CancelToken
-) -> SpeedMeasurement:
-    """The model's remembered speed on this computer, else a measurement (which is remembered)."""
-    machine = (hardware or detect_hardware()).machine_key
-    known = cached_speed(spec.resolved_source(), machine)
-    return known or measure_model(spec, machine, progress=progress, cancel=cancel)

@@ -1,10 +1,18 @@
-"""What the model set-up dialog says about a download: the core's plan, the memory the model
-needs, a download's progress, in words. Plain functions, no widgets."""
+"""The model set-up dialog's part without widgets: what it says about a download (the core's
+plan, the memory the model needs, a download's progress, in words) and what it asks the core
+about a model (:func:`look_up`)."""
 
 from __future__ import annotations
 
-from docretriever.embedding.model_files import DownloadPlan
-from docretriever.progress import Progress, format_bytes
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from docretriever.embedding.model_files import DownloadPlan, run_cancellable, why_unavailable
+from docretriever.errors import ModelError
+from docretriever.progress import CancelToken, Progress, format_bytes
+
+PlanFunction = Callable[..., DownloadPlan]
 
 
 def describe_plan(plan: DownloadPlan) -> str:
@@ -59,3 +67,41 @@ def describe_download(progress: Progress) -> str:
     if progress.eta_s is not None and progress.total:
         parts.append(f"about {format_duration(progress.eta_s)} left")
     return " · ".join(parts)
+
+
+MISSING_TEXT = (
+    "DocRetriever reads your pages with a vision-language model, and that model is not on "
+    "this computer yet. It is downloaded once into the Hugging Face cache. Without a network "
+    'connection, choose a folder that holds the model instead. "Not now" closes this window; '
+    "Model → Set up… brings it back."
+)
+AVAILABLE_TEXT = "This model is on this computer and DocRetriever uses it from there."
+AVAILABLE_HUB = (
+    " Download fetches only the files that are not here yet (the sizes below say how much); or "
+    "choose a model folder instead."
+)
+AVAILABLE_FOLDER = " To use another model, choose its folder."
+
+
+@dataclass(frozen=True)
+class Folder:
+    """The model is a folder: nothing to download; ``problem`` is the core's reason it cannot be
+    used ("" when it can)."""
+
+    problem: str
+
+
+def look_up(source: str, cancel: CancelToken, plan_download: PlanFunction) -> DownloadPlan | Folder:
+    """The core's download plan (from ``plan_download``, the dialog's) for a Hub id; for a model
+    folder, whether the core can use it, or, for an adapter folder whose base model (named by Hub
+    id) is missing, the base's plan."""
+    if Path(source).expanduser().is_dir():
+        problem = why_unavailable(source)
+        if not problem:
+            return Folder("")
+        try:
+            return run_cancellable(lambda: plan_download(source, cancel), cancel)
+        except ModelError:  # nothing the Hub can supply: the folder's own problem says why
+            return Folder(problem)
+    # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
+    return run_cancellable(lambda: plan_download(source, cancel), cancel)
