@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from docretriever.embedding.model_choice import ModelChoice, ModelRow
@@ -65,9 +65,13 @@ class ModelChoiceList(QWidget):
             f"Recommended for this computer: <b>{escape(recommended.name)}</b>. Found {escape(choice.reason)}"
         )
 
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
     def hub_ids(self) -> list[str]:
         """The Hub ids listed, in order."""
-        return [str(self.tree.topLevelItem(i).data(0, _HUB_ID)) for i in range(self.tree.topLevelItemCount())]
+        return [str(item.data(0, _HUB_ID)) for item in self._items()]
 
     def selected(self) -> str | None:
         """The Hub id of the current row, None when none is."""
@@ -78,26 +82,23 @@ class ModelChoiceList(QWidget):
         """Make the row of ``hub_id`` (case and ``@revision`` ignored) current; False when no row is
         that model, and then none is current."""
         wanted = hub_id.strip().partition("@")[0].lower()
-        for index in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(index)
+        for item in self._items():
             if str(item.data(0, _HUB_ID)).lower() == wanted:
                 self.tree.setCurrentItem(item)
                 return True
-        self.tree.setCurrentItem(None)  # type: ignore[arg-type]
+        self.tree.setCurrentIndex(QModelIndex())
         return False
 
     def row_text(self, hub_id: str, column: int) -> str:
         """What the row of ``hub_id`` shows in ``column`` ("" when no row is that model)."""
-        for index in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(index)
+        for item in self._items():
             if item.data(0, _HUB_ID) == hub_id:
                 return item.text(column)
         return ""
 
     def show_speed(self, hub_id: str, measurement: SpeedMeasurement) -> None:
         """Put a new measurement in the row of ``hub_id`` (when listed)."""
-        for index in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(index)
+        for item in self._items():
             if str(item.data(0, _HUB_ID)).lower() == hub_id.partition("@")[0].lower():
                 item.setText(SPEED_COLUMN, measurement.describe())
                 item.setText(COLUMNS.index("Here"), "yes")

@@ -1,14 +1,8 @@
-"""Model set-up: choose a model, download it, or point DocRetriever at a model folder.
+"""Model set-up: choose a model, download it (then time it on a page), or choose a model folder.
 
-The dialog lists the models DocRetriever offers (:class:`ModelChoiceList`), the one recommended
-for this computer preselected unless a model was chosen before; choosing one plans its download.
-After a download it measures, off the UI thread, how fast the model reads a page here, and
-remembers it. The app opens :class:`ModelSetupDialog` when the model is neither a folder nor in the Hugging
-Face cache, and Model → Set up… opens it at any time. It says whether the model is already on
-this computer, shows the core's download plan before the first byte (what will be fetched, what
-is already here, the memory the model needs), and runs the core's ``locate_model`` with one
-progress bar and a Cancel button. Every core call runs on the :class:`TaskRunner`'s side pool,
-so the dialog never blocks the UI thread nor waits behind a model load.
+Opened when the model is not on this computer, and by Model → Set up…. Every core call runs on
+the :class:`TaskRunner`'s side pool: the dialog never blocks the UI thread nor waits behind a
+model load.
 """
 
 from __future__ import annotations
@@ -16,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from docretriever.embedding import ModelSpec
 from docretriever.embedding.hardware import Hardware
@@ -38,32 +32,28 @@ from docretriever_ui.model_dialog_core import (
     AVAILABLE_HUB,
     AVAILABLE_TEXT,
     MISSING_TEXT,
+    NO_PLAN_TIP,
     Folder,
-    describe_download,
     describe_memory,
     describe_plan,
     look_up,
+    only_if,
 )
+from docretriever_ui.model_progress import DownloadProgress, wrapped_label
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
-# The bar counts thousandths: byte totals of a real checkpoint overflow a QProgressBar's int range.
-_BAR_STEPS = 1000
 ERROR_STYLE = "color: #c62828;"
 
 
 class ModelSetupDialog(QDialog):
-    """Gets a model onto this computer: choose one and download it, or choose a model folder.
-
-    Accepted once the model is usable: after a finished download and the speed measurement
-    (Done; ``model_files`` holds the located files, ``measurement`` the speed, None when it was
-    skipped or failed) or after a model folder was chosen. Either way the model is stored in
-    ``settings.model``. ``source`` is the model the dialog is about (the row chosen in the list).
-    ``hardware``: the computer to recommend for; None to detect it (off the UI thread). "Not now"
-    rejects; closing the dialog during a download cancels the download. ``available`` becomes
-    True or False once the disk has been looked at, ``plan`` holds the core's download plan
-    once the Hub has answered.
-    """
+    """Lists the models offered (the one recommended for ``hardware``, detected when None,
+    preselected unless a model was chosen before); gets the chosen one (``source``) onto this
+    computer: its download plan first, then the download with one bar and Cancel, then its speed
+    here (``measurement``; None when skipped or failed) and Done; or takes a model folder. Either
+    way the model ends in ``settings.model`` and the dialog is accepted (``model_files``: the
+    downloaded files). "Not now" rejects; closing cancels a download. ``available`` and ``plan``:
+    what the disk and the Hub said about ``source``."""
 
     def __init__(
         self,
@@ -86,7 +76,6 @@ class ModelSetupDialog(QDialog):
         self.available: bool | None = None
         self.plan: DownloadPlan | None = None
         self._download: TaskHandle | None = None
-        self._bar_value = 0  # the bar only moves forward, whatever a progress report says
         self._checking_folder = False
         self._is_folder = False
         # The Hub could not say what to download (no network, say): Download is pointless until
@@ -95,30 +84,18 @@ class ModelSetupDialog(QDialog):
         self._asking_hub = True
         self.setWindowTitle("Set up the model")
 
-        source = self.source
-        self.intro_label = QLabel(MISSING_TEXT)
-        self.intro_label.setWordWrap(True)
-        self.model_label = QLabel(f"Model: <b>{escape(source)}</b>")
+        self.intro_label = wrapped_label(MISSING_TEXT)
+        self.model_label = wrapped_label(f"Model: <b>{escape(self.source)}</b>")
         self.model_label.setTextFormat(Qt.TextFormat.RichText)
-        self.size_label = QLabel("Download: asking the Hugging Face Hub…")
-        self.size_label.setWordWrap(True)
-        self.memory_label = QLabel()
-        self.memory_label.setWordWrap(True)
-        self.memory_label.setVisible(False)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, _BAR_STEPS)
-        self.progress_bar.setVisible(False)
-        self.progress_label = QLabel()
-        self.progress_label.setWordWrap(True)
-        self.progress_label.setVisible(False)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.size_label = wrapped_label("Download: asking the Hugging Face Hub…")
+        self.memory_label = wrapped_label("", visible=False)
+        self.download_progress = DownloadProgress()
+        self.progress_bar = self.download_progress.bar
+        self.progress_label = self.download_progress.label
+        self.speed_label = self.download_progress.speed_label
+        self.message_label = wrapped_label("", visible=False)
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.setVisible(False)
-        self.speed_label = QLabel()
-        self.speed_label.setWordWrap(True)
-        self.speed_label.setVisible(False)
         self.choice_list = ModelChoiceList()
         self.choice_list.chosen.connect(self.choose)
 
@@ -143,37 +120,26 @@ class ModelSetupDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.choose_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.not_now_button)
-        buttons.addWidget(self.retry_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.download_button)
+        for button in (self.not_now_button, self.retry_button, self.cancel_button, self.download_button):
+            buttons.addWidget(button)
         layout = self._layout = QVBoxLayout(self)
-        for widget in (
-            self.intro_label,
-            self.choice_list,
-            self.model_label,
-            self.size_label,
-            self.memory_label,
-            self.progress_bar,
-            self.progress_label,
-            self.message_label,
-            self.speed_label,
-        ):
+        for widget in (self.intro_label, self.choice_list, self.model_label, self.size_label):
             layout.addWidget(widget)
+        for part in (self.memory_label, self.download_progress, self.message_label):
+            layout.addWidget(part)
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.setMinimumWidth(720)
 
-        self._plan_task = self._look_at(source)
-        known = hardware
-        self.runner.side(lambda progress, cancel: model_choice(known), on_done=self._show_choice)
+        self._plan_task = self._look_at(self.source)
+        self.runner.side(lambda progress, cancel: model_choice(hardware), on_done=self._show_choice)
 
     def _look_at(self, source: str) -> TaskHandle:
         """Ask the disk (at once) and the Hub (which may be slow or absent) about ``source``;
         answers about a model no longer chosen are dropped."""
         self.runner.side(
             lambda progress, cancel: model_is_available(source),
-            on_done=lambda available: source == self.source and self._show_available(available),
+            on_done=only_if(lambda: source == self.source, self._show_available),
         )
         return self._ask_plan()
 
@@ -198,10 +164,9 @@ class ModelSetupDialog(QDialog):
         self.intro_label.setText(MISSING_TEXT)
         self.not_now_button.setText("Not now")
         self.download_button.setText("Download")
-        self.size_label.setText("Download: asking the Hugging Face Hub…")
-        self.size_label.setStyleSheet("")
+        self._say_asking()
         self.memory_label.setVisible(False)
-        self.speed_label.setVisible(False)
+        self.download_progress.clear_speed()
         self._hide_message()
         self._plan_task.cancel()
         self._plan_task = self._look_at(hub_id)
@@ -214,20 +179,23 @@ class ModelSetupDialog(QDialog):
         self._asking_hub = True
         return self.runner.side(
             lambda progress, cancel: look_up(source, cancel, plan_download),
-            on_done=lambda plan: source == self.source and self._show_plan(plan),
-            on_error=lambda error: source == self.source and self._plan_failed(error),
+            on_done=only_if(lambda: source == self.source, self._show_plan),
+            on_error=only_if(lambda: source == self.source, self._plan_failed),
         )
 
     def retry(self) -> None:
         """Ask the Hub again after it could not be reached; Download comes back once it answers."""
         if self._asking_hub:
             return
-        self.size_label.setText("Download: asking the Hugging Face Hub…")
-        self.size_label.setStyleSheet("")
-        self.size_label.setToolTip("")
+        self._say_asking()
         self._plan_task = self._ask_plan()
         self._update_buttons()
         self._fit()
+
+    def _say_asking(self) -> None:
+        self.size_label.setText("Download: asking the Hugging Face Hub…")
+        self.size_label.setStyleSheet("")
+        self.size_label.setToolTip("")
 
     @property
     def downloading(self) -> bool:
@@ -247,11 +215,7 @@ class ModelSetupDialog(QDialog):
             return locate_model(source, progress, cancel=cancel)
 
         self._hide_message()
-        self._bar_value = 0
-        self.progress_bar.setRange(0, 0)  # busy until the first byte count arrives
-        self.progress_bar.setVisible(True)
-        self.progress_label.setText("Starting the download…")
-        self.progress_label.setVisible(True)
+        self.download_progress.start()
         self._download = self.runner.side(
             fetch,
             on_done=self._download_done,
@@ -310,15 +274,13 @@ class ModelSetupDialog(QDialog):
             self._fit()
 
     def _show_plan(self, plan: DownloadPlan | Folder) -> None:
-        self._asking_hub = False
-        self.hub_failed = False
+        self._asking_hub = self.hub_failed = False
+        self._is_folder = isinstance(plan, Folder)
         self.size_label.setStyleSheet("")
         self.size_label.setToolTip("")
         self._update_buttons()
         if isinstance(plan, Folder):
-            self._is_folder = True
             self.size_label.setText("A model folder on this computer: there is nothing to download.")
-            self._update_buttons()
             self._update_intro()
             if plan.problem:
                 self._show_message(plan.problem)
@@ -344,18 +306,8 @@ class ModelSetupDialog(QDialog):
         self._fit()
 
     def _show_progress(self, progress: Progress) -> None:
-        """One bar from 0 to the download's total that never moves backwards: the core promises
-        monotone counts, and the bar holds to it even if a report were to step back."""
-        if self._download is None:
-            return
-        fraction = progress.fraction
-        if fraction is not None:
-            self._bar_value = max(self._bar_value, round(fraction * _BAR_STEPS))
-        if self._bar_value or fraction is not None:  # never back to "busy" once it has counted
-            self.progress_bar.setRange(0, _BAR_STEPS)
-            self.progress_bar.setValue(self._bar_value)
-        if not self._download.token.cancelled:
-            self.progress_label.setText(f"{progress.stage}: {describe_download(progress)}")
+        if self._download is not None:
+            self.download_progress.show_progress(progress, cancelled=self._download.token.cancelled)
             self._fit()
 
     def _download_done(self, files: ModelFiles) -> None:
@@ -369,9 +321,7 @@ class ModelSetupDialog(QDialog):
             on_done=self._measured,
             on_error=lambda error: self.accept(),  # the model's load will say what is wrong
         )
-        # The bar and its line stay as the download left them; the speed line says what runs now.
-        self.speed_label.setText("Downloaded. Measuring how fast it reads a page on this computer…")
-        self.speed_label.setVisible(True)
+        self.download_progress.measuring()
         self.cancel_button.setText("Skip")
         self._update_buttons()
 
@@ -379,10 +329,7 @@ class ModelSetupDialog(QDialog):
         """Show the speed in the list and below it; Done (the main button) closes the dialog."""
         self._measuring, self.measurement, self._ready = None, measurement, True
         self.choice_list.show_speed(self.source, measurement)
-        self.speed_label.setText(f"Measured on this computer: {measurement.describe()}. Ready.")
-        self.speed_label.setVisible(True)
-        self.progress_bar.setVisible(False)
-        self.progress_label.setVisible(False)
+        self.download_progress.measured(measurement)
         self.download_button.setText("Done")
         self.cancel_button.setText("Cancel download")
         self._update_buttons()
@@ -390,8 +337,7 @@ class ModelSetupDialog(QDialog):
 
     def _download_failed(self, error: TaskError) -> None:
         self._download = None
-        self.progress_bar.setVisible(False)
-        self.progress_label.setVisible(False)
+        self.download_progress.stop()
         if error.cancelled:
             self._show_message("Download cancelled. What was downloaded is kept and resumes next time.")
         else:
@@ -424,11 +370,7 @@ class ModelSetupDialog(QDialog):
         self.choice_list.setEnabled(idle and not self._ready)
         done = self._ready or (idle and not self._is_folder and not self.hub_failed)
         self.download_button.setEnabled(done)
-        self.download_button.setToolTip(
-            "The Hugging Face Hub did not say what to download: Retry, or choose a model folder."
-            if self.hub_failed
-            else ""
-        )
+        self.download_button.setToolTip(NO_PLAN_TIP if self.hub_failed else "")
         self.retry_button.setVisible(self.hub_failed and not downloading)
         self.retry_button.setEnabled(idle and not self._asking_hub)
         self.choose_button.setEnabled(idle)

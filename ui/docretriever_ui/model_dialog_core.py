@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from docretriever.embedding.model_files import DownloadPlan, run_cancellable, why_unavailable
 from docretriever.errors import ModelError
@@ -80,6 +81,7 @@ AVAILABLE_HUB = (
     " Download fetches only the files that are not here yet (the sizes below say how much); or "
     "choose a model folder instead."
 )
+NO_PLAN_TIP = "The Hugging Face Hub did not say what to download: Retry, or choose a model folder."
 AVAILABLE_FOLDER = " To use another model, choose its folder."
 
 
@@ -105,3 +107,14 @@ def look_up(source: str, cancel: CancelToken, plan_download: PlanFunction) -> Do
             return Folder(problem)
     # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
     return run_cancellable(lambda: plan_download(source, cancel), cancel)
+
+
+def only_if(still_wanted: Callable[[], bool], handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``handler``, called only while ``still_wanted()``: an answer about a model the person has
+    since chosen away from is dropped."""
+
+    def call(value: Any) -> None:
+        if still_wanted():
+            handler(value)
+
+    return call
