@@ -324,7 +324,12 @@ def test_the_dialog_downloads_the_real_layout_from_a_hub(
     values: list[int] = []
     dialog.progress_bar.valueChanged.connect(values.append)
     dialog.choose_button.setFocus()
-    with qtbot.waitSignal(dialog.accepted, timeout=60_000):
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    # Then the downloaded model reads a page, timed and shown; Enter (Done) closes the dialog.
+    qtbot.waitUntil(lambda: dialog.measurement is not None, timeout=60_000)
+    assert dialog.measurement.describe() in dialog.speed_label.text()
+    assert dialog.download_button.text() == "Done" and dialog.download_button.isEnabled()
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert not folder_chooser_opened
     assert values and never_decreases(values) and values[-1] == dialog.progress_bar.maximum()

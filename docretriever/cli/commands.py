@@ -26,6 +26,10 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
     spec = ModelSpec(args.model or "", args.device, args.visual_tokens, args.batch_size)
     if args.command == "download":
         return _download(spec, args, bar, cancel)
+    if args.command == "models":
+        from docretriever.cli.models import run_models
+
+        return run_models(args, bar, cancel)
     location = args.library or str(default_library_dir())
     # Only `add` may create a library: a mistyped --library must not silently make an empty one.
     pooling = getattr(args, "token_pooling", None)

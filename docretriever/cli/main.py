@@ -145,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--plan", action="store_true", help="only say what would be downloaded and how big it is"
     )
 
+    models = commands.add_parser(
+        "models",
+        parents=[common],
+        help="the models DocRetriever offers: quality, size, memory, which are here, speed here, "
+        "and the one for this computer",
+    )
+    models.add_argument("--json", action="store_true", help="print as JSON")
+    models.add_argument(
+        "--measure",
+        action="store_true",
+        help="load each model on this computer (or only --model's) and time it on a page; "
+        "the result is remembered",
+    )
+
     info = commands.add_parser("info", parents=[common], help="show the library's location, model and size")
     info.add_argument("--json", action="store_true", help="print as JSON")
     return parser

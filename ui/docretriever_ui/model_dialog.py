@@ -1,137 +1,81 @@
-"""Model set-up: download the configured model, or point DocRetriever at a model folder.
+"""Model set-up: choose a model, download it (then time it on a page), or choose a model folder.
 
-The app opens :class:`ModelSetupDialog` when the model is neither a folder nor in the Hugging
-Face cache, and Model → Set up… opens it at any time. It says whether the model is already on
-this computer, shows the core's download plan before the first byte (what will be fetched, what
-is already here, the memory the model needs), and runs the core's ``locate_model`` with one
-progress bar and a Cancel button. Every core call runs on the :class:`TaskRunner`'s side pool,
-so the dialog never blocks the UI thread nor waits behind a model load.
+Opened when the model is not on this computer, and by Model → Set up…. Every core call runs on
+the :class:`TaskRunner`'s side pool: the dialog never blocks the UI thread nor waits behind a
+model load.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from docretriever.embedding import ModelSpec
+from docretriever.embedding.hardware import Hardware
+from docretriever.embedding.model_choice import ModelChoice, model_choice
 from docretriever.embedding.model_files import (
     DownloadPlan,
     ModelFiles,
     locate_model,
     model_is_available,
     plan_download,
-    run_cancellable,
     why_unavailable,
 )
-from docretriever.errors import ModelError
-from docretriever.progress import CancelToken, Progress, ProgressCallback, format_bytes
+from docretriever.embedding.speed import SpeedMeasurement, speed_here
+from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever_ui.file_dialogs import choose_folder
+from docretriever_ui.model_choice_list import ModelChoiceList
+from docretriever_ui.model_dialog_core import (
+    AVAILABLE_FOLDER,
+    AVAILABLE_HUB,
+    AVAILABLE_TEXT,
+    MISSING_TEXT,
+    NO_PLAN_TIP,
+    Folder,
+    describe_memory,
+    describe_plan,
+    look_up,
+    only_if,
+)
+from docretriever_ui.model_progress import DownloadProgress, wrapped_label
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
 
-# The bar counts thousandths: byte totals of a real checkpoint overflow a QProgressBar's int range.
-_BAR_STEPS = 1000
 ERROR_STYLE = "color: #c62828;"
 
 
-_MISSING_TEXT = (
-    "DocRetriever reads your pages with a vision-language model, and that model is not on "
-    "this computer yet. It is downloaded once into the Hugging Face cache. Without a network "
-    'connection, choose a folder that holds the model instead. "Not now" closes this window; '
-    "Model → Set up… brings it back."
-)
-_AVAILABLE_TEXT = "This model is on this computer and DocRetriever uses it from there."
-_AVAILABLE_HUB = (
-    " Download fetches only the files that are not here yet (the sizes below say how much); or "
-    "choose a model folder instead."
-)
-_AVAILABLE_FOLDER = " To use another model, choose its folder."
-
-
-def describe_plan(plan: DownloadPlan) -> str:
-    """What a download will fetch, e.g. "Download: 4.4 GB (12.0 MB of 4.4 GB already on this
-    computer)." — the core's plan, so it counts exactly the files the app reads."""
-    if plan.download_bytes == 0:
-        return f"Download: nothing; all {format_bytes(plan.total_bytes)} are already on this computer."
-    text = f"Download: {format_bytes(plan.download_bytes)}"
-    if plan.cached_bytes:
-        cached, total = format_bytes(plan.cached_bytes), format_bytes(plan.total_bytes)
-        text += f" ({cached} of {total} already on this computer)"
-    return text + "."
-
-
-def describe_memory(plan: DownloadPlan) -> str:
-    """The memory the weights take: bfloat16 on a GPU, float32 on a CPU (how the core loads them)."""
-    gpu, cpu = plan.memory_bytes("bfloat16"), plan.memory_bytes("float32")
-    if gpu is None or cpu is None or plan.parameters is None:
-        return "Memory needed: unknown (the Hub did not say how many parameters the model has)."
-    return (
-        f"Memory needed: about {format_bytes(gpu)} on a GPU (bfloat16), {format_bytes(cpu)} on a "
-        f"CPU (float32), for {_count(plan.parameters)} parameters."
-    )
-
-
-def _count(number: int) -> str:
-    """A parameter count as people say it: "2.21 billion", "252 million", "281 thousand"."""
-    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
-        if number >= size:
-            value = number / size
-            return f"{value:,.2f} {word}" if value < 10 else f"{value:,.0f} {word}"
-    return str(number)
-
-
-def format_duration(seconds: float) -> str:
-    """A time left, rounded the way a person says it: "40 s", "6 min", "1 h 5 min"."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
-def describe_download(progress: Progress) -> str:
-    """One line for a download's progress: megabytes done and total, speed, time left."""
-    parts = [f"{progress.done / 1e6:,.1f} MB"]
-    if progress.total:
-        parts[0] += f" of {progress.total / 1e6:,.1f} MB"
-    if progress.rate:
-        parts.append(f"{progress.rate / 1e6:,.1f} MB/s")
-    if progress.eta_s is not None and progress.total:
-        parts.append(f"about {format_duration(progress.eta_s)} left")
-    return " · ".join(parts)
-
-
 class ModelSetupDialog(QDialog):
-    """Gets the configured model onto this computer: download it, or choose a model folder.
+    """Lists the models offered (the one recommended for ``hardware``, detected when None,
+    preselected unless a model was chosen before); gets the chosen one (``source``) onto this
+    computer: its download plan first, then the download with one bar and Cancel, then its speed
+    here (``measurement``; None when skipped or failed) and Done; or takes a model folder. Either
+    way the model ends in ``settings.model`` and the dialog is accepted (``model_files``: the
+    downloaded files). "Not now" rejects; closing cancels a download. ``available`` and ``plan``:
+    what the disk and the Hub said about ``source``."""
 
-    Accepted once the model is usable: after a finished download (``model_files`` holds the
-    located files) or after a model folder was chosen (stored in ``settings.model``). "Not now"
-    rejects; closing the dialog during a download cancels the download. ``available`` becomes
-    True or False once the disk has been looked at, ``plan`` holds the core's download plan
-    once the Hub has answered.
-    """
-
-    def __init__(self, settings: AppSettings, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        hardware: Hardware | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.runner = runner
+        self.source = settings.model
+        self.hardware = hardware
+        self.choice: ModelChoice | None = None
+        self.measurement: SpeedMeasurement | None = None
+        self._measuring: TaskHandle | None = None
+        self._ready = False  # downloaded and measured: the main button says Done
         self.model_files: ModelFiles | None = None
         self.available: bool | None = None
         self.plan: DownloadPlan | None = None
         self._download: TaskHandle | None = None
-        self._bar_value = 0  # the bar only moves forward, whatever a progress report says
         self._checking_folder = False
         self._is_folder = False
         # The Hub could not say what to download (no network, say): Download is pointless until
@@ -140,27 +84,20 @@ class ModelSetupDialog(QDialog):
         self._asking_hub = True
         self.setWindowTitle("Set up the model")
 
-        source = settings.model
-        self.intro_label = QLabel(_MISSING_TEXT)
-        self.intro_label.setWordWrap(True)
-        self.model_label = QLabel(f"Model: <b>{escape(source)}</b>")
+        self.intro_label = wrapped_label(MISSING_TEXT)
+        self.model_label = wrapped_label(f"Model: <b>{escape(self.source)}</b>")
         self.model_label.setTextFormat(Qt.TextFormat.RichText)
-        self.size_label = QLabel("Download: asking the Hugging Face Hub…")
-        self.size_label.setWordWrap(True)
-        self.memory_label = QLabel()
-        self.memory_label.setWordWrap(True)
-        self.memory_label.setVisible(False)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, _BAR_STEPS)
-        self.progress_bar.setVisible(False)
-        self.progress_label = QLabel()
-        self.progress_label.setWordWrap(True)
-        self.progress_label.setVisible(False)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.size_label = wrapped_label("Download: asking the Hugging Face Hub…")
+        self.memory_label = wrapped_label("", visible=False)
+        self.download_progress = DownloadProgress()
+        self.progress_bar = self.download_progress.bar
+        self.progress_label = self.download_progress.label
+        self.speed_label = self.download_progress.speed_label
+        self.message_label = wrapped_label("", visible=False)
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label.setVisible(False)
+        self.choice_list = ModelChoiceList()
+        self.choice_list.chosen.connect(self.choose)
 
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
@@ -183,50 +120,82 @@ class ModelSetupDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.choose_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.not_now_button)
-        buttons.addWidget(self.retry_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.download_button)
+        for button in (self.not_now_button, self.retry_button, self.cancel_button, self.download_button):
+            buttons.addWidget(button)
         layout = self._layout = QVBoxLayout(self)
-        for widget in (
-            self.intro_label,
-            self.model_label,
-            self.size_label,
-            self.memory_label,
-            self.progress_bar,
-            self.progress_label,
-            self.message_label,
-        ):
+        for widget in (self.intro_label, self.choice_list, self.model_label, self.size_label):
             layout.addWidget(widget)
+        for part in (self.memory_label, self.download_progress, self.message_label):
+            layout.addWidget(part)
         layout.addStretch(1)
         layout.addLayout(buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(720)
 
-        # The disk answers at once; the Hub needs the network, which may be slow or absent.
-        self.runner.side(lambda progress, cancel: model_is_available(source), on_done=self._show_available)
-        self._plan_task = self._ask_plan()
+        self._plan_task = self._look_at(self.source)
+        self.runner.side(lambda progress, cancel: model_choice(hardware), on_done=self._show_choice)
+
+    def _look_at(self, source: str) -> TaskHandle:
+        """Ask the disk (at once) and the Hub (which may be slow or absent) about ``source``;
+        answers about a model no longer chosen are dropped."""
+        self.runner.side(
+            lambda progress, cancel: model_is_available(source),
+            on_done=only_if(lambda: source == self.source, self._show_available),
+        )
+        return self._ask_plan()
+
+    def _show_choice(self, choice: ModelChoice) -> None:
+        """The catalogue for this computer: the chosen model's row current, else the recommended."""
+        self.choice, self.hardware = choice, choice.hardware
+        self.choice_list.show_choice(choice)
+        if self.settings.model_chosen:
+            self.choice_list.select(self.source)
+        else:
+            self.choice_list.select(choice.recommended.entry.hub_id)
+        self._fit()
+
+    def choose(self, hub_id: str) -> None:
+        """Make ``hub_id`` the model this dialog is about: say what getting it takes. Stored in
+        the settings once it is on this computer (after Download)."""
+        if hub_id.lower() == self.source.partition("@")[0].lower() or self._busy():
+            return
+        self.source = hub_id
+        self.available, self.plan, self._is_folder, self._ready = None, None, False, False
+        self.model_label.setText(f"Model: <b>{escape(hub_id)}</b>")
+        self.intro_label.setText(MISSING_TEXT)
+        self.not_now_button.setText("Not now")
+        self.download_button.setText("Download")
+        self._say_asking()
+        self.memory_label.setVisible(False)
+        self.download_progress.clear_speed()
+        self._hide_message()
+        self._plan_task.cancel()
+        self._plan_task = self._look_at(hub_id)
+        self._update_buttons()
 
     def _ask_plan(self) -> TaskHandle:
         """Ask the core, in the background, what getting the model takes (again after a stopped
         download: what it kept now counts as on this computer)."""
-        source = self.settings.model
+        source = self.source
         self._asking_hub = True
         return self.runner.side(
-            lambda progress, cancel: _look_up(source, cancel),
-            on_done=self._show_plan,
-            on_error=self._plan_failed,
+            lambda progress, cancel: look_up(source, cancel, plan_download),
+            on_done=only_if(lambda: source == self.source, self._show_plan),
+            on_error=only_if(lambda: source == self.source, self._plan_failed),
         )
 
     def retry(self) -> None:
         """Ask the Hub again after it could not be reached; Download comes back once it answers."""
         if self._asking_hub:
             return
-        self.size_label.setText("Download: asking the Hugging Face Hub…")
-        self.size_label.setStyleSheet("")
-        self.size_label.setToolTip("")
+        self._say_asking()
         self._plan_task = self._ask_plan()
         self._update_buttons()
         self._fit()
+
+    def _say_asking(self) -> None:
+        self.size_label.setText("Download: asking the Hugging Face Hub…")
+        self.size_label.setStyleSheet("")
+        self.size_label.setToolTip("")
 
     @property
     def downloading(self) -> bool:
@@ -235,19 +204,18 @@ class ModelSetupDialog(QDialog):
 
     def start_download(self) -> None:
         """Download the configured model in the background, reporting bytes on the bar."""
-        if self._download is not None or self._checking_folder:
+        if self._ready:
+            self.accept()
             return
-        source = self.settings.model
+        if self._busy():
+            return
+        source = self.source
 
         def fetch(progress: ProgressCallback, cancel: CancelToken) -> ModelFiles:
             return locate_model(source, progress, cancel=cancel)
 
         self._hide_message()
-        self._bar_value = 0
-        self.progress_bar.setRange(0, 0)  # busy until the first byte count arrives
-        self.progress_bar.setVisible(True)
-        self.progress_label.setText("Starting the download…")
-        self.progress_label.setVisible(True)
+        self.download_progress.start()
         self._download = self.runner.side(
             fetch,
             on_done=self._download_done,
@@ -258,7 +226,11 @@ class ModelSetupDialog(QDialog):
         self._fit()
 
     def cancel_download(self) -> None:
-        """Ask the download to stop; the dialog becomes usable again once it has stopped."""
+        """Ask the download to stop; the dialog becomes usable again once it has stopped. While
+        the speed is measured: skip the measurement and take the model as it is."""
+        if self._measuring is not None:
+            self.accept()
+            return
         if self._download is None:
             return
         self._download.cancel()
@@ -267,7 +239,7 @@ class ModelSetupDialog(QDialog):
 
     def choose_folder(self) -> None:
         """Let the person pick a model folder; accept it only if it holds a model."""
-        if self._download is not None or self._checking_folder:
+        if self._busy():
             return
         folder = choose_folder(self, self.settings, "model", "Choose the model folder")
         if not folder:
@@ -284,9 +256,9 @@ class ModelSetupDialog(QDialog):
     def done(self, result: int) -> None:
         """Close without waiting: a running download is cancelled (what it fetched is kept), and
         the Hub's answer about sizes is no longer wanted."""
-        if self._download is not None:
-            self._download.cancel()
-        self._plan_task.cancel()
+        for task in (self._download, self._measuring, self._plan_task):
+            if task is not None:
+                task.cancel()
         super().done(result)
 
     def _show_available(self, available: bool) -> None:
@@ -296,21 +268,19 @@ class ModelSetupDialog(QDialog):
     def _update_intro(self) -> None:
         """Say whether the model is here already (then "Not now" is just "Close")."""
         if self.available:
-            more = _AVAILABLE_FOLDER if self._is_folder else _AVAILABLE_HUB
-            self.intro_label.setText(_AVAILABLE_TEXT + more)
+            more = AVAILABLE_FOLDER if self._is_folder else AVAILABLE_HUB
+            self.intro_label.setText(AVAILABLE_TEXT + more)
             self.not_now_button.setText("Close")
             self._fit()
 
-    def _show_plan(self, plan: DownloadPlan | _Folder) -> None:
-        self._asking_hub = False
-        self.hub_failed = False
+    def _show_plan(self, plan: DownloadPlan | Folder) -> None:
+        self._asking_hub = self.hub_failed = False
+        self._is_folder = isinstance(plan, Folder)
         self.size_label.setStyleSheet("")
         self.size_label.setToolTip("")
         self._update_buttons()
-        if isinstance(plan, _Folder):
-            self._is_folder = True
+        if isinstance(plan, Folder):
             self.size_label.setText("A model folder on this computer: there is nothing to download.")
-            self._update_buttons()
             self._update_intro()
             if plan.problem:
                 self._show_message(plan.problem)
@@ -336,30 +306,38 @@ class ModelSetupDialog(QDialog):
         self._fit()
 
     def _show_progress(self, progress: Progress) -> None:
-        """One bar from 0 to the download's total that never moves backwards: the core promises
-        monotone counts, and the bar holds to it even if a report were to step back."""
-        if self._download is None:
-            return
-        fraction = progress.fraction
-        if fraction is not None:
-            self._bar_value = max(self._bar_value, round(fraction * _BAR_STEPS))
-        if self._bar_value or fraction is not None:  # never back to "busy" once it has counted
-            self.progress_bar.setRange(0, _BAR_STEPS)
-            self.progress_bar.setValue(self._bar_value)
-        if not self._download.token.cancelled:
-            self.progress_label.setText(f"{progress.stage}: {describe_download(progress)}")
+        if self._download is not None:
+            self.download_progress.show_progress(progress, cancelled=self._download.token.cancelled)
             self._fit()
 
     def _download_done(self, files: ModelFiles) -> None:
+        """The model is here: store it as the model, then time it on a page (once per computer)."""
         self._download = None
         self.model_files = files
+        self.settings.model = self.source
+        spec = ModelSpec(self.source, self.settings.device, self.settings.visual_tokens, download=False)
+        self._measuring = self.runner.side(
+            lambda progress, cancel: speed_here(spec, self.hardware, progress, cancel),
+            on_done=self._measured,
+            on_error=lambda error: self.accept(),  # the model's load will say what is wrong
+        )
+        self.download_progress.measuring()
+        self.cancel_button.setText("Skip")
         self._update_buttons()
-        self.accept()
+
+    def _measured(self, measurement: SpeedMeasurement) -> None:
+        """Show the speed in the list and below it; Done (the main button) closes the dialog."""
+        self._measuring, self.measurement, self._ready = None, measurement, True
+        self.choice_list.show_speed(self.source, measurement)
+        self.download_progress.measured(measurement)
+        self.download_button.setText("Done")
+        self.cancel_button.setText("Cancel download")
+        self._update_buttons()
+        self._fit()
 
     def _download_failed(self, error: TaskError) -> None:
         self._download = None
-        self.progress_bar.setVisible(False)
-        self.progress_label.setVisible(False)
+        self.download_progress.stop()
         if error.cancelled:
             self._show_message("Download cancelled. What was downloaded is kept and resumes next time.")
         else:
@@ -375,6 +353,7 @@ class ModelSetupDialog(QDialog):
             self._show_message(problem)  # the core's words: what is missing, or which layout
             return
         self.settings.model = folder
+        self.source = folder
         self.accept()
 
     def _folder_check_failed(self, error: TaskError) -> None:
@@ -382,15 +361,16 @@ class ModelSetupDialog(QDialog):
         self._update_buttons()
         self._show_message(error.message, error.details)
 
+    def _busy(self) -> bool:
+        return self._download is not None or self._checking_folder or self._measuring is not None
+
     def _update_buttons(self) -> None:
-        downloading = self._download is not None
-        idle = not downloading and not self._checking_folder
-        self.download_button.setEnabled(idle and not self._is_folder and not self.hub_failed)
-        self.download_button.setToolTip(
-            "The Hugging Face Hub did not say what to download: Retry, or choose a model folder."
-            if self.hub_failed
-            else ""
-        )
+        downloading = self._download is not None or self._measuring is not None
+        idle = not self._busy()
+        self.choice_list.setEnabled(idle and not self._ready)
+        done = self._ready or (idle and not self._is_folder and not self.hub_failed)
+        self.download_button.setEnabled(done)
+        self.download_button.setToolTip(NO_PLAN_TIP if self.hub_failed else "")
         self.retry_button.setVisible(self.hub_failed and not downloading)
         self.retry_button.setEnabled(idle and not self._asking_hub)
         self.choose_button.setEnabled(idle)
@@ -418,26 +398,3 @@ class ModelSetupDialog(QDialog):
         self.message_label.clear()
         self.message_label.setToolTip("")
         self.message_label.setVisible(False)
-
-
-@dataclass(frozen=True)
-class _Folder:
-    """The model is a folder: nothing to download; ``problem`` is the core's reason it cannot be
-    used ("" when it can)."""
-
-    problem: str
-
-
-def _look_up(source: str, cancel: CancelToken) -> DownloadPlan | _Folder:
-    """The core's download plan for a Hub id; for a model folder, whether the core can use it,
-    or, for an adapter folder whose base model (named by Hub id) is missing, the base's plan."""
-    if Path(source).expanduser().is_dir():
-        problem = why_unavailable(source)
-        if not problem:
-            return _Folder("")
-        try:
-            return run_cancellable(lambda: plan_download(source, cancel), cancel)
-        except ModelError:  # nothing the Hub can supply: the folder's own problem says why
-            return _Folder(problem)
-    # Closing the dialog frees the pool's thread at once, however slow the Hub's answer.
-    return run_cancellable(lambda: plan_download(source, cancel), cancel)

@@ -7,7 +7,7 @@ import os
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from docretriever.config import default_library_dir, default_model
+from docretriever.config import MODEL_ENV, default_library_dir, default_model
 from docretriever.embedding import ModelSpec
 from docretriever.embedding.token_pooling import POOL_FACTORS
 
@@ -32,6 +32,12 @@ class AppSettings:
     @model.setter
     def model(self, value: str) -> None:
         self.store.setValue("model/source", value)
+
+    @property
+    def model_chosen(self) -> bool:
+        """True when a model was chosen (stored here, or named by $DOCRETRIEVER_MODEL); False
+        while :attr:`model` is only the default, which the set-up dialog may recommend against."""
+        return self.store.contains("model/source") or bool(os.environ.get(MODEL_ENV))
 
     @property
     def device(self) -> str:
