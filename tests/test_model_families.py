@@ -24,6 +24,7 @@ from docretriever.embedding.families import (
     COLQWEN3_5,
     family_named,
 )
+from docretriever.embedding.geometry import TiledGeometry
 from docretriever.errors import InvalidInputError, ModelError, ModelMismatchError
 from docretriever.library.local import LocalLibrary
 from docretriever.library.qdrant import QdrantLibrary
@@ -150,6 +151,8 @@ def test_add_and_search_from_the_command_line(
         n_x, n_y = hit["grid"]
         expected = family.geometry.render_size(hit["page_width"], hit["page_height"], 256)
         assert (n_x, n_y) == (expected[0] // family.geometry.cell_px, expected[1] // family.geometry.cell_px)
+        if isinstance(family.geometry, TiledGeometry):  # whole 512-px tiles of 8 x 8 cells
+            assert n_x % family.geometry.cells_per_side == 0 and n_y % family.geometry.cells_per_side == 0
         column, row = hit["page_width"] / n_x, hit["page_height"] / n_y
         assert hit["regions"]
         for region in hit["regions"]:  # on the family's cell lines (boxes and sizes rounded to 0.01 pt)
