@@ -5,6 +5,7 @@ rows map to the page cells they come from, the budget is honoured, the row width
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,15 @@ from PIL import Image, ImageDraw
 
 from docretriever.cli import main
 from docretriever.embedding import ModelSpec, load_embedder, model_family, model_geometry
-from docretriever.embedding.families import COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5, family_named
+from docretriever.embedding.families import (
+    COLMODERNVBERT,
+    COLQWEN2,
+    COLQWEN2_5,
+    COLQWEN3,
+    COLQWEN3_5,
+    family_named,
+)
+from docretriever.embedding.geometry import TiledGeometry
 from docretriever.errors import InvalidInputError, ModelError, ModelMismatchError
 from docretriever.library.local import LocalLibrary
 from docretriever.library.qdrant import QdrantLibrary
@@ -23,6 +32,9 @@ from docretriever.testing.tiny_families import build_tiny_family_model
 from docretriever.testing.tiny_model import build_tiny_model
 
 FAMILIES = [COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5]
+# Every family end to end through the CLI: the ColQwen ones and the tiled ColModernVBert (its own
+# row tests are in test_tiled_family.py).
+ALL_FAMILIES = [*FAMILIES, COLMODERNVBERT]
 PDF = "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
 
 
@@ -30,7 +42,7 @@ PDF = "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
 def family_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("families")
     folders = {COLQWEN2.name: build_tiny_model(root / "colqwen2")}
-    for family in FAMILIES[1:]:
+    for family in ALL_FAMILIES[1:]:
         folders[family.name] = build_tiny_family_model(root / family.name.lower(), family)
     folders["ColQwen3.5 without dim"] = build_tiny_family_model(
         root / "colqwen3.5-no-dim", COLQWEN3_5, dim_in_config=False
@@ -73,7 +85,7 @@ def test_each_row_comes_from_its_own_cell(family_models: dict[str, Path], family
         assert x * n_y + y != y * n_x + x
 
 
-@pytest.mark.parametrize("family", [COLQWEN2, COLQWEN3_5], ids=lambda family: family.name)
+@pytest.mark.parametrize("family", [COLQWEN2, COLQWEN3_5, COLMODERNVBERT], ids=lambda family: family.name)
 def test_the_budget_is_honoured_and_checked_against_the_family(
     family_models: dict[str, Path], family
 ) -> None:
@@ -110,6 +122,7 @@ def test_a_checkpoint_that_does_not_state_its_row_width_loads_at_the_width_of_it
 def test_catalogue_models_are_known_by_family_before_download() -> None:
     assert model_family("vultr/VultronRetrieverFlash-Qwen3.5-0.8B@main") is COLQWEN3_5
     assert model_family("vidore/colqwen2.5-v0.2") is COLQWEN2_5
+    assert model_family("ModernVBERT/colmodernvbert") is COLMODERNVBERT
     assert model_family("someone/not-listed-and-not-here") is None
     assert family_named("ColQwen3") is COLQWEN3
     with pytest.raises(ModelError, match="update DocRetriever"):
@@ -120,7 +133,7 @@ def test_catalogue_models_are_known_by_family_before_download() -> None:
     assert ModelSpec("vidore/colqwen2-v1.0", visual_tokens=32).visual_tokens == 32
 
 
-@pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.name)
+@pytest.mark.parametrize("family", ALL_FAMILIES, ids=lambda family: family.name)
 def test_add_and_search_from_the_command_line(
     tmp_path: Path, family_models: dict[str, Path], family, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,6 +151,8 @@ def test_add_and_search_from_the_command_line(
         n_x, n_y = hit["grid"]
         expected = family.geometry.render_size(hit["page_width"], hit["page_height"], 256)
         assert (n_x, n_y) == (expected[0] // family.geometry.cell_px, expected[1] // family.geometry.cell_px)
+        if isinstance(family.geometry, TiledGeometry):  # whole 512-px tiles of 8 x 8 cells
+            assert n_x % family.geometry.cells_per_side == 0 and n_y % family.geometry.cells_per_side == 0
         column, row = hit["page_width"] / n_x, hit["page_height"] / n_y
         assert hit["regions"]
         for region in hit["regions"]:  # on the family's cell lines (boxes and sizes rounded to 0.01 pt)
@@ -150,18 +165,25 @@ def test_add_and_search_from_the_command_line(
     assert json.loads(capsys.readouterr().out) == hits
 
 
-def test_a_library_refuses_a_model_of_another_family(tmp_path: Path, family_models: dict[str, Path]) -> None:
+@pytest.mark.parametrize(
+    ("own", "other"), [(COLQWEN2, COLQWEN3_5), (COLMODERNVBERT, COLQWEN2)], ids=lambda family: family.name
+)
+def test_a_library_refuses_a_model_of_another_family(
+    tmp_path: Path, family_models: dict[str, Path], own, other
+) -> None:
     pdf = corpus_or_skip(SAMPLES) / PDF
-    spec = ModelSpec(str(family_models[COLQWEN2.name]), device="cpu", visual_tokens=128)
+    spec = ModelSpec(str(family_models[own.name]), device="cpu", visual_tokens=128)
     LocalLibrary(tmp_path / "library", model=spec).add([pdf])
-    other = LocalLibrary(
-        tmp_path / "library", model=ModelSpec(str(family_models[COLQWEN3_5.name]), device="cpu")
+    other_library = LocalLibrary(
+        tmp_path / "library", model=ModelSpec(str(family_models[other.name]), device="cpu")
     )
-    with pytest.raises(ModelMismatchError, match=r"a ColQwen2 model, not with a ColQwen3\.5 model"):
-        other.search("a page of text")
+    with pytest.raises(
+        ModelMismatchError, match=re.escape(f"a {own.name} model, not with a {other.name} model")
+    ):
+        other_library.search("a page of text")
     # The library is untouched and still searchable with its own model.
     again = LocalLibrary(tmp_path / "library", model=spec)
-    assert again.search("a page of text", k=1) and again.geometry is COLQWEN2.geometry
+    assert again.search("a page of text", k=1) and again.geometry is own.geometry
 
 
 def test_rows_of_320_go_through_qdrant_as_they_do_locally(

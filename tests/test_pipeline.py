@@ -62,7 +62,7 @@ def test_pages_are_prepared_off_the_thread_that_runs_the_model(tmp_path: Path, t
 
         def embed_pages(self, pages, cancel=None):
             self.threads["embed"].add(threading.get_ident())
-            assert type(pages).__name__ == "_ProcessedBatches"  # the model thread only runs the model
+            assert type(pages).__name__ == "ProcessedBatches"  # the model thread only runs the model
             return self.inner.embed_pages(pages, cancel)
 
     recorder = ThreadRecorder(tiny_embedder)

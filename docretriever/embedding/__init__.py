@@ -1,6 +1,7 @@
 """Embedding: page images and query texts to multi-vector embeddings.
 
-Only :mod:`docretriever.embedding.colqwen` imports torch, and only when a model is loaded.
+Only the back-end modules (:mod:`docretriever.embedding.colqwen`, :mod:`docretriever.embedding.tiled`)
+import torch, and only when a model is loaded.
 """
 
 from __future__ import annotations
@@ -9,8 +10,15 @@ from dataclasses import dataclass
 
 from docretriever.config import default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding, render_sizes
-from docretriever.embedding.families import DEFAULT_FAMILY, FAMILIES, ModelFamily, family_named
-from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
+from docretriever.embedding.families import (
+    DEFAULT_FAMILY,
+    FAMILIES,
+    ModelFamily,
+    family_named,
+    family_of_model_type,
+    read_model_type,
+)
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry, TiledGeometry
 from docretriever.embedding.model_family import model_family
 from docretriever.errors import InvalidInputError
 from docretriever.progress import CancelToken, Progress, ProgressCallback, ignore_progress
@@ -79,11 +87,17 @@ def load_embedder(
     download."""
     from docretriever.embedding.colqwen import load_colqwen
     from docretriever.embedding.model_files import locate_model
+    from docretriever.embedding.tiled import load_tiled
 
     files = locate_model(
         spec.resolved_source(), progress, cancel=cancel, offline=None if spec.download else True
     )
     (progress or ignore_progress)(Progress("Loading the model", 0, None, unit="", message=files.describe()))
+    family = family_of_model_type(read_model_type(files.folder, files.base_folder), files.model_id)
+    if isinstance(family.geometry, TiledGeometry):
+        return load_tiled(
+            files, family, spec.device, spec.visual_tokens, spec.batch_size, query_prefix=spec.query_prefix
+        )
     return load_colqwen(
         files, spec.device, spec.visual_tokens, spec.batch_size, query_prefix=spec.query_prefix
     )
@@ -100,6 +114,7 @@ __all__ = [
     "ModelSpec",
     "PageEmbedding",
     "QueryEmbedding",
+    "TiledGeometry",
     "describe_backend",
     "family_named",
     "load_embedder",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docretriever.embedding.families import COLQWEN2, COLQWEN2_5, COLQWEN3_5, ModelFamily
+from docretriever.embedding.families import COLMODERNVBERT, COLQWEN2, COLQWEN2_5, COLQWEN3_5, ModelFamily
 
 BYTES_PER_PARAMETER = {"float32": 4, "bfloat16": 2}
 
@@ -61,7 +61,7 @@ class CatalogueEntry:
 # - quality: the MTEB result files, github.com/embeddings-benchmark/results at f4cc6c8 (2026-08-20),
 #   averaged over each benchmark's tasks (v1: 10 tasks, v2: 4, v3: all 10) and their language subsets;
 # - parameters, licence, row width, memory: the models' ModelMeta in github.com/embeddings-benchmark/mteb
-#   at a905523 (mteb/models/model_implementations/colqwen_models.py);
+#   at a905523 (mteb/models/model_implementations/colqwen_models.py, colmodernvbert_models.py);
 # - download sizes: the Hub repositories' file listings (weights, adapter, tokenizer and processor
 #   files), or for the vultr models (listing not seen) MTEB's memory_usage_mb of their bf16 weights.
 _RESULTS = "MTEB results f4cc6c8 (embeddings-benchmark/results), recomputed averages"
@@ -128,6 +128,21 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         download_bytes=16_788_000_000,
         quality=Quality(vidore_v1=92.1, vidore_v2=68.2, vidore_v3=64.3, source=_RESULTS),
         summary="the best published scores; for a GPU with 24 GB or more",
+    ),
+    CatalogueEntry(
+        hub_id="ModernVBERT/colmodernvbert",
+        name="ColModernVBert",
+        family=COLMODERNVBERT,
+        parameters=252_002_304,
+        row_dim=128,
+        licence="MIT",
+        # Unverified: the file listing at MTEB's revision (9052fc0) was not seen, nor whether it
+        # is a full model or an adapter over vidore/colmodernvbert-base. This is its weights in
+        # float32 (MTEB's memory_usage_mb 961 = 252,002,304 x 4 bytes).
+        download_bytes=1_008_000_000,
+        # No ViDoRe v1 or v2 result files in MTEB's results; v3 over its 10 tasks.
+        quality=Quality(vidore_v1=None, vidore_v2=None, vidore_v3=26.1, source=_RESULTS),
+        summary="the smallest (252 M parameters, 512-px tiles); far below the others on ViDoRe v3",
     ),
 )
 

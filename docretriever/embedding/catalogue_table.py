@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from docretriever.embedding.catalogue import CATALOGUE, CatalogueEntry
+from docretriever.embedding.geometry import TiledGeometry
 
 TABLE_START = "<!-- catalogue table: python -m docretriever.embedding.catalogue_table -->"
 TABLE_END = "<!-- end of catalogue table -->"
@@ -26,7 +27,8 @@ def _score(value: float | None) -> str:
 def _row(entry: CatalogueEntry) -> str:
     geometry = entry.family.geometry
     quality = entry.quality
-    cells = f"{geometry.cell_px} px, {geometry.default_cells:,}"
+    tiles = f" in {geometry.tile_px}-px tiles" if isinstance(geometry, TiledGeometry) else ""
+    cells = f"{geometry.cell_px} px{tiles}, {geometry.default_cells:,}"
     if entry.cpu_visual_tokens:
         cells += f" ({entry.cpu_visual_tokens} on CPU)"
     default = " (default)" if entry is CATALOGUE[0] else ""

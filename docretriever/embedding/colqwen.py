@@ -1,8 +1,9 @@
-"""The ColQwen families (ColQwen2, ColQwen2.5, ColQwen3, ColQwen3.5) through colpali-engine: the
-one module that imports torch.
+"""The ColQwen families (ColQwen2, ColQwen2.5, ColQwen3, ColQwen3.5) through colpali-engine, and
+the loading of a checkpoint that every family's embedder shares.
 
-torch, transformers and colpali-engine are imported inside :func:`load_colqwen` so that the CLI's
-help and the GUI start without paying for them. What differs between the families (classes, cell
+torch, transformers and colpali-engine are imported inside :func:`load_parts` (which the tiled
+families' :mod:`docretriever.embedding.tiled` shares) so that the CLI's help and the GUI start
+without paying for them. What differs between the families (classes, cell
 size, row width, query prefix) is data in :mod:`docretriever.embedding.families`; the way a page's
 rows are read back (image-pad rows in row-major cell order, then the prompt's) is the same for all.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from PIL import Image
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, PreparedPages, QueryEmbedding
 from docretriever.embedding.checkpoint_loading import load_checkpoint
 from docretriever.embedding.families import ModelFamily, family_of_model_type, read_model_type
-from docretriever.embedding.geometry import CellGeometry
+from docretriever.embedding.geometry import CellGeometry, TiledGeometry
 from docretriever.embedding.model_files import ModelFiles
 from docretriever.errors import ModelError
 from docretriever.progress import CancelToken
@@ -101,7 +103,7 @@ class ColQwenEmbedder:
         processor keeps."""
         return self.family.geometry.render_size(width_pt, height_pt, self.visual_tokens)
 
-    def prepare_pages(self, images: Sequence[Image.Image]) -> _ProcessedBatches:
+    def prepare_pages(self, images: Sequence[Image.Image]) -> ProcessedBatches:
         """Run the image processor (resize, normalise, patchify, tokenise the visual prompt) in
         batches of ``batch_size``. About half of a CPU embedding's time, and no model needed."""
         batches = []
@@ -116,7 +118,7 @@ class ColQwenEmbedder:
             # same result and halves what a queued bf16 batch holds.
             batch["pixel_values"] = batch["pixel_values"].to(self._model.dtype)
             batches.append(batch)
-        return _ProcessedBatches(batches, len(images))
+        return ProcessedBatches(batches, len(images))
 
     def _process_same_size(self, images: list[Image.Image]) -> Any:
         """What ``process_images`` returns, for images of one size, with two fewer copies.
@@ -142,7 +144,7 @@ class ColQwenEmbedder:
 
         Returns one embedding per page, in order. ``cancel`` is checked between batches.
         """
-        if isinstance(images, _ProcessedBatches):
+        if isinstance(images, ProcessedBatches):
             batches = images.batches
         else:
             plain = images.images if isinstance(images, PreparedPages) else images
@@ -217,7 +219,7 @@ def _rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-class _ProcessedBatches(PreparedPages):
+class ProcessedBatches(PreparedPages):
     """The image processor's output, one tensor dict per batch; the images are not kept."""
 
     def __init__(self, batches: list[Any], count: int) -> None:
@@ -229,25 +231,26 @@ class _ProcessedBatches(PreparedPages):
         return self.count
 
 
-def load_colqwen(
-    files: ModelFiles,
-    device: str = "auto",
-    visual_tokens: int | None = None,
-    batch_size: int | None = None,
-    *,
-    query_prefix: str | None = None,
-) -> ColQwenEmbedder:
-    """Load a checkpoint of a ColQwen family (full model or LoRA adapter) from disk; the family
-    is told by the checkpoint's ``model_type`` (see :mod:`docretriever.embedding.families`).
+@dataclass(frozen=True)
+class LoadedParts:
+    """A checkpoint's model (on ``device``, eval mode) and processor, loaded by
+    :func:`load_parts`; ``identity`` is what a library records about it."""
 
-    ``query_prefix`` goes before every query (default: the family's, the checkpoints' training
-    format). ``visual_tokens`` None means the family's default budget.
+    model: Any
+    processor: Any
+    family: ModelFamily
+    device: str
+    identity: ModelIdentity
+
+
+def load_parts(files: ModelFiles, family: ModelFamily, device: str, query_prefix: str | None) -> LoadedParts:
+    """Load the model and processor of a checkpoint of ``family`` (full model or LoRA adapter)
+    from disk with the family's colpali-engine classes, as every family's embedder does.
 
     bf16 on a GPU; float32 on CPU, where bf16 matrix products ran about 60x slower on AVX2.
-    ``visual_tokens`` caps the cells per page image (pixel budget
-    ``family.geometry.max_pixels(visual_tokens)``). Reads local files only. Raises
-    :class:`ModelError` (unsupported model, weights that do not fit it, an adapter that did not
-    load, a processor whose cells are not the family's, which pages are rendered in).
+    ``query_prefix`` goes before every query (None: the family's). Reads local files only.
+    Raises :class:`ModelError` (libraries not installed, weights that do not fit the model, an
+    adapter that did not load, a processor that did not load).
     """
     try:
         import colpali_engine.models as colpali_models
@@ -259,11 +262,6 @@ def load_colqwen(
             details=repr(exc),
         ) from exc
 
-    family = family_of_model_type(read_model_type(files.folder, files.base_folder), files.model_id)
-    geometry = family.geometry
-    if visual_tokens is None:
-        visual_tokens = geometry.default_cells
-    geometry.check_cells(visual_tokens)
     model_class = getattr(colpali_models, family.model_class)
     processor_class = getattr(colpali_models, family.processor_class)
     transformers.utils.logging.set_verbosity_error()
@@ -280,23 +278,58 @@ def load_colqwen(
         ) from exc
     model = model.to(resolved).eval()
     processor.query_prefix = family.query_prefix if query_prefix is None else query_prefix
-    _check_cell_size(processor.image_processor, files.model_id, geometry)
-    _set_pixel_budget(processor.image_processor, geometry, visual_tokens)
-    dim = int(getattr(model, "dim", family.row_dim))
     identity = ModelIdentity(
         files.model_id,
         files.revision,
         files.fingerprint(),
-        dim,
+        int(getattr(model, "dim", family.row_dim)),
         legacy_fingerprint=files.legacy_fingerprint(),
         family=family.name,
     )
+    return LoadedParts(model, processor, family, resolved, identity)
+
+
+def load_colqwen(
+    files: ModelFiles,
+    device: str = "auto",
+    visual_tokens: int | None = None,
+    batch_size: int | None = None,
+    *,
+    query_prefix: str | None = None,
+) -> ColQwenEmbedder:
+    """Load a checkpoint of a ColQwen family (full model or LoRA adapter) from disk; the family
+    is told by the checkpoint's ``model_type`` (see :mod:`docretriever.embedding.families`).
+
+    ``query_prefix`` goes before every query (default: the family's, the checkpoints' training
+    format). ``visual_tokens`` None means the family's default budget.
+
+    ``visual_tokens`` caps the cells per page image (pixel budget
+    ``family.geometry.max_pixels(visual_tokens)``). Reads local files only. Raises
+    :class:`ModelError` (unsupported model, a tiled family (see
+    :func:`docretriever.embedding.load_embedder`), weights that do not fit it, an adapter that
+    did not load, a processor whose cells are not the family's, which pages are rendered in).
+    """
+    family = family_of_model_type(read_model_type(files.folder, files.base_folder), files.model_id)
+    geometry = family.geometry
+    if isinstance(geometry, TiledGeometry):
+        raise ModelError(f"{files.model_id} is a {family.name} model, which load_colqwen does not load.")
+    if visual_tokens is None:
+        visual_tokens = geometry.default_cells
+    geometry.check_cells(visual_tokens)
+    parts = load_parts(files, family, device, query_prefix)
+    _check_cell_size(parts.processor.image_processor, files.model_id, geometry)
+    _set_pixel_budget(parts.processor.image_processor, geometry, visual_tokens)
+    resolved = parts.device
     if batch_size is None:
         batch_size = 4 if resolved == "cpu" else 16
         if resolved.startswith("cuda"):
+            import torch
+
             free_bytes, _ = torch.cuda.mem_get_info(torch.device(resolved))
             batch_size = batch_size_for_memory(free_bytes, visual_tokens)
-    return ColQwenEmbedder(model, processor, identity, family, resolved, visual_tokens, batch_size)
+    return ColQwenEmbedder(
+        parts.model, parts.processor, parts.identity, family, resolved, visual_tokens, batch_size
+    )
 
 
 def _set_pixel_budget(image_processor: Any, geometry: CellGeometry, visual_tokens: int) -> None:

@@ -7,8 +7,8 @@ so a library can say which family built it, and check a budget, before any model
 
 Sources: the colpali-engine 0.3.18 classes named below (their processors' prompts and
 augmentation token), transformers 5.23's Qwen2-VL / Qwen3-VL image processors (patch 14 or 16,
-merge 2), and the configurations of the published checkpoints (see
-:mod:`docretriever.embedding.catalogue`).
+merge 2) and its Idefics3 image processor and ModernVBert model (512-px tiles of 8 x 8 cells), and
+the configurations of the published checkpoints (see :mod:`docretriever.embedding.catalogue`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry, TiledGeometry
 from docretriever.errors import ModelError
 
 
@@ -92,7 +92,32 @@ COLQWEN3_5 = ModelFamily(
     width_from_config=True,
 )
 
-FAMILIES: tuple[ModelFamily, ...] = (COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5)
+# ColModernVBert (ModernVBERT/colmodernvbert): SigLIP vision on 512-px tiles (the Idefics3
+# image processor's max_image_size), 16-px patches pixel-shuffled 4 x 4 into 8 x 8 cells of 64 px
+# per tile (its processor_config.json: image_seq_len 64). The default, 16 tiles, is what
+# colpali-engine's default longest_edge of 2048 px gives a letter or A4 page (4 x 4 tiles); the
+# checkpoint's own preprocessor_config.json was not seen. At most 6 tiles a side: the Idefics3
+# processor and tokenizer know <row_r_col_c> markers up to 6.
+COLMODERNVBERT = ModelFamily(
+    name="ColModernVBert",
+    model_types=("modernvbert",),  # transformers 5.23's ModernVBertConfig.model_type
+    model_class="ColModernVBert",
+    processor_class="ColModernVBertProcessor",
+    geometry=TiledGeometry(
+        family="ColModernVBert",
+        cell_px=64,
+        tile_px=512,
+        max_tiles_per_side=6,
+        min_cells=64,
+        max_cells=36 * 64,
+        default_cells=16 * 64,
+    ),
+    row_dim=128,
+    # MTEB's ColModernVBertWrapper passes no prefix; colpali-engine's processor has none.
+    query_prefix="",
+)
+
+FAMILIES: tuple[ModelFamily, ...] = (COLQWEN2, COLQWEN2_5, COLQWEN3, COLQWEN3_5, COLMODERNVBERT)
 DEFAULT_FAMILY = COLQWEN2
 
 

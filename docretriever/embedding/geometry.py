@@ -7,9 +7,11 @@ here, owned by the embedding layer: the size a page is rendered at for a cell bu
 model's processor leaves the image alone), the pixel budget, the grid a rendered size gives, and
 the box on the page that each cell row stands for (for highlights). Pure functions, no torch.
 
-:data:`COLQWEN2_GEOMETRY` is the one family DocRetriever loads today (ColQwen2 and ColQwen2.5:
-Qwen2-VL and Qwen2.5-VL vision, 28-px cells). Qwen3-VL models have 32-px cells (patch 16 x merge
-2); such a family is another :class:`CellGeometry`, nothing else to change here.
+:data:`COLQWEN2_GEOMETRY` is ColQwen2's (Qwen2-VL vision, 28-px cells); the other families'
+are in :mod:`docretriever.embedding.families`. :class:`TiledGeometry` is the geometry of models
+that cut a page into square tiles, each read as a fixed grid of cells (ColModernVBert: 512-px
+tiles of 8 x 8 cells of 64 px): rendered at whole tiles, the page's cells are still one uniform
+grid, so only the render size differs.
 """
 
 from __future__ import annotations
@@ -96,15 +98,7 @@ class CellGeometry:
         """
         cell = self.cell_px
         floor = self.min_pixels if min_pixels is None else min_pixels
-        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
-            raise PageError(f"The page has no area ({width:g} x {height:g}).")
-        aspect = max(width, height) / min(width, height)
-        if aspect > self.max_aspect_ratio:
-            shown = f"{aspect:.1f}".removesuffix(".0")
-            raise PageError(
-                f"The page is too narrow to embed: its aspect ratio is {shown}:1 ({width:g} x {height:g}), "
-                f"over the model's limit of {self.max_aspect_ratio:.0f}:1."
-            )
+        self.check_page(width, height)
         scale = math.sqrt(max_pixels / (width * height))
         w, h = width * scale, height * scale
         w_bar = max(cell, round(w / cell) * cell)
@@ -133,6 +127,19 @@ class CellGeometry:
                 width / height, math.ceil(floor / self.pixels_per_cell), max_pixels
             )
         return w_bar, h_bar
+
+    def check_page(self, width: float, height: float) -> None:
+        """Raise :class:`PageError` for a page of ``width`` x ``height`` (any unit) the model
+        cannot take: no area, or an aspect ratio over :attr:`max_aspect_ratio`."""
+        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+            raise PageError(f"The page has no area ({width:g} x {height:g}).")
+        aspect = max(width, height) / min(width, height)
+        if aspect > self.max_aspect_ratio:
+            shown = f"{aspect:.1f}".removesuffix(".0")
+            raise PageError(
+                f"The page is too narrow to embed: its aspect ratio is {shown}:1 ({width:g} x {height:g}), "
+                f"over the model's limit of {self.max_aspect_ratio:.0f}:1."
+            )
 
     def _closest_grid(self, aspect: float, fewest_cells: int, max_pixels: int) -> tuple[int, int]:
         """(width, height) in pixels of the grid of ``fewest_cells`` to ``max_pixels // cell**2``
@@ -190,6 +197,87 @@ class CellGeometry:
         boxes[..., 0], boxes[..., 2] = left[None, :], right[None, :]
         boxes[..., 1], boxes[..., 3] = top[:, None], bottom[:, None]
         return boxes
+
+
+@dataclass(frozen=True, kw_only=True)
+class TiledGeometry(CellGeometry):
+    """The geometry of a model that splits a page into square tiles of ``tile_px`` pixels and
+    reads each tile as a grid of ``cell_px`` cells, row-major within the tile (Idefics3 and
+    ColModernVBert: a 512-px tile, 32 x 32 SigLIP patches of 16 px, pixel-shuffled 4 x 4 into
+    8 x 8 cells of 64 px; transformers 5.23's ``ModernVBertConnector.pixel_shuffle``).
+
+    Pages are rendered at whole tiles (:meth:`fit_pixels`), which the processor then splits
+    without resizing, so the cells of all tiles together form one uniform grid of
+    (width / cell_px, height / cell_px) cells over the whole page: :meth:`grid` and
+    :meth:`cell_boxes` are the base class's. Budgets are counted in cells, a tile at a time
+    (``cells_per_tile``); the processor's extra image of the whole page (its "global image", one
+    more tile's worth of rows, added when a page has more than one tile) is not counted.
+    ``max_tiles_per_side`` caps each side (the tokenizer's ``<row_r_col_c>`` markers go up to 6).
+    Raises ValueError for a tile that is not a whole number of cells.
+    """
+
+    tile_px: int
+    max_tiles_per_side: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tile_px % self.cell_px or self.max_tiles_per_side < 1:
+            raise ValueError(f"not a tiled geometry: {self}")
+        if (
+            self.min_cells < self.cells_per_tile
+            or self.max_cells > self.cells_per_tile * self.max_tiles_per_side**2
+        ):
+            raise ValueError(f"budget limits outside whole tiles: {self}")
+
+    @property
+    def cells_per_side(self) -> int:
+        """Cells along a tile's side: ``tile_px // cell_px`` (8 for ColModernVBert)."""
+        return self.tile_px // self.cell_px
+
+    @property
+    def cells_per_tile(self) -> int:
+        """Cells (and rows) per tile: ``cells_per_side`` squared (64 for ColModernVBert)."""
+        return self.cells_per_side**2
+
+    def tile_grid(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The tiles (t_x, t_y) of an image of ``size`` (width, height) pixels. Raises ValueError
+        for a size that is not whole tiles (the processor would resize it first)."""
+        width, height = size
+        if width <= 0 or height <= 0 or width % self.tile_px or height % self.tile_px:
+            raise ValueError(f"{width} x {height} px is not a whole number of {self.tile_px}-px tiles")
+        return width // self.tile_px, height // self.tile_px
+
+    def fit_pixels(
+        self, width: float, height: float, max_pixels: int, min_pixels: int | None = None
+    ) -> tuple[int, int]:
+        """Pixel size (width, height), both multiples of ``tile_px``, of at most
+        ``max_pixels // tile_px**2`` tiles (at least one) and at most ``max_tiles_per_side`` a
+        side, whose shape is closest to the page's ``width`` x ``height`` (any unit).
+
+        "Closest": the page scaled to the tile budget (each side capped at the most tiles a side,
+        the other then taking what the budget and the page's shape allow) is compared with each
+        whole-tile grid by its worse side's log ratio; ties go to more tiles. As
+        :meth:`CellGeometry.fit_pixels` (rounding each side), not the fewest-distortion grid at
+        any size: a page close to 3:4 with 16 tiles gets 4 x 4, not 3 x 4. ``min_pixels`` is
+        ignored (the floor is one tile). Raises :class:`PageError` for a page with no area or
+        too narrow (see :meth:`check_page`).
+        """
+        self.check_page(width, height)
+        most = self.max_tiles_per_side
+        tiles = min(most * most, max(1, max_pixels // (self.tile_px * self.tile_px)))
+        aspect = width / height
+        ideal_x, ideal_y = math.sqrt(tiles * aspect), math.sqrt(tiles / aspect)
+        if ideal_y > most:
+            ideal_x, ideal_y = min(most * aspect, tiles / most), most
+        elif ideal_x > most:
+            ideal_x, ideal_y = most, min(most / aspect, tiles / most)
+        best = min(
+            (max(abs(math.log(t_x / ideal_x)), abs(math.log(t_y / ideal_y))), -t_x * t_y, t_x, t_y)
+            for t_x in range(1, most + 1)
+            for t_y in range(1, most + 1)
+            if t_x * t_y <= tiles
+        )
+        return best[2] * self.tile_px, best[3] * self.tile_px
 
 
 # ColQwen2 (vidore/colqwen2-v1.0) and ColQwen2.5: Qwen2-VL / Qwen2.5-VL vision, 14-px patches

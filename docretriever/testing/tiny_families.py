@@ -9,6 +9,7 @@ structure at a tiny size:
   28-px cells, windowed vision attention, 128-wide rows.
 - ColQwen3 (colpali-engine's ``ColQwen3``): Qwen3-VL, 16-px patches merged into 32-px cells,
   deepstack vision features, 320-wide rows (fixed in the class).
+- ColModernVBert (``ModernVBERT/colmodernvbert``'s family): see :mod:`docretriever.testing.tiny_tiled`.
 - ColQwen3.5 (``vultr/VultronRetrieverFlash-Qwen3.5-0.8B``'s family): Qwen3.5, 32-px cells, a
   language model of gated delta-net (linear attention) layers with a full-attention layer every
   fourth, as Qwen3.5-0.8B's ``layer_types``; 320-wide rows. With ``dim_in_config=False`` the
@@ -44,8 +45,16 @@ from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoP
 from transformers.models.qwen3_5 import Qwen3_5Config
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
-from docretriever.embedding.families import COLQWEN2_5, COLQWEN3, COLQWEN3_5, ModelFamily, family_named
+from docretriever.embedding.families import (
+    COLMODERNVBERT,
+    COLQWEN2_5,
+    COLQWEN3,
+    COLQWEN3_5,
+    ModelFamily,
+    family_named,
+)
 from docretriever.testing.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, build_tokenizer, token_id
+from docretriever.testing.tiny_tiled import build_tiny_colmodernvbert
 
 _INIT_STD = 0.02
 _HIDDEN = 64
@@ -211,7 +220,7 @@ _BUILDS: dict[str, tuple[Any, Any, Any, Any, list[float], list[float]]] = {
         [0.5] * 3,
     ),
 }
-TINY_FAMILIES: tuple[str, ...] = tuple(_BUILDS)
+TINY_FAMILIES: tuple[str, ...] = (*_BUILDS, COLMODERNVBERT.name)
 
 
 def build_tiny_family_model(
@@ -219,7 +228,11 @@ def build_tiny_family_model(
 ) -> Path:
     """Write a tiny random-weight checkpoint of ``family`` (one of :data:`TINY_FAMILIES`) into
     ``destination`` and return it. The same ``seed`` gives the same weights. Raises KeyError for
-    a family without a tiny build here (ColQwen2's is :mod:`docretriever.testing.tiny_model`)."""
+    a family without a tiny build here (ColQwen2's is :mod:`docretriever.testing.tiny_model`).
+    ColModernVBert's is :mod:`docretriever.testing.tiny_tiled`'s (``dim_in_config`` does not
+    apply: its row width is fixed by the class)."""
+    if family is COLMODERNVBERT:
+        return build_tiny_colmodernvbert(destination, seed=seed)
     make_config, model_class, processor_class, video_class, mean, std = _BUILDS[family.name]
     folder = Path(destination)
     folder.mkdir(parents=True, exist_ok=True)
