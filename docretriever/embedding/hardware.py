@@ -19,6 +19,9 @@ from docretriever.progress import format_bytes
 # A GPU model must leave room for a batch's activations and the desktop: its bfloat16 weights
 # take at most this share of the GPU's memory.
 GPU_MEMORY_SHARE = 0.6
+# Without a GPU, models under this many parameters: the others take a minute or more a page on a
+# laptop's processor (ColQwen2, 2.2 B: 72 s a page at its default budget on 2 cores).
+CPU_PARAMETER_LIMIT = 1_000_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,16 +113,19 @@ def _has_quality(entry: CatalogueEntry) -> bool:
 def recommend(hardware: Hardware, catalogue: tuple[CatalogueEntry, ...] = CATALOGUE) -> CatalogueEntry:
     """The catalogue model that suits ``hardware`` best.
 
-    Without a GPU: the smallest model with published scores (fewest parameters: it reads a page
-    fastest on a CPU). With one: the best on ViDoRe v3 whose bfloat16 weights take at most
-    :data:`GPU_MEMORY_SHARE` of the GPU's memory; the smallest when none fits.
+    Without a GPU: the best on ViDoRe v3 among the models of fewer than
+    :data:`CPU_PARAMETER_LIMIT` parameters (a processor embeds a page with them in seconds, not
+    minutes); the smallest when none is that small. With a GPU: the best on ViDoRe v3 whose
+    bfloat16 weights take at most :data:`GPU_MEMORY_SHARE` of the GPU's memory; the smallest
+    when none fits.
     """
     scored = [entry for entry in catalogue if _has_quality(entry)] or list(catalogue)
     smallest = min(scored, key=lambda entry: entry.parameters)
-    if not hardware.has_gpu:
-        return smallest
-    budget = GPU_MEMORY_SHARE * (hardware.gpu_memory_bytes or 0)
-    fitting = [entry for entry in scored if entry.memory_bytes("bfloat16") <= budget]
+    if hardware.has_gpu:
+        budget = GPU_MEMORY_SHARE * (hardware.gpu_memory_bytes or 0)
+        fitting = [entry for entry in scored if entry.memory_bytes("bfloat16") <= budget]
+    else:
+        fitting = [entry for entry in scored if entry.parameters < CPU_PARAMETER_LIMIT]
     if not fitting:
         return smallest
     return max(fitting, key=lambda entry: (entry.quality.vidore_v3 or 0.0, -entry.parameters))
@@ -130,7 +136,12 @@ def why_recommended(hardware: Hardware, entry: CatalogueEntry) -> str:
     found on the computer."""
     found = hardware.describe()
     if not hardware.has_gpu:
-        return f"{found}: the smallest model, which reads a page fastest on a processor."
+        if entry.parameters >= CPU_PARAMETER_LIMIT:
+            return f"{found}: no model is under 1 B parameters; the smallest one."
+        return (
+            f"{found}: the best ViDoRe v3 score among the models under 1 B parameters, which a "
+            "processor runs fast enough."
+        )
     weights = format_bytes(entry.memory_bytes("bfloat16"))
     if entry.memory_bytes("bfloat16") > GPU_MEMORY_SHARE * (hardware.gpu_memory_bytes or 0):
         return f"{found}: no model fits in {GPU_MEMORY_SHARE:.0%} of the GPU's memory; the smallest one."
