@@ -9,11 +9,13 @@ random weights, float32 on a CPU, bf16 on a GPU) and embeds the same real pages,
 geometry). Per budget and repeat, every model runs in turn (the order rotates with the repeat), at
 batch 1 and at the embedder's default batch size (4 on a CPU), so drift from other work on the
 machine hits all of them alike. Timed: the image processor and the model together, as
-``embed_pages`` does (the model alone is reported too). Reported: the median over repeats of
-seconds per page, and each model's ratio to the first model (the ratio of the medians, and the median
-of the per-repeat ratios), the torch thread count, whether Qwen3.5's gated-delta-net layers have
-their flash-linear-attention / causal-conv1d kernels or fall back to transformers' torch reference
-code, the resident memory after building each model and the peak of the whole process.
+``embed_pages`` does (the model alone is reported too), in wall and in CPU seconds of this process.
+Reported: the median over repeats of seconds per page, and each model's ratio to the first model
+(the ratio of the medians, and the median of the per-repeat ratios), the torch thread count,
+whether Qwen3.5's gated-delta-net layers have their flash-linear-attention / causal-conv1d kernels
+or fall back to transformers' torch reference code, the resident memory after building each model
+and the peak of the whole process. On a shared machine single runs vary widely: read the paired
+ratios.
 """
 
 from __future__ import annotations
@@ -69,14 +71,18 @@ def render_pages(pdf: Path, count: int, embedder: Any) -> list[Any]:
         ]
 
 
-def timed(embedder: Any, images: list[Any]) -> tuple[float, float]:
-    """(seconds per page for preparing and embedding ``images``, of which the model alone)."""
+def timed(embedder: Any, images: list[Any]) -> tuple[float, float, float]:
+    """Per page of ``images``: (wall seconds preparing and embedding them, of which the model alone,
+    CPU seconds of this process for both). CPU seconds move less than wall time when other work
+    shares the cores (spinning threads still count)."""
+    cpu_started = time.process_time()
     started = time.perf_counter()
     prepared = embedder.prepare_pages(images)
     model_started = time.perf_counter()
     embedder.embed_pages(prepared)
     ended = time.perf_counter()
-    return (ended - started) / len(images), (ended - model_started) / len(images)
+    cpu = time.process_time() - cpu_started
+    return (ended - started) / len(images), (ended - model_started) / len(images), cpu / len(images)
 
 
 def kernels() -> dict[str, Any]:
@@ -150,7 +156,9 @@ def main() -> None:
     default_batch = args.batch_size or embedder(names[0], budgets[0], None).batch_size
     sizes = [default_batch if value == "default" else int(value) for value in args.batches.split(",")]
     batches = {f"batch_{size}": size for size in sizes}
-    samples: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    if args.pages < max(sizes):
+        parser.error(f"--pages {args.pages} cannot fill a batch of {max(sizes)}")
+    samples: dict[tuple[str, int, str], list[tuple[float, float, float]]] = {}
     page_sizes: dict[tuple[str, int], tuple[int, int]] = {}
     for budget in budgets:
         pages = {name: render_pages(args.pdf, args.pages, embedder(name, budget, None)) for name in names}
@@ -161,7 +169,11 @@ def main() -> None:
                 for name in order:
                     seconds = timed(embedder(name, budget, batch), pages[name])
                     samples.setdefault((name, budget, label), []).append(seconds)
-                    print(f"{budget} {label} repeat {repeat} {name}: {seconds[0]:.2f} s/page", flush=True)
+                    print(
+                        f"{budget} {label} repeat {repeat} {name}: {seconds[0]:.2f} s/page, "
+                        f"{seconds[2]:.2f} CPU s/page",
+                        flush=True,
+                    )
 
     rows = []
     for budget in budgets:
@@ -172,7 +184,8 @@ def main() -> None:
                 spec = full_size_model(name)
                 width, height = page_sizes[(name, budget)]
                 cell = spec.family.geometry.cell_px
-                median = statistics.median(total for total, _ in runs)
+                median = statistics.median(total for total, _, _ in runs)
+                cpu_median = statistics.median(cpu for _, _, cpu in runs)
                 rows.append(
                     {
                         "model": name,
@@ -184,9 +197,16 @@ def main() -> None:
                         "first_page_cells": (width // cell) * (height // cell),
                         "batch": label,
                         "s_per_page_median": round(median, 3),
-                        "model_only_s_per_page_median": round(statistics.median(m for _, m in runs), 3),
-                        "s_per_page_runs": [round(total, 3) for total, _ in runs],
-                        "ratio_to_reference": round(median / statistics.median(t for t, _ in reference), 3),
+                        "model_only_s_per_page_median": round(statistics.median(m for _, m, _ in runs), 3),
+                        "cpu_s_per_page_median": round(cpu_median, 3),
+                        "s_per_page_runs": [round(total, 3) for total, _, _ in runs],
+                        "cpu_s_per_page_runs": [round(cpu, 3) for _, _, cpu in runs],
+                        "ratio_to_reference": round(
+                            median / statistics.median(t for t, _, _ in reference), 3
+                        ),
+                        "cpu_ratio_to_reference": round(
+                            cpu_median / statistics.median(c for _, _, c in reference), 3
+                        ),
                         "median_paired_ratio": round(
                             statistics.median(a[0] / b[0] for a, b in zip(runs, reference, strict=True)), 3
                         ),
