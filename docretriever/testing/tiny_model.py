@@ -130,14 +130,24 @@ def _corpus(n_lines: int = 400, words_list: Sequence[str] = _WORDS) -> list[str]
     return lines + ["user\nDescribe the image."] * 20
 
 
-def build_tokenizer(words: Sequence[str] = _WORDS, vocab_limit: int = _BPE_VOCAB_LIMIT) -> Qwen2Tokenizer:
-    """A byte-level BPE tokenizer in the Qwen2 layout, learnt from sentences of ``words``."""
-    # Train with the exact pre-tokenisation Qwen2Tokenizer applies, so that every learnt
+def build_tokenizer(
+    words: Sequence[str] = _WORDS,
+    vocab_limit: int = _BPE_VOCAB_LIMIT,
+    *,
+    tokenizer_class: Any = Qwen2Tokenizer,
+    pretokenize_regex: str = PRETOKENIZE_REGEX,
+    model_max_length: int = 32768,
+) -> Qwen2Tokenizer:
+    """A byte-level BPE tokenizer in the Qwen2 layout, learnt from sentences of ``words``.
+
+    ``tokenizer_class`` and ``pretokenize_regex``: another Qwen tokenizer with the same special
+    tokens and constructor (Qwen3.5's ``Qwen3_5Tokenizer`` and its regex)."""
+    # Train with the exact pre-tokenisation the tokenizer class applies, so that every learnt
     # merge is reachable at encode time.
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.Split(Regex(pretokenize_regex), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
@@ -156,19 +166,20 @@ def build_tokenizer(words: Sequence[str] = _WORDS, vocab_limit: int = _BPE_VOCAB
         vocab[token] = len(vocab)
     # transformers annotates merges as strings, but this BPE model only accepts pairs.
     merges: Any = [tuple(pair) for pair in trained["merges"]]
-    return Qwen2Tokenizer(
+    tokenizer: Qwen2Tokenizer = tokenizer_class(
         vocab=vocab,
         merges=merges,
         # Real Qwen2 settings: byte-level BPE needs no unknown token, and no BOS is
         # prepended (<|endoftext|> is only the config's bos_token_id).
-        unk_token=None,  # type: ignore[arg-type]
+        unk_token=None,
         bos_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         additional_special_tokens=list(SPECIAL_TOKENS[1:]),
-        model_max_length=32768,
+        model_max_length=model_max_length,
         padding_side="left",
     )
+    return tokenizer
 
 
 def token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
