@@ -1,8 +1,9 @@
 """The full-size ColQwen3.5 "Flash" architecture (vultr/VultronRetrieverFlash-Qwen3.5-0.8B) with random
 weights, for throughput figures only; :mod:`docretriever.testing.full_size_model` wraps it.
 
-The configuration is Qwen/Qwen3.5-0.8B's ``config.json`` (two public copies that agree on every shared
-field; ../shared/reference and the catalogue research, section 6a): a 24-layer text model of width 1,024
+The configuration is Qwen/Qwen3.5-0.8B's ``config.json`` as two public copies quote it (test fixtures of
+two other projects, one at revision 2fc06364, agreeing on every field they share; the Hub's own file
+could not be read from this project's machines): a 24-layer text model of width 1,024
 whose layers repeat (3 gated-delta-net linear-attention layers, 1 full-attention layer) six times,
 and a 12-layer vision tower of width 768 with 16-px patches merged 2 x 2 into 32-px cells. colpali-engine's
 ``ColQwen3_5`` adds a 1,024 -> 320 projection (``config.dim = 320``, the Vultron rows). With the full
