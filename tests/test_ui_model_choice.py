@@ -87,6 +87,10 @@ def test_every_model_is_listed_and_the_recommended_one_preselected(
     assert listed.row_text(expected, SPEED_COLUMN) == "not measured"
     # Only shown, not yet stored: the model is stored once it is on this computer.
     assert not app_settings.model_chosen
+    # Every column is seen without scrolling: the dialog grew to the filled list.
+    tree = listed.tree
+    assert tree.viewport().width() >= sum(tree.columnWidth(c) for c in range(len(COLUMNS)))
+    assert tree.horizontalScrollBar().maximum() == 0
 
 
 def test_a_model_chosen_before_stays_selected(qtbot, app_settings, runner, offline) -> None:

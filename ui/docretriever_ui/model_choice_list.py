@@ -60,6 +60,9 @@ class ModelChoiceList(QWidget):
         self.tree.blockSignals(False)
         for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
+        # Wide enough for every column, so "Speed here" is seen without scrolling.
+        columns = sum(self.tree.columnWidth(column) for column in range(len(COLUMNS)))
+        self.tree.setMinimumWidth(min(columns + 2 * self.tree.frameWidth() + 4, 1200))
         recommended = choice.recommended.entry
         self.recommendation_label.setText(
             f"Recommended for this computer: <b>{escape(recommended.name)}</b>. Found {escape(choice.reason)}"
@@ -117,7 +120,8 @@ def _item(row: ModelRow) -> QTreeWidgetItem:
             row.quality_text,
             row.download_text,
             row.memory_text,
-            entry.licence,
+            # The first clause ("MIT on the Hub"); the whole statement is the tooltip.
+            entry.licence.split(";")[0],
             "yes" if row.here else "no",
             row.speed_text,
         ]
@@ -126,6 +130,7 @@ def _item(row: ModelRow) -> QTreeWidgetItem:
     item.setToolTip(0, f"{entry.hub_id}: {entry.summary}" if entry.summary else entry.hub_id)
     item.setToolTip(1, entry.quality.source)
     item.setToolTip(3, "The weights in float32 on a CPU / in bfloat16 on a GPU")
+    item.setToolTip(4, entry.licence)
     if row.recommended:
         font = item.font(0)
         font.setBold(True)
