@@ -25,13 +25,12 @@ from typing import Any
 
 import torch
 from colpali_engine.models import ColQwen3_5, ColQwen3_5Processor
-from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 from transformers.models.qwen3_5 import Qwen3_5Config
 from transformers.models.qwen3_5.tokenization_qwen3_5 import PRETOKENIZE_REGEX, Qwen3_5Tokenizer
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
 from docretriever.embedding.families import COLQWEN3_5
-from docretriever.testing.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, build_tokenizer, token_id
+from docretriever.testing.tiny_model import SPECIAL_TOKENS, build_tokenizer, qwen_processor, token_id
 
 FLASH_PARAMETERS = 853_313_920
 FLASH_VISION_PARAMETERS = 100_592_896
@@ -111,24 +110,13 @@ def build_flash_processor() -> ColQwen3_5Processor:
     tokenizer = build_tokenizer(
         tokenizer_class=Qwen3_5Tokenizer, pretokenize_regex=PRETOKENIZE_REGEX, model_max_length=262_144
     )
-    geometry = COLQWEN3_5.geometry
-    size = {"shortest_edge": geometry.min_pixels, "longest_edge": geometry.max_pixels(geometry.default_cells)}
-    image_processor = Qwen2VLImageProcessor(
-        size=size,
-        patch_size=_PATCH,
-        temporal_patch_size=2,
-        merge_size=_MERGE,
-        image_mean=[0.5, 0.5, 0.5],
-        image_std=[0.5, 0.5, 0.5],
-    )
-    video_processor = Qwen3VLVideoProcessor(
-        size=size, patch_size=_PATCH, temporal_patch_size=2, merge_size=_MERGE
-    )
-    return ColQwen3_5Processor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=CHAT_TEMPLATE,
+    return qwen_processor(
+        ColQwen3_5Processor,
+        tokenizer,
+        COLQWEN3_5.geometry,
+        video_processor_class=Qwen3VLVideoProcessor,
+        mean=[0.5, 0.5, 0.5],
+        std=[0.5, 0.5, 0.5],
     )
 
 

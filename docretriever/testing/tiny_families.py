@@ -40,7 +40,6 @@ from colpali_engine.models import (
     ColQwen3Processor,
 )
 from transformers import Qwen2_5_VLConfig, Qwen3VLConfig
-from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 from transformers.models.qwen3_5 import Qwen3_5Config
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
@@ -53,13 +52,18 @@ from docretriever.embedding.families import (
     ModelFamily,
     family_named,
 )
-from docretriever.testing.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, build_tokenizer, token_id
+from docretriever.testing.tiny_model import (
+    CLIP_MEAN,
+    CLIP_STD,
+    SPECIAL_TOKENS,
+    build_tokenizer,
+    qwen_processor,
+    token_id,
+)
 from docretriever.testing.tiny_tiled import build_tiny_colmodernvbert
 
 _INIT_STD = 0.02
 _HIDDEN = 64
-# CLIP's mean and std (Qwen2-VL, Qwen2.5-VL); Qwen3-VL and Qwen3.5 use 0.5 for both.
-_CLIP_MEAN, _CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 
 
 def _ids(tokenizer: Any) -> dict[str, int]:
@@ -200,8 +204,8 @@ _BUILDS: dict[str, tuple[Any, Any, Any, Any, list[float], list[float]]] = {
         ColQwen2_5,
         ColQwen2_5_Processor,
         Qwen2VLVideoProcessor,
-        _CLIP_MEAN,
-        _CLIP_STD,
+        CLIP_MEAN,
+        CLIP_STD,
     ),
     COLQWEN3.name: (
         colqwen3_config,
@@ -238,18 +242,8 @@ def build_tiny_family_model(
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
     config = make_config(tokenizer)
-    geometry = family.geometry
-    patch = geometry.cell_px // 2
-    size = {"shortest_edge": geometry.min_pixels, "longest_edge": geometry.max_pixels(geometry.default_cells)}
-    image_processor = Qwen2VLImageProcessor(
-        size=size, patch_size=patch, temporal_patch_size=2, merge_size=2, image_mean=mean, image_std=std
-    )
-    video_processor = video_class(size=size, patch_size=patch, temporal_patch_size=2, merge_size=2)
-    processor = processor_class(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=CHAT_TEMPLATE,
+    processor = qwen_processor(
+        processor_class, tokenizer, family.geometry, video_processor_class=video_class, mean=mean, std=std
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -32,7 +32,7 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-from docretriever.embedding.geometry import COLQWEN2_GEOMETRY
+from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry
 
 __all__ = [
     "CHAT_TEMPLATE",
@@ -43,6 +43,7 @@ __all__ = [
     "build_tokenizer",
     "colqwen2_config",
     "main",
+    "qwen_processor",
     "tiny_config",
     "token_id",
 ]
@@ -245,27 +246,45 @@ def colqwen2_config(
     return config
 
 
-def build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
-    # ColQwen2 page settings: its geometry's pixel limits at its default budget; CLIP mean/std.
-    geometry = COLQWEN2_GEOMETRY
+CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+
+
+def qwen_processor(
+    processor_class: Any,
+    tokenizer: Any,
+    geometry: CellGeometry,
+    *,
+    video_processor_class: Any = Qwen2VLVideoProcessor,
+    mean: Sequence[float] = CLIP_MEAN,
+    std: Sequence[float] = CLIP_STD,
+) -> Any:
+    """A Qwen-VL-style processor of ``processor_class`` over ``tokenizer``: patches of half the
+    ``geometry``'s cell merged 2 x 2, its pixel limits at its default budget, ``mean``/``std``
+    normalisation (CLIP's for Qwen2-VL and Qwen2.5-VL; 0.5 for Qwen3-VL and Qwen3.5)."""
+    patch = geometry.cell_px // _MERGE
     size = {"shortest_edge": geometry.min_pixels, "longest_edge": geometry.max_pixels(geometry.default_cells)}
     image_processor = Qwen2VLImageProcessor(
         size=size,
-        patch_size=_PATCH,
+        patch_size=patch,
         temporal_patch_size=2,
         merge_size=_MERGE,
-        image_mean=[0.48145466, 0.4578275, 0.40821073],
-        image_std=[0.26862954, 0.26130258, 0.27577711],
+        image_mean=list(mean),
+        image_std=list(std),
     )
-    video_processor = Qwen2VLVideoProcessor(
-        size=size, patch_size=_PATCH, temporal_patch_size=2, merge_size=_MERGE
+    video_processor = video_processor_class(
+        size=size, patch_size=patch, temporal_patch_size=2, merge_size=_MERGE
     )
-    return ColQwen2Processor(
+    return processor_class(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
         chat_template=CHAT_TEMPLATE,
     )
+
+
+def build_processor(tokenizer: Qwen2Tokenizer) -> ColQwen2Processor:
+    """ColQwen2's processor: its geometry's pixel limits at its default budget; CLIP mean/std."""
+    return qwen_processor(ColQwen2Processor, tokenizer, COLQWEN2_GEOMETRY)
 
 
 def build_model(config: Qwen2VLConfig, seed: int) -> ColQwen2:
