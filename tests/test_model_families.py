@@ -169,7 +169,7 @@ def test_add_and_search_from_the_command_line(
     ("own", "other"), [(COLQWEN2, COLQWEN3_5), (COLMODERNVBERT, COLQWEN2)], ids=lambda family: family.name
 )
 def test_a_library_refuses_a_model_of_another_family(
-    tmp_path: Path, family_models: dict[str, Path], own, other
+    tmp_path: Path, family_models: dict[str, Path], own, other, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pdf = corpus_or_skip(SAMPLES) / PDF
     spec = ModelSpec(str(family_models[own.name]), device="cpu", visual_tokens=128)
@@ -181,6 +181,17 @@ def test_a_library_refuses_a_model_of_another_family(
         ModelMismatchError, match=re.escape(f"a {own.name} model, not with a {other.name} model")
     ):
         other_library.search("a page of text")
+    # Refused before the other model is loaded (an 8 B model would take minutes and 34 GB first).
+    import docretriever.library.base as library_base
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the other family's model was loaded before the refusal")
+
+    monkeypatch.setattr(library_base, "load_embedder", no_loading)
+    late = LocalLibrary(tmp_path / "library", model=ModelSpec(str(family_models[other.name]), device="cpu"))
+    with pytest.raises(ModelMismatchError, match=re.escape(f"{other.name} model")):
+        late.search("a page of text")
+    monkeypatch.undo()
     # The library is untouched and still searchable with its own model.
     again = LocalLibrary(tmp_path / "library", model=spec)
     assert again.search("a page of text", k=1) and again.geometry is own.geometry
@@ -224,3 +235,24 @@ def test_the_models_readme_shows_the_catalogue_as_it_is() -> None:
         assert catalogue_table.catalogue_markdown() not in readme
     finally:
         catalogue_table.CATALOGUE = original  # type: ignore[misc]
+
+
+def test_copies_between_back_ends_keep_the_model_and_its_limits_are_the_library_s(
+    tmp_path: Path, family_models: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = corpus_or_skip(SAMPLES) / PDF
+    local, copied = str(tmp_path / "local"), str(tmp_path / "copied")
+    remote = f"qdrant+local://{tmp_path}/q/pages"
+    model = str(family_models[COLQWEN3_5.name])
+    assert main(["--library", local, "--model", model, "--visual-tokens", "128", "add", str(pdf)]) == 0
+    assert main(["--library", local, "export", "--to", remote]) == 0
+    assert main(["--library", copied, "import", "--from", remote]) == 0
+    capsys.readouterr()
+    # Each copy loads the model the pages were embedded with, though no command names it.
+    for library in (remote, copied):
+        assert main(["--library", library, "search", "a page of text", "--json", "-k", "1"]) == 0
+        assert len(json.loads(capsys.readouterr().out)) == 1
+    # A budget is checked against the library's model family, not the default model's.
+    assert main(["--library", local, "--visual-tokens", "20000", "search", "a page of text"]) == 1
+    error = capsys.readouterr().err
+    assert "ColQwen3.5" in error and "ColQwen2 " not in error

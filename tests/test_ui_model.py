@@ -284,3 +284,30 @@ def test_a_search_after_not_now_never_downloads_the_model(qtbot, hub, app_settin
         assert not [r for r in hub.requests if "/resolve/" in r.path or r.path.startswith("/api/")]
     finally:
         session.close()
+
+
+def test_the_app_uses_the_model_a_library_was_built_with(qtbot, app_settings, tmp_path: Path) -> None:
+    """No model chosen in the app, a library built with a ColQwen3.5 folder: the app loads that
+    folder (not the default ColQwen2, which the library would refuse), shows it, and searches."""
+    from docretriever.embedding import ModelSpec
+    from docretriever.embedding.families import COLQWEN3_5
+    from docretriever.library.local import LocalLibrary
+    from docretriever.testing.tiny_families import build_tiny_family_model
+
+    folder = build_tiny_family_model(tmp_path / "flash", COLQWEN3_5)
+    pdf = corpus_or_skip(SAMPLES) / "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
+    built = LocalLibrary(app_settings.library, model=ModelSpec(str(folder), device="cpu", visual_tokens=128))
+    built.add([pdf])
+    built.close()
+    assert not app_settings.model_chosen
+    session = LibrarySession(app_settings)
+    try:
+        window = start(qtbot, session)
+        qtbot.waitUntil(lambda: session.model_state is ModelState.READY, timeout=30_000)
+        assert not visible_set_up(window)
+        assert app_settings.model == str(folder) and app_settings.model_chosen
+        assert session.library.geometry is COLQWEN3_5.geometry
+        hits = session.library.search("a page of text", k=2)
+        assert len(hits) == 2 and hits[0].geometry is COLQWEN3_5.geometry
+    finally:
+        session.close()

@@ -6,9 +6,10 @@ import torch, and only when a model is loaded.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from docretriever.config import default_model
+from docretriever.config import MODEL_ENV, default_model
 from docretriever.embedding.base import Embedder, ModelIdentity, PageEmbedding, QueryEmbedding, render_sizes
 from docretriever.embedding.families import (
     DEFAULT_FAMILY,
@@ -43,12 +44,14 @@ class ModelSpec:
     def __post_init__(self) -> None:
         """Raises :class:`InvalidInputError` for a budget the model does not take (when its family
         is known before loading it; else when it is loaded) or a batch size under 1."""
-        if self.visual_tokens is not None:
+        # A spec naming no model (no --model, no $DOCRETRIEVER_MODEL) is checked once the
+        # library says which model it was built with (or when the default one is loaded).
+        if self.visual_tokens is not None and (self.source or os.environ.get(MODEL_ENV)):
             family = model_family(self.resolved_source())
             if family is not None:
                 family.geometry.check_cells(self.visual_tokens)
-            elif self.visual_tokens < 1:
-                raise InvalidInputError("The visual-token budget must be at least 1.")
+        if self.visual_tokens is not None and self.visual_tokens < 1:
+            raise InvalidInputError("The visual-token budget must be at least 1.")
         if self.batch_size is not None and self.batch_size < 1:
             raise InvalidInputError("The batch size must be at least 1.")
 

@@ -67,9 +67,9 @@ class CellGeometry:
         """Raise :class:`InvalidInputError` unless ``cells`` is a budget the model takes."""
         if not self.min_cells <= cells <= self.max_cells:
             raise InvalidInputError(
-                f"The visual-token budget must be at least {self.min_cells} and at most "
+                f"The visual-token budget must be at least {self.min_cells:,} and at most "
                 f"{self.max_cells:,} (the most {self.family} takes per page), not {cells:,}; "
-                f"{self.default_cells} is what the published checkpoints were evaluated with."
+                f"{self.default_cells:,} is DocRetriever's default for {self.family}."
             )
 
     def render_size(self, width: float, height: float, cells: int) -> tuple[int, int]:

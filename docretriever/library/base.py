@@ -25,6 +25,7 @@ from docretriever.embedding import (
     ModelSpec,
     family_named,
     load_embedder,
+    model_family,
     model_geometry,
 )
 from docretriever.embedding.base import ModelIdentity
@@ -45,6 +46,11 @@ class Library(ABC):
     """A searchable collection of PDF pages. Methods are synchronous; long ones take
     ``progress`` and ``cancel`` and raise :class:`~docretriever.errors.Cancelled` when asked to
     stop, keeping everything finished before."""
+
+    @abstractmethod
+    def recorded_model_source(self) -> str | None:
+        """The folder or Hub id the library's model was loaded from when it was built (None for a
+        library built before this was recorded, or with a ready embedder)."""
 
     @abstractmethod
     def add(
@@ -238,10 +244,16 @@ class EmbeddingLibrary(Library):
             recorded("model_id"), recorded("model_revision"), wanted, elsewhere, recorded("model_family")
         )
 
-    def adopt_identity(self, identity: ModelIdentity) -> None:
+    def adopt_identity(self, identity: ModelIdentity, source: str | None = None) -> None:
         """Record ``identity`` as the library's model (a new library), or refuse another one;
-        for pages embedded elsewhere (an import or an export)."""
-        self._check_identity(identity)
+        for pages embedded elsewhere (an import or an export). ``source`` is where the other
+        library's model came from (its recorded folder or Hub id), recorded here too, so that a
+        later command naming no model loads that one and not the default."""
+        self._adopted_source = source
+        try:
+            self._check_identity(identity)
+        finally:
+            self._adopted_source = None
 
     @property
     def embedder(self) -> Embedder:
@@ -277,17 +289,16 @@ class EmbeddingLibrary(Library):
 
     def model_source_to_record(self) -> str:
         """What a new library records as where its model came from: the folder (absolute) or
-        Hub id it is opened with, "" for a model given as a ready embedder."""
+        Hub id it is opened with (or that of the library its pages are copied from), "" for a
+        model given as a ready embedder."""
+        adopted = getattr(self, "_adopted_source", None)
+        if adopted is not None:
+            return adopted
         if self._embedder is not None and not self._spec.source:
             return ""
         source = self._spec.resolved_source()
         folder = Path(source).expanduser()
         return str(folder.resolve()) if folder.is_dir() else source
-
-    @abstractmethod
-    def recorded_model_source(self) -> str | None:
-        """The folder or Hub id the library's model was loaded from when it was built (None for a
-        library built before this was recorded, or with a ready embedder)."""
 
     def load_model(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
@@ -301,9 +312,24 @@ class EmbeddingLibrary(Library):
         """
         return self._loaded_embedder(progress, cancel).identity
 
+    def _refuse_another_family_before_loading(self, spec: ModelSpec) -> None:
+        """Raise :class:`ModelMismatchError` when ``spec`` names a model whose family is known
+        without loading it (the catalogue, its config.json) and is not the library's: loading an
+        8 B model for minutes only to be refused would waste the person's time and memory."""
+        recorded = self.identity()
+        if recorded is None:
+            return
+        family = model_family(spec.resolved_source())
+        if family is not None and family.name != recorded.family:
+            wanted = dataclasses.replace(recorded, model_id=spec.resolved_source(), family=family.name)
+            raise model_mismatch(
+                recorded.model_id, recorded.revision, wanted, "another library", recorded.family
+            )
+
     def _loaded_embedder(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
+                self._refuse_another_family_before_loading(self.model_spec())
                 embedder = load_embedder(self.model_spec(), progress or self._load_progress, cancel)
                 self._check_identity(embedder.identity)
                 self._embedder = embedder
@@ -341,9 +367,8 @@ def model_mismatch(
     if family != wanted.family:
         return ModelMismatchError(
             f"This library was built with {recorded_id} ({revision}), a {family} model, not with a "
-            f"{wanted.family} model such as {wanted.model_id}: the two families cut pages into "
-            f"different cells and their vectors cannot be compared. Choose {recorded_id} again, or "
-            f"use {elsewhere} for {wanted.model_id}."
+            f"{wanted.family} model such as {wanted.model_id}: vectors of two model families cannot "
+            f"be compared. Choose {recorded_id} again, or use {elsewhere} for {wanted.model_id}."
         )
     if recorded_id != wanted.model_id:
         return ModelMismatchError(

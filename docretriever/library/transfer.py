@@ -37,7 +37,7 @@ def export_to_qdrant(
     identity = source.identity()
     if identity is None:
         raise LibraryError(f"The library at {source.folder} holds no pages yet: there is nothing to export.")
-    target.adopt_identity(identity)
+    target.adopt_identity(identity, source.recorded_model_source())
     cancel = cancel or CancelToken()
     documents = [d for d in source.catalog.documents() if d.status == INDEXED]
     meter = RateMeter("Exporting", len(documents), progress or ignore_progress, unit="documents")
@@ -76,7 +76,7 @@ def import_from_qdrant(
         raise LibraryError(
             f"The Qdrant library at {source.location.text} holds no pages yet: there is nothing to import."
         )
-    target.adopt_identity(identity)
+    target.adopt_identity(identity, source.recorded_model_source())
     cancel = cancel or CancelToken()
     held = {d.sha256 for d in target.documents() if d.status == INDEXED}
     documents = [d for d in source.documents() if d.status == INDEXED]

@@ -57,16 +57,27 @@ class ModelSetup(QObject):
             self.session.add(paths)
 
     def check(self) -> None:
-        """Ask the disk, off the UI thread, whether the configured model is here; then load it
+        """Ask the disk, off the UI thread, whether the configured model is here (none chosen:
+        the one the library was built with, which then becomes the app's model); then load it
         or open the set-up dialog. Only the newest check acts."""
         self._check_generation += 1
         generation = self._check_generation
-        source = self.session.settings.model
+        settings, session = self.session.settings, self.session
+        chosen = settings.model if settings.model_chosen else None
         self._checking = True
 
-        def checked(available: bool) -> None:
+        def look() -> tuple[str | None, bool]:
+            # No model chosen: the library's own, when it was built with one (opening the
+            # library reads it, so this runs off the UI thread); else the default.
+            remembered = None if chosen else session.library.recorded_model_source()
+            return remembered, model_is_available(chosen or remembered or settings.model)
+
+        def checked(answer: tuple[str | None, bool]) -> None:
+            remembered, available = answer
             if generation == self._check_generation:
                 self._checking = False
+                if remembered and not settings.model_chosen:
+                    settings.model = remembered  # the app now uses (and shows) the library's model
                 self._checked(available)
 
         def failed(error: TaskError) -> None:  # a bug in the check: say so, offer the dialog
@@ -76,9 +87,7 @@ class ModelSetup(QObject):
                 self.open_dialog()
 
         # The side pool: a model load in flight may hold every reader.
-        self.session.runner.side(
-            lambda progress, cancel: model_is_available(source), on_done=checked, on_error=failed
-        )
+        self.session.runner.side(lambda progress, cancel: look(), on_done=checked, on_error=failed)
 
     def open_dialog(self) -> ModelSetupDialog:
         """The set-up dialog, whether the model is here or not (it says which); an open one is

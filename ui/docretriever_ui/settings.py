@@ -103,7 +103,9 @@ class AppSettings:
     def model_spec(self) -> ModelSpec:
         # Never a download behind the person's back (a search after "Not now" would start one of
         # 8.9 GB): the set-up dialog downloads, when asked.
-        return ModelSpec(self.model, self.device, self.visual_tokens, download=False)
+        # No model chosen: none named, so that the library loads the one it was built with.
+        source = self.model if self.model_chosen else ""
+        return ModelSpec(source, self.device, self.visual_tokens, download=False)
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self.store.value(f"window/{key}")
