@@ -205,8 +205,9 @@ def _add_global_options(target: argparse.ArgumentParser, *, suppress: bool) -> N
         metavar="N",
         default=default("visual_tokens"),
         help=f"image cells per page ({geometry.cell_px} x {geometry.cell_px} px for {geometry.family}, "
-        f"{geometry.min_cells} to {geometry.max_cells}; default: the model's, {geometry.default_cells} "
-        "for it, as it was evaluated); fewer is faster on CPU; a Qdrant library takes at most about 8,000",
+        f"{geometry.min_cells} to {geometry.max_cells:,}; default: the model's, {geometry.default_cells} "
+        "for it; `docretriever models` lists every model's); fewer is faster on CPU; a Qdrant library "
+        "takes at most 1,048,576 numbers a page (8,192 rows of 128, 3,276 of 320)",
     )
     target.add_argument(
         "--batch-size",

@@ -22,6 +22,7 @@ _COLUMNS = (
     ("family", lambda row: row.entry.family.name),
     ("params", lambda row: row.parameters_text),
     ("rows", lambda row: str(row.entry.row_dim)),
+    ("cells a page", lambda row: row.cells_text),
     ("ViDoRe v1 / v2 / v3", lambda row: row.quality_text),
     ("download", lambda row: row.download_text),
     ("memory CPU / GPU", lambda row: row.memory_text),
@@ -108,8 +109,12 @@ def _measure(
     skipped: list[tuple[str, str]] = []
     for source in sources:
         if not model_is_available(source):
-            reason = why_unavailable(source) if args.model else "not on this computer"
-            skipped.append((source, f"{reason} (`docretriever download --model {source}` gets it)"))
+            if args.model:
+                skipped.append((source, why_unavailable(source)))
+            else:
+                skipped.append(
+                    (source, f"not on this computer (`docretriever download --model {source}` gets it)")
+                )
             continue
         print(f"Measuring {source} (loading it first)...", file=sys.stderr)
         spec = ModelSpec(source, args.device, args.visual_tokens, download=False)

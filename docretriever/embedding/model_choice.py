@@ -55,6 +55,16 @@ class ModelRow:
         return f"{format_bytes(cpu)} / {format_bytes(gpu)}"
 
     @property
+    def cells_text(self) -> str:
+        """The page budget: cell size, default cells and the range the model takes:
+        "32 px 1,280 (64-16,384)"."""
+        geometry = self.entry.family.geometry
+        return (
+            f"{geometry.cell_px} px {geometry.default_cells:,} "
+            f"({geometry.min_cells:,}-{geometry.max_cells:,})"
+        )
+
+    @property
     def speed_text(self) -> str:
         """The measured seconds per page here, or "not measured"."""
         return self.speed.describe() if self.speed else NOT_MEASURED
@@ -68,6 +78,10 @@ class ModelRow:
             "family": entry.family.name,
             "parameters": entry.parameters,
             "row_dim": entry.row_dim,
+            "cell_px": entry.family.geometry.cell_px,
+            "default_visual_tokens": entry.family.geometry.default_cells,
+            "min_visual_tokens": entry.family.geometry.min_cells,
+            "max_visual_tokens": entry.family.geometry.max_cells,
             "vidore_v1": quality.vidore_v1,
             "vidore_v2": quality.vidore_v2,
             "vidore_v3": quality.vidore_v3,
