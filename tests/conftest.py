@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hub_fixtures import hub, hub_cache, hub_repos  # noqa: F401  (fixtures: a local Hub for download tests)
+from hub_fixtures import hub, hub_cache, hub_repos, no_cached_models  # noqa: F401  (fixtures: a local Hub for download tests)
 from learned_fixtures import (  # noqa: F401  (fixtures: the trained reading model and held-out pages)
     held_out_pages,
     held_out_pdf,

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from helpers.hub_stand_in import HubStandIn
 
-__all__ = ["hub", "hub_cache", "hub_repos", "use_hub"]
+__all__ = ["hub", "hub_cache", "hub_repos", "no_cached_models", "use_hub"]
 
 
 def use_hub(monkeypatch: pytest.MonkeyPatch, endpoint: str, hf_home: Path) -> Path:
@@ -108,3 +108,18 @@ def hub(hub_repos: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def hub_cache(hub: HubStandIn, tmp_path: Path) -> Path:
     """The (initially empty) huggingface_hub cache folder the ``hub`` fixture set up."""
     return tmp_path / "hf-home" / "hub"
+
+
+@pytest.fixture()
+def no_cached_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache in the test's folder (``HF_HOME``, ``HF_HUB_CACHE`` and the
+    constant huggingface_hub read at import): no model is on this computer, whatever this
+    machine's own cache holds. Returns the hub cache folder."""
+    import huggingface_hub.constants
+
+    home = tmp_path / "hf-home"
+    (home / "hub").mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hub"))
+    return home / "hub"

@@ -29,17 +29,6 @@ PRIME = "vultr/VultronRetrieverPrime-Qwen3.5-8B"
 
 
 @pytest.fixture()
-def empty_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No model of the catalogue on this computer, whatever this machine's cache holds."""
-    import huggingface_hub.constants
-
-    hub = tmp_path / "hf-home" / "hub"
-    hub.mkdir(parents=True)
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
-
-
-@pytest.fixture()
 def speed_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCRETRIEVER_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache" / "speed-measurements.json"
@@ -60,7 +49,7 @@ def starred(out: str) -> list[str]:
 
 
 def test_the_table_lists_every_model_and_stars_the_one_for_a_cpu(
-    capsys, monkeypatch, empty_hub_cache, speed_cache
+    capsys, monkeypatch, no_cached_models, speed_cache
 ) -> None:
     on(monkeypatch, CPU_ONLY)
     code, out, _ = run(capsys, "models")
@@ -75,7 +64,7 @@ def test_the_table_lists_every_model_and_stars_the_one_for_a_cpu(
     assert flash_line.split()[-3:] == ["no", "not", "measured"]
 
 
-def test_a_big_gpu_gets_the_best_model_that_fits(capsys, monkeypatch, empty_hub_cache, speed_cache) -> None:
+def test_a_big_gpu_gets_the_best_model_that_fits(capsys, monkeypatch, no_cached_models, speed_cache) -> None:
     on(monkeypatch, BIG_GPU)
     code, out, _ = run(capsys, "models")
     assert code == 0 and starred(out) == [PRIME]
@@ -83,7 +72,7 @@ def test_a_big_gpu_gets_the_best_model_that_fits(capsys, monkeypatch, empty_hub_
 
 
 def test_json_shows_a_cached_measurement_of_this_computer_only(
-    capsys, monkeypatch, empty_hub_cache, speed_cache
+    capsys, monkeypatch, no_cached_models, speed_cache
 ) -> None:
     on(monkeypatch, CPU_ONLY)
     here = SpeedMeasurement(
@@ -113,7 +102,7 @@ def test_json_shows_a_cached_measurement_of_this_computer_only(
     assert "3.25 s/page (cpu, 256 cells)" in out
 
 
-def test_measure_skips_the_models_not_downloaded(capsys, monkeypatch, empty_hub_cache, speed_cache) -> None:
+def test_measure_skips_the_models_not_downloaded(capsys, monkeypatch, no_cached_models, speed_cache) -> None:
     on(monkeypatch, CPU_ONLY)
     code, out, _ = run(capsys, "models", "--measure", "--json")
     assert code == 0

@@ -50,7 +50,8 @@ def family_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
-def _lined_page(size: tuple[int, int]) -> Image.Image:
+def lined_page(size: tuple[int, int]) -> Image.Image:
+    """A white page image of ``size`` with grey text-like lines every 12 px."""
     page = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(page)
     for y in range(0, size[1], 12):
@@ -66,7 +67,7 @@ def test_each_row_comes_from_its_own_cell(family_models: dict[str, Path], family
     size = embedder.render_size(612, 792)  # a letter page
     cell = family.geometry.cell_px
     assert size[0] % cell == 0 and size[1] % cell == 0 and size[0] * size[1] <= 300 * cell * cell
-    page = _lined_page(size)
+    page = lined_page(size)
     [plain] = embedder.embed_pages([page])
     n_x, n_y = plain.grid
     # The processor kept the image as rendered: one row per cell of the family's size.
@@ -95,7 +96,7 @@ def test_the_budget_is_honoured_and_checked_against_the_family(
     for budget in (family.geometry.min_cells, 200, 1000):
         embedder = load_embedder(ModelSpec(folder, device="cpu", visual_tokens=budget))
         for width, height in [(612, 792), (842, 595), (300, 2000)]:
-            [page] = embedder.embed_pages([_lined_page(embedder.render_size(width, height))])
+            [page] = embedder.embed_pages([lined_page(embedder.render_size(width, height))])
             assert family.geometry.min_cells <= page.n_cells <= max(budget, family.geometry.min_cells)
     with pytest.raises(InvalidInputError, match=f"most {family.name} takes"):
         ModelSpec(folder, visual_tokens=family.geometry.max_cells + 1)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
+from test_model_families import lined_page
 
 from docretriever.embedding import ModelSpec, load_embedder
 from docretriever.embedding.families import COLMODERNVBERT
@@ -31,14 +32,6 @@ def embedder(folder: Path) -> TiledEmbedder:
     loaded = load_embedder(ModelSpec(str(folder), device="cpu", visual_tokens=6 * 64))
     assert isinstance(loaded, TiledEmbedder)
     return loaded
-
-
-def _lined_page(size: tuple[int, int]) -> Image.Image:
-    page = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(page)
-    for y in range(0, size[1], 12):
-        draw.line([(0, y), (size[0], y)], fill=(190, 190, 190))
-    return page
 
 
 def _tile_major(x: int, y: int, tiles_x: int, side: int = 8) -> int:
@@ -97,7 +90,7 @@ def test_each_row_moves_with_its_own_cell(embedder: TiledEmbedder) -> None:
     assert embedder.identity.family == COLMODERNVBERT.name and embedder.identity.dim == 128
     size = embedder.render_size(612, 792)
     assert size == (1024, 1536)  # 2 x 3 tiles: 6 within the budget of 384 cells
-    page = _lined_page(size)
+    page = lined_page(size)
     [plain] = embedder.embed_pages([page])
     n_x, n_y = plain.grid
     assert (n_x, n_y) == (16, 24)
@@ -120,10 +113,10 @@ def test_global_image_rows_follow_the_cells_and_are_not_cells(embedder: TiledEmb
     processor = ColModernVBertProcessor.from_pretrained(str(folder))
     # Negative control: the processor as saved (longest_edge 2,048) would stretch a 2 x 3-tile
     # page to 3 x 4 tiles, whose rows would no longer be the cells it was rendered in.
-    stretched = processor.process_images([_lined_page((1024, 1536))])
+    stretched = processor.process_images([lined_page((1024, 1536))])
     assert int((stretched["input_ids"] == processor.image_token_id).sum()) == 12 * 64 + 64
     for size, tiles in [((1024, 1536), 6), ((512, 512), 1)]:
-        page = _lined_page(size)
+        page = lined_page(size)
         [embedding] = embedder.embed_pages([page])
         processor.image_processor.size = {"longest_edge": max(size)}
         batch = processor.process_images([page])
@@ -135,7 +128,7 @@ def test_global_image_rows_follow_the_cells_and_are_not_cells(embedder: TiledEmb
         assert embedding.vectors.shape[0] == embedding.n_cells + global_rows + prompt_rows
     # Shrinking the whole page into the global image moves its rows when the page changes
     # anywhere; the cells of an untouched tile barely move (they are not global rows).
-    page = _lined_page((1024, 512))
+    page = lined_page((1024, 512))
     marked = page.copy()
     ImageDraw.Draw(marked).rectangle([0, 0, 511, 511], fill="black")  # the whole left tile
     [before], [after] = embedder.embed_pages([page]), embedder.embed_pages([marked])
@@ -147,7 +140,7 @@ def test_global_image_rows_follow_the_cells_and_are_not_cells(embedder: TiledEmb
 
 
 def test_pages_not_rendered_at_whole_tiles_are_fitted_to_them(embedder: TiledEmbedder) -> None:
-    [embedding] = embedder.embed_pages([_lined_page((700, 900))])
+    [embedding] = embedder.embed_pages([lined_page((700, 900))])
     assert embedding.grid == tuple(8 * t for t in GEOMETRY.tile_grid(embedder.render_size(700, 900)))
 
 

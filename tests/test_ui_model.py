@@ -160,13 +160,7 @@ def test_a_failed_load_shows_the_core_message(qtbot, gated_session, gate: Gate) 
 
 
 @pytest.fixture()
-def empty_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import huggingface_hub.constants
-
-    home = tmp_path / "hf-home"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hub"))
+def empty_hub_cache(no_cached_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_dialog, "plan_download", no_hub)
 
 

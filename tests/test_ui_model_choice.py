@@ -39,14 +39,8 @@ def runner() -> Iterator[TaskRunner]:
 
 
 @pytest.fixture()
-def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def offline(no_cached_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty Hugging Face cache, a Hub that cannot be reached, a fresh cache of speeds."""
-    import huggingface_hub.constants
-
-    hub = tmp_path / "hf-home" / "hub"
-    hub.mkdir(parents=True)
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
     monkeypatch.setenv("DOCRETRIEVER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DOCRETRIEVER_MODEL", raising=False)
 
