@@ -305,3 +305,36 @@ def test_the_app_uses_the_model_a_library_was_built_with(qtbot, app_settings, tm
         assert len(hits) == 2 and hits[0].geometry is COLQWEN3_5.geometry
     finally:
         session.close()
+
+
+def test_a_model_folder_the_library_would_refuse_is_not_kept(
+    qtbot, app_settings, tmp_path: Path, tiny_model_dir: Path, monkeypatch
+) -> None:
+    """A ColQwen3.5 library; in the set-up dialog the person picks a ColQwen2 folder: the dialog
+    says the library would refuse it (without loading it), and the app keeps its model."""
+    from docretriever.embedding import ModelSpec
+    from docretriever.embedding.families import COLQWEN3_5
+    from docretriever.library.local import LocalLibrary
+    from docretriever.testing.tiny_families import build_tiny_family_model
+
+    folder = build_tiny_family_model(tmp_path / "flash", COLQWEN3_5)
+    pdf = corpus_or_skip(SAMPLES) / "004-pdflatex-4-pages/pdflatex-4-pages.pdf"
+    built = LocalLibrary(app_settings.library, model=ModelSpec(str(folder), device="cpu", visual_tokens=128))
+    built.add([pdf])
+    built.close()
+    app_settings.model = str(folder)
+    session = LibrarySession(app_settings)
+    try:
+        window = start(qtbot, session)
+        qtbot.waitUntil(lambda: session.model_state is ModelState.READY, timeout=30_000)
+        dialog = window.model_setup.open_dialog()
+        monkeypatch.setattr(
+            "PySide6.QtWidgets.QFileDialog.getExistingDirectory",
+            staticmethod(lambda *args, **kwargs: str(tiny_model_dir)),
+        )
+        qtbot.mouseClick(dialog.choose_button, _left())
+        qtbot.waitUntil(lambda: dialog.message_label.isVisible(), timeout=10_000)
+        assert "a ColQwen3.5 model, not with a ColQwen2 model" in dialog.message_label.text()
+        assert dialog.isVisible() and app_settings.model == str(folder)
+    finally:
+        session.close()

@@ -52,6 +52,12 @@ class Library(ABC):
         """The folder or Hub id the library's model was loaded from when it was built (None for a
         library built before this was recorded, or with a ready embedder)."""
 
+    def why_model_refused(self, source: str) -> str:
+        """Why this library would refuse the model ``source`` (a folder or Hub id) without
+        loading it, in a sentence; "" when it would not, as far as can be told before loading
+        (another model of the same family is only told apart by its weights, when loaded)."""
+        return ""
+
     @abstractmethod
     def add(
         self,
@@ -311,6 +317,13 @@ class EmbeddingLibrary(Library):
         ModelMismatchError (the library was built with another model) or Cancelled.
         """
         return self._loaded_embedder(progress, cancel).identity
+
+    def why_model_refused(self, source: str) -> str:
+        try:
+            self._refuse_another_family_before_loading(dataclasses.replace(self._spec, source=source))
+        except ModelMismatchError as refusal:
+            return str(refusal)
+        return ""
 
     def _refuse_another_family_before_loading(self, spec: ModelSpec) -> None:
         """Raise :class:`ModelMismatchError` when ``spec`` names a model whose family is known

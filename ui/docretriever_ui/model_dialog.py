@@ -7,6 +7,7 @@ model load.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt
@@ -39,11 +40,9 @@ from docretriever_ui.model_dialog_core import (
     look_up,
     only_if,
 )
-from docretriever_ui.model_progress import DownloadProgress, wrapped_label
+from docretriever_ui.model_progress import ERROR_STYLE, DownloadProgress, wrapped_label
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import TaskError, TaskHandle, TaskRunner
-
-ERROR_STYLE = "color: #c62828;"
 
 
 class ModelSetupDialog(QDialog):
@@ -62,8 +61,10 @@ class ModelSetupDialog(QDialog):
         parent: QWidget | None = None,
         *,
         hardware: Hardware | None = None,
+        refusal: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._refusal = refusal or (lambda source: "")  # why the library would refuse a model
         self.settings = settings
         self.runner = runner
         self.source = settings.model
@@ -246,7 +247,7 @@ class ModelSetupDialog(QDialog):
             return
 
         def check(progress: ProgressCallback, cancel: CancelToken) -> tuple[str, str]:
-            return folder, why_unavailable(folder)
+            return folder, why_unavailable(folder) or self._refusal(folder)
 
         self._hide_message()
         self._checking_folder = True

@@ -12,6 +12,8 @@ from docretriever_ui.model_dialog_core import describe_download
 # The bar counts thousandths: byte totals of a real checkpoint overflow a QProgressBar's int range.
 BAR_STEPS = 1000
 
+ERROR_STYLE = "color: #c62828;"
+
 
 class DownloadProgress(QWidget):
     """``bar`` and ``label`` for a download (hidden until one starts); ``speed_label`` for the

@@ -96,7 +96,13 @@ class ModelSetup(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        dialog = ModelSetupDialog(self.session.settings, self.session.runner, self.window)
+        session = self.session
+        dialog = ModelSetupDialog(
+            session.settings,
+            session.runner,
+            self.window,
+            refusal=lambda source: session.library.why_model_refused(source),
+        )
         dialog.accepted.connect(self._model_set_up)
         dialog.finished.connect(self._dialog_closed)
         self.dialog = dialog

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from docretriever.embedding import ModelIdentity
 from docretriever.progress import Progress
 from docretriever_ui.ingest_status import describe
-from docretriever_ui.model_dialog import ERROR_STYLE
 from docretriever_ui.model_dialog_core import describe_download
+from docretriever_ui.model_progress import ERROR_STYLE
 from docretriever_ui.session import LibrarySession, ModelState
 
 TICK_MS = 1000

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from docretriever.embedding.model_source import parse_model_source
 from docretriever.errors import ModelError
 from docretriever_ui.file_dialogs import choose_folder
-from docretriever_ui.model_dialog import ERROR_STYLE
+from docretriever_ui.model_progress import ERROR_STYLE
 from docretriever_ui.settings import DEVICES, AppSettings
 
 _POOLING_LABELS = {
