@@ -173,4 +173,4 @@ def test_the_visual_token_budget_is_bounded_by_what_the_model_takes(tmp_path: Pa
     assert "at least 4 and at most 16,384" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "4 to 16384" in " ".join(capsys.readouterr().out.split())
+    assert "4 to 16,384" in " ".join(capsys.readouterr().out.split())

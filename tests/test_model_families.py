@@ -253,7 +253,11 @@ def test_copies_between_back_ends_keep_the_model_and_its_limits_are_the_library_
     for library in (remote, copied):
         assert main(["--library", library, "search", "a page of text", "--json", "-k", "1"]) == 0
         assert len(json.loads(capsys.readouterr().out)) == 1
-    # A budget is checked against the library's model family, not the default model's.
-    assert main(["--library", local, "--visual-tokens", "20000", "search", "a page of text"]) == 1
+    # A budget is checked against the library's model family, not the default model's: 32 cells
+    # is a ColQwen2 budget, not a ColQwen3.5 one.
+    assert main(["--library", local, "--visual-tokens", "32", "search", "a page of text"]) == 1
     error = capsys.readouterr().err
-    assert "ColQwen3.5" in error and "ColQwen2 " not in error
+    assert "at least 64" in error and "ColQwen3.5" in error and "ColQwen2 " not in error
+    # Beyond every family's limits: refused at once, naming no family.
+    assert main(["--library", local, "--visual-tokens", "20000", "search", "a page of text"]) == 1
+    assert "the most any model DocRetriever loads takes" in capsys.readouterr().err

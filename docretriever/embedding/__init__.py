@@ -15,6 +15,7 @@ from docretriever.embedding.families import (
     DEFAULT_FAMILY,
     FAMILIES,
     ModelFamily,
+    check_cells_of_any_family,
     family_named,
     family_of_model_type,
     read_model_type,
@@ -44,12 +45,15 @@ class ModelSpec:
     def __post_init__(self) -> None:
         """Raises :class:`InvalidInputError` for a budget the model does not take (when its family
         is known before loading it; else when it is loaded) or a batch size under 1."""
-        # A spec naming no model (no --model, no $DOCRETRIEVER_MODEL) is checked once the
-        # library says which model it was built with (or when the default one is loaded).
+        # A spec naming no model (no --model, no $DOCRETRIEVER_MODEL) is checked against every
+        # family here, and against the model's once the library says which model it was built
+        # with (or when the default one is loaded).
         if self.visual_tokens is not None and (self.source or os.environ.get(MODEL_ENV)):
             family = model_family(self.resolved_source())
             if family is not None:
                 family.geometry.check_cells(self.visual_tokens)
+        elif self.visual_tokens is not None:
+            check_cells_of_any_family(self.visual_tokens)
         if self.visual_tokens is not None and self.visual_tokens < 1:
             raise InvalidInputError("The visual-token budget must be at least 1.")
         if self.batch_size is not None and self.batch_size < 1:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docretriever.embedding.geometry import COLQWEN2_GEOMETRY, CellGeometry, TiledGeometry
-from docretriever.errors import ModelError
+from docretriever.errors import InvalidInputError, ModelError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,3 +161,16 @@ def read_model_type(*folders: Path | None) -> str | None:
             continue
         return str(value) if value else None
     return None
+
+
+def check_cells_of_any_family(cells: int) -> None:
+    """Raise :class:`InvalidInputError` unless some family takes a budget of ``cells`` cells: the
+    check for a budget given before the model is known (the library's, or the default)."""
+    fewest = min(family.geometry.min_cells for family in FAMILIES)
+    most = max(family.geometry.max_cells for family in FAMILIES)
+    if not fewest <= cells <= most:
+        raise InvalidInputError(
+            f"The visual-token budget must be at least {fewest:,} and at most {most:,} (the most any "
+            f"model DocRetriever loads takes per page), not {cells:,}; `docretriever models` lists "
+            "each model's limits."
+        )
