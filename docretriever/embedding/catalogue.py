@@ -34,8 +34,8 @@ class CatalogueEntry:
     count. ``download_bytes``: what the app downloads (weights, adapter, tokenizer and processor
     files), from the repositories' file listings. ``base_id``: the base model a LoRA adapter is
     put on, None for a full model. ``licence``: as published on the model card.
-    ``cpu_visual_tokens``: the budget the app suggests on a computer without a GPU (fewer cells,
-    faster, some recall lost); None to keep the family's default.
+    ``cpu_visual_tokens``: a budget for a computer without a GPU, shown in the models table
+    (fewer cells, faster, some recall lost; not applied by itself); None: the family's default.
     """
 
     hub_id: str
