@@ -151,7 +151,7 @@ def colqwen3_config(tokenizer: Any) -> Qwen3VLConfig:
     return config
 
 
-def colqwen3_5_config(tokenizer: Any, *, dim_in_config: bool = True) -> Qwen3_5Config:
+def colqwen3_5_config(tokenizer: Any) -> Qwen3_5Config:
     """Qwen3.5-0.8B's structure, tiny: three linear-attention layers, then a full-attention one
     (its ``full_attention_interval`` of 4), interleaved multimodal rope, 320-wide rows."""
     ids = _ids(tokenizer)
