@@ -342,8 +342,9 @@ class EmbeddingLibrary(Library):
     def _loaded_embedder(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                self._refuse_another_family_before_loading(self.model_spec())
-                embedder = load_embedder(self.model_spec(), progress or self._load_progress, cancel)
+                spec = self.model_spec()
+                self._refuse_another_family_before_loading(spec)
+                embedder = load_embedder(spec, progress or self._load_progress, cancel)
                 self._check_identity(embedder.identity)
                 self._embedder = embedder
             return self._embedder
