@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 
@@ -15,8 +17,20 @@ class OrderedStandInIndex:
     def __len__(self) -> int:
         return self.pages
 
-    def survey(self, query: np.ndarray, count: int, probes: int = 8) -> list[int]:
-        return list(range(min(count, self.pages)))
+    def survey(
+        self, query: np.ndarray, count: int, probes: int = 8, only: Collection[int] | None = None
+    ) -> list[int]:
+        return [p for p in range(self.pages) if only is None or p in only][:count]
 
     def pooled_scores(self, query: np.ndarray, page_ids: list[int]) -> np.ndarray:
         return np.asarray(page_ids, dtype=np.float32)
+
+
+class UnscopedStandInIndex(OrderedStandInIndex):
+    """The same, with a first stage that ignores the scope it is given (the fault that a scoped
+    search must not have): the negative control of the scope tests."""
+
+    def survey(
+        self, query: np.ndarray, count: int, probes: int = 8, only: Collection[int] | None = None
+    ) -> list[int]:
+        return super().survey(query, count, probes)

@@ -11,7 +11,7 @@ import numpy as np
 import pymupdf
 import pytest
 from conftest import SAMPLES, corpus_or_skip
-from stand_in_index import OrderedStandInIndex
+from stand_in_index import OrderedStandInIndex, UnscopedStandInIndex
 
 from docretriever.cli import main
 from docretriever.errors import InvalidInputError
@@ -90,9 +90,10 @@ def test_the_fast_path_stays_within_the_documents(library, docs: Path, monkeypat
     assert [(h.doc_id, h.page) for h in fast] == [(h.doc_id, h.page) for h in exact]
 
 
-def test_the_first_stage_looks_deeper_when_the_scope_is_a_small_part_of_the_library() -> None:
+def test_the_first_stage_ranks_only_the_pages_in_scope() -> None:
     """Within pages 0-9 and 500-999, the best (the highest ids) lie past the first 400 pages
-    the first stage would hand on for the whole library: it must look past them."""
+    the first stage would hand on for the whole library: it must survey the scope's own pages.
+    The negative control, a first stage that ignores the scope, returns pages 0-9 among them."""
     within = set(range(10)) | set(range(500, 1000))
 
     def rows_of(page_id: int) -> np.ndarray:
@@ -101,6 +102,27 @@ def test_the_first_stage_looks_deeper_when_the_scope_is_a_small_part_of_the_libr
     query = np.ones((1, 4), dtype=np.float32)
     ranked = ranking.two_stage_top_k(query, within, OrderedStandInIndex(1000), rows_of, 10)  # type: ignore[arg-type]
     assert len(ranked) == 10 and all(page_id >= 500 for page_id, _ in ranked)
+    unscoped = ranking.two_stage_top_k(query, within, UnscopedStandInIndex(1000), rows_of, 10)  # type: ignore[arg-type]
+    assert any(page_id < 500 for page_id, _ in unscoped)
+
+
+def test_the_codebook_survey_returns_only_pages_in_scope(monkeypatch) -> None:
+    """A real candidate index, trained: the scoped survey hands on ``count`` pages of the scope
+    (not fewer because the rest of the library scored higher), the same ones, in the same order,
+    as the unscoped survey of every page filtered to the scope."""
+    monkeypatch.setattr(candidates, "CODEBOOK_MIN_PAGES", 50)
+    rng = np.random.default_rng(3)
+    index = candidates.CandidateIndex(Path("/nonexistent/index"), 16)
+    for page_id in range(300):
+        cells = rng.standard_normal((24, 16)).astype(np.float32)
+        index.add_page(page_id, cells / np.linalg.norm(cells, axis=1, keepdims=True), (4, 6))
+    assert index.codebook_size > 0
+    query = rng.standard_normal((5, 16)).astype(np.float32)
+    scope = set(range(0, 300, 7))
+    everything = index.survey(query, 300)
+    assert index.survey(query, 20, only=scope) == [p for p in everything if p in scope][:20]
+    assert len(index.survey(query, 1000, only=scope)) == len(scope)
+    assert index.survey(query, 10, only=set()) == []
 
 
 def test_qdrant_searches_within_documents(docs: Path, tiny_embedder) -> None:

@@ -16,7 +16,7 @@ import io
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -203,25 +203,41 @@ class CandidateIndex:
 
     # --- searching ---------------------------------------------------------------------------
 
-    def survey(self, query: np.ndarray, count: int, probes: int = PROBED_CODES) -> list[int]:
+    def survey(
+        self,
+        query: np.ndarray,
+        count: int,
+        probes: int = PROBED_CODES,
+        only: Collection[int] | None = None,
+    ) -> list[int]:
         """Stage one: the ``count`` most promising pages for a query, best first, looking up
         ``probes`` nearest codes per query token.
 
-        ``query`` is float32, shape (n_tokens, dim). Every page held is returned (in no
-        particular order) while the library is too small for a codebook.
+        ``query`` is float32, shape (n_tokens, dim). ``only``, when given, is the pages that may
+        be returned (a search within some documents): the others are left out before the best
+        ``count`` are chosen, so a scope of any size gets ``count`` of its own pages (never fewer
+        because the rest of the library scored higher). Every page held (of ``only``) is returned,
+        in no particular order, while the library is too small for a codebook.
         """
         with self._lock:
             if self._codebook is None or self._lists is None:
-                return list(self._pooled)
+                return [p for p in self._pooled if only is None or p in only]
             codes, similarities = self._codebook.nearest(query, probes)
             scores = self._lists.scores(codes, similarities, self._slots_used)
             slot_pages = self._slot_pages[: self._slots_used].copy()
+            if only is not None:
+                allowed = np.zeros(len(scores), dtype=bool)
+                slots = [self._slot_of[p] for p in only if p in self._slot_of]
+                allowed[np.asarray(slots, dtype=np.int64)] = True
+                scores[~allowed] = -np.inf
         scores[slot_pages < 0] = -np.inf
-        count = min(count, len(self._pooled))
+        count = min(count, len(self._pooled) if only is None else len(only))
+        if count <= 0:
+            return []
         best = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
         # Ties broken by page id, so that the order does not depend on how slots were numbered.
         best = best[np.lexsort((slot_pages[best], -scores[best]))]
-        return [int(p) for p in slot_pages[best] if p >= 0]
+        return [int(p) for p, s in zip(slot_pages[best], scores[best], strict=True) if p >= 0 and s > -np.inf]
 
     def pooled_scores(self, query: np.ndarray, page_ids: Sequence[int]) -> np.ndarray:
         """Stage two: MaxSim of the query against each page's centroids.

@@ -117,9 +117,11 @@ def fast_path_stages(
         candidates = list(page_ids)
     else:
         # ``page_ids`` may be some documents of a larger library (a search within them): stage
-        # one then looks deeper by as much, so that about ``survey`` of their pages come out.
-        deeper = max(1.0, len(index) / len(page_ids))
-        surveyed = index.survey(query, int(survey * deeper), probes=PROBED_CODES * widen)
+        # one then ranks only their pages, so that ``survey`` of them come out however small a
+        # part of the library they are (an exhaustive score of a mid-sized scope would cost as
+        # much as searching a library of its size without an index).
+        only = page_ids if len(page_ids) < len(index) else None
+        surveyed = index.survey(query, survey, probes=PROBED_CODES * widen, only=only)
         candidates = [p for p in surveyed if p in page_ids][:survey]
     scores = index.pooled_scores(query, candidates)
     order = np.argsort(-scores, kind="stable")[: rerank * (RERANK_MOST_TIMES if rows_in else 1)]
