@@ -117,10 +117,17 @@ def test_a_syncs_report_reads_as_changes_file_by_file() -> None:
             FileOutcome("/d/b/moved.pdf", "moved", "aaaa00000004", 1, "Found again; it was at /d/moved.pdf."),
             FileOutcome("/d/deleted.pdf", "missing", "aaaa00000005", 4, "kept"),
             FileOutcome("/d/broken.pdf", "failed", "aaaa00000006", 0, "The file is damaged."),
+            FileOutcome("/d/saved-as.pdf", "skipped", "aaaa00000003", 1),  # now holds another's bytes
         ],
         unreachable=[("/media/usb", "the drive is not connected")],
     )
-    known = {"/d/edited.pdf", "/d/touched.pdf", "/d/moved.pdf", "/d/deleted.pdf"}
+    known = {
+        "/d/edited.pdf": "bbbb00000002",
+        "/d/touched.pdf": "aaaa00000003",
+        "/d/moved.pdf": "aaaa00000004",
+        "/d/deleted.pdf": "aaaa00000005",
+        "/d/saved-as.pdf": "bbbb00000007",
+    }
     changes = [(change.kind, change.path, change.pages) for change in changes_of(report, known)]
     assert changes == [
         ("added", "/d/new.pdf", 3),
@@ -129,6 +136,7 @@ def test_a_syncs_report_reads_as_changes_file_by_file() -> None:
         ("moved", "/d/b/moved.pdf", 1),
         ("missing", "/d/deleted.pdf", 4),
         ("failed", "/d/broken.pdf", 0),
+        ("changed", "/d/saved-as.pdf", 1),
         ("unavailable", "/media/usb", 0),
     ]
 

@@ -34,30 +34,35 @@ def document_folders(documents: Sequence[Document]) -> list[str]:
 def sync_changed_paths(
     documents: Sequence[Document], add: Callable[[list[str]], AddReport], paths: Sequence[str]
 ) -> AddReport:
-    """Add the ``paths`` that exist (with ``add``), then report the documents (``documents``, as
-    they were before) that had a path at or under a gone one and have none here now: "moved"
-    when the add found their bytes at a new place, else "missing" (kept, as they were)."""
+    """Add the ``paths`` that exist (with ``add``), then tell what that means for the documents
+    (``documents``, as they were before): one found at a new place while a place it had is gone
+    "moved" (its paths keep the old one, as every Qdrant document keeps its paths); one with a
+    path at or under a gone one and none here now "missing" (kept as it is)."""
     here = [path for path in paths if os.path.exists(path)]
     gone = [path for path in paths if path not in here]
     report = add(here) if here else AddReport()
-    if not gone:
-        return report
-
-    def under_gone(path: str) -> str | None:
-        return next((g for g in gone if path == g or path.startswith(g.rstrip("/\\") + os.sep)), None)
-
-    left = {document.doc_id: document for document in documents if any(under_gone(p) for p in document.paths)}
+    before = {document.doc_id: document for document in documents}
+    found = set()
     for number, outcome in enumerate(report.outcomes):
-        document = left.pop(outcome.doc_id or "", None)
-        if document is not None and outcome.status == "skipped":
-            was = next(p for p in document.paths if under_gone(p))
+        document = before.get(outcome.doc_id or "")
+        found.add(outcome.doc_id)
+        if document is None or outcome.status != "skipped" or outcome.path in document.paths:
+            continue
+        was = [path for path in document.paths if not os.path.exists(path)]
+        if was:
             report.outcomes[number] = FileOutcome(
-                outcome.path, "moved", outcome.doc_id, outcome.pages, f"Found again; it was at {was}."
+                outcome.path, "moved", outcome.doc_id, outcome.pages, f"Found again; it was at {was[0]}."
             )
-    for document in left.values():
+
+    def under_gone(path: str) -> bool:
+        return any(path == g or path.startswith(g.rstrip("/\\") + os.sep) for g in gone)
+
+    for document in documents:
+        if document.doc_id in found or not any(under_gone(path) for path in document.paths):
+            continue
         if any(os.path.exists(path) for path in document.paths):
             continue  # still at another of its places here
-        where = next(p for p in document.paths if under_gone(p))
+        where = next(path for path in document.paths if under_gone(path))
         report.outcomes.append(
             FileOutcome(where, "missing", document.doc_id, document.page_count or 0, MISSING_HERE)
         )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from docretriever.errors import Cancelled, InvalidInputError
@@ -24,6 +24,7 @@ ADDED, CHANGED, MOVED, MISSING, FAILED, UNAVAILABLE = (
     "unavailable",
 )
 KINDS = (ADDED, CHANGED, MOVED, MISSING, FAILED, UNAVAILABLE)
+ALREADY_HELD = "Its pages were in the library already; nothing embedded."
 # How often the loop looks at its cancel token while nothing changes, in seconds.
 _CANCEL_LOOK_S = 0.2
 
@@ -51,19 +52,22 @@ class HandledBatch:
     report: AddReport
 
 
-def changes_of(report: AddReport, known: Collection[str]) -> list[Change]:
+def changes_of(report: AddReport, known: Mapping[str, str]) -> list[Change]:
     """The changes a sync of some paths made, file by file; ``known``: every path the library's
-    documents had before it. Files already indexed and unchanged (a file touched, saved
-    unchanged) are left out: nothing happened to them."""
+    documents had before it, with its document's doc id. A file indexed already and unchanged
+    at its path (touched, saved unchanged) is left out: nothing happened to it."""
     changes = []
     for outcome in report.outcomes:
-        kind = {"indexed": CHANGED if outcome.path in known else ADDED}.get(outcome.status, outcome.status)
-        if outcome.status == "skipped":
-            if outcome.path in known:
+        kind = outcome.status
+        if outcome.status in ("indexed", "skipped"):
+            if known.get(outcome.path) == outcome.doc_id and outcome.status == "skipped":
                 continue
-            kind = ADDED  # a copy of a document the library holds: nothing to embed
+            kind = CHANGED if outcome.path in known else ADDED
+        note = outcome.error
+        if outcome.status == "skipped":  # at a new place, or other bytes: pages the library holds
+            note = ALREADY_HELD
         if kind in KINDS:
-            changes.append(Change(kind, outcome.path, outcome.doc_id, outcome.pages, outcome.error))
+            changes.append(Change(kind, outcome.path, outcome.doc_id, outcome.pages, note))
     changes.extend(Change(UNAVAILABLE, folder, note=reason) for folder, reason in report.unreachable)
     return changes
 
@@ -77,7 +81,7 @@ def handle_changes(
     """Sync ``paths`` (settled paths from :class:`FolderWatcher`) and say what happened to each
     file. Runs on the library's writer (call it where writes go: the GUI's serial writer task).
     Raises Cancelled (what was stored is kept) and the library's errors."""
-    known = {path for document in library.documents() for path in document.paths}
+    known = {path: document.doc_id for document in library.documents() for path in document.paths}
     report = library.sync_paths(list(paths), progress, cancel)
     return HandledBatch(changes_of(report, known), report)
 
