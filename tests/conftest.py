@@ -143,6 +143,9 @@ def app_settings(tmp_path: Path):
 
     settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     settings.library = str(tmp_path / "library")
+    # Off unless a test turns it on (tests/test_ui_folder_watch.py): other tests change their
+    # followed folders and expect no ingest they did not start.
+    settings.watch_folders = False
     return settings
 
 

@@ -41,6 +41,10 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
                 return _add(library, args, bar, cancel)
             if args.command == "search":
                 return _search(library, args)
+            if args.command == "watch":
+                from docretriever.cli.watch import run_watch
+
+                return run_watch(library, args, bar, cancel)
             if args.command == "list":
                 return _list(library, args)
             if args.command == "prune":

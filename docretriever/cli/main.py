@@ -13,6 +13,7 @@ from types import FrameType
 from docretriever import __version__
 from docretriever.embedding import model_geometry
 from docretriever.errors import Cancelled, DocRetrieverError
+from docretriever.library.watching.debounce import SETTLE_S
 from docretriever.progress import CancelToken
 
 EXIT_ERROR = 1
@@ -52,6 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         parents=[common],
         help="walk the added folders again: index new and changed files, find moved ones, mark missing ones",
+    )
+
+    watch = commands.add_parser(
+        "watch",
+        parents=[common],
+        help="watch the added folders until Ctrl-C: index new and changed files once written, "
+        "find moved ones, mark deleted ones missing",
+    )
+    watch.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_S,
+        metavar="SECONDS",
+        help=f"how long a file must be left unchanged before it is indexed (default {SETTLE_S:g})",
     )
 
     search = commands.add_parser("search", parents=[common], help="find the pages that match a query")

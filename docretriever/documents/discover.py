@@ -35,6 +35,13 @@ def shown_path(path: str | os.PathLike[str]) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def is_document_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a folder walk takes the file at ``path``, by its name: today a name ending in
+    ``.pdf`` (any case). What a folder watch turns into changes (a file given explicitly is
+    taken whatever its name)."""
+    return os.fspath(path).lower().endswith(".pdf")
+
+
 @dataclass
 class Discovery:
     """PDF files found, in a stable order, and the given paths that could not be used."""
@@ -96,7 +103,7 @@ def _walk(root: Path, seen_dirs: set[Path]) -> list[Path]:
             try:
                 if entry.is_dir():
                     subfolders.append(Path(entry.path))
-                elif entry.is_file() and entry.name.lower().endswith(".pdf"):
+                elif entry.is_file() and is_document_file(entry.name):
                     files.append(Path(entry.path))
             except OSError:
                 continue

@@ -84,6 +84,21 @@ class Library(ABC):
         paths = sorted({path for document in self.documents() for path in document.paths})
         return self.add(paths, progress, cancel)
 
+    def followed_folders(self) -> list[str]:
+        """The folders (or files) a watch watches, as absolute paths of this computer, whether
+        they exist now or not (:mod:`~docretriever.library.watching`)."""
+        raise NotImplementedError
+
+    def sync_paths(
+        self,
+        paths: Sequence[str],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        """:meth:`sync` for these paths only (absolute files or folders that appeared, changed
+        or went away), as a sync treats them. Raises Cancelled (keeping what was stored)."""
+        raise NotImplementedError
+
     def documents_under(self, folder: str) -> list[Document]:
         """Documents every path of which lies in ``folder`` (an absolute or ~ path)."""
         absolute = os.path.abspath(os.path.expanduser(folder))

@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
             return
         if "remember_searches" in dialog.changed and dialog.remember_searches is not None:
             watch.set_remembering(dialog.remember_searches)
+        self.session.folder_watch.apply()  # the switch "Watch added folders for changes"
         if not dialog.needs_reopen:
             return
         if self.session.ingesting:

@@ -60,7 +60,7 @@ class PreferencesDialog(QDialog):
     pooling of new libraries.
 
     OK validates and writes the settings; afterwards ``changed`` names what differs from before
-    ("model", "device", "library", "token_pooling", "remember_searches") and ``needs_reopen``
+    ("model", "device", "library", "token_pooling", "remember_searches", "watch_folders") and ``needs_reopen``
     says whether the library must be opened again for the change to take effect.
 
     ``remember_searches`` is whether the library remembers the searches (kept in the library,
@@ -125,6 +125,14 @@ class PreferencesDialog(QDialog):
             else "Only a library on this computer remembers searches."
         )
 
+        self.watch_check = QCheckBox("Watch added folders for changes")
+        self.watch_check.setChecked(settings.watch_folders)
+        self.watch_check.setToolTip(
+            "While DocRetriever runs, files put into the folders you added are indexed once they are "
+            "written, edited ones indexed again, moved ones found, and deleted ones marked missing "
+            "(kept, still searchable), as Sync would."
+        )
+
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setStyleSheet(ERROR_STYLE)
@@ -137,6 +145,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Qdrant API key:", self.api_key_edit)
         form.addRow("Token pooling (new libraries):", self.pooling_combo)
         form.addRow("", self.remember_check)
+        form.addRow("", self.watch_check)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -164,7 +173,7 @@ class PreferencesDialog(QDialog):
     def needs_reopen(self) -> bool:
         """True when the library must be reopened: another folder, another model, or the model
         on another device (the loaded model stays on the device it was loaded on)."""
-        return bool(self.changed - {"remember_searches"})  # the library applies that one as it is
+        return bool(self.changed - {"remember_searches", "watch_folders"})  # applied as it is
 
     def accept(self) -> None:
         """Validate the fields, write what changed to the settings, then close."""
@@ -197,6 +206,9 @@ class PreferencesDialog(QDialog):
         if self.remember_searches is not None and self.remember_check.isChecked() != self.remember_searches:
             changed.add("remember_searches")
             self.remember_searches = self.remember_check.isChecked()
+        if self.watch_check.isChecked() != self.settings.watch_folders:
+            changed.add("watch_folders")
+            self.settings.watch_folders = self.watch_check.isChecked()
         self.settings.sync()
         self.changed = frozenset(changed)
         super().accept()

@@ -22,6 +22,7 @@ from docretriever.highlight import draw_highlights
 from docretriever.library import AddReport, Hit, Library, open_library
 from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever.vocabulary import Document
+from docretriever_ui.folder_watch import FolderWatch
 from docretriever_ui.images import to_qimage
 from docretriever_ui.recall_watch import RecallWatcher
 from docretriever_ui.settings import AppSettings
@@ -101,6 +102,9 @@ class LibrarySession(QObject):
             failed=self.failed.emit,
         )
         self.ingest_started.connect(self.recall_watch.pause)
+        self.folder_watch = FolderWatch(
+            settings, lambda: self.library, self.start_ingest, self.documents_changed, self
+        )
 
     # --- the library -------------------------------------------------------------------------
 
@@ -145,6 +149,7 @@ class LibrarySession(QObject):
     def close(self) -> None:
         """Stop what can be stopped and release the library; never blocks for long. A task that
         cannot stop in time (a model still loading) keeps the library until the process ends."""
+        self.folder_watch.stop()
         self.cancel_ingest()
         self.recall_watch.pause()
         if self._model_load is not None:
@@ -238,15 +243,15 @@ class LibrarySession(QObject):
             library = self.library
             return library.add(list(paths), progress, cancel, passwords=given, remember_passwords=remember)
 
-        return self._start_ingest(work)
+        return self.start_ingest(work)
 
     def sync(self) -> TaskHandle:
         """Follow the files on disk (in the background): index new and edited files, find moved
         ones, mark those no longer there as missing (kept until :meth:`prune`)."""
-        return self._start_ingest(lambda progress, cancel: self.library.sync(progress, cancel))
+        return self.start_ingest(lambda progress, cancel: self.library.sync(progress, cancel))
 
     def reindex(self, doc_id: str) -> TaskHandle:
-        return self._start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
+        return self.start_ingest(lambda progress, cancel: self.library.reindex(doc_id, progress, cancel))
 
     def finish_indexing(self, doc_ids: Sequence[str]) -> TaskHandle:
         """Finish documents whose indexing stopped before their last page (pending after a
@@ -262,14 +267,15 @@ class LibrarySession(QObject):
             ]
             return self.library.add(paths, progress, cancel)
 
-        return self._start_ingest(work)
+        return self.start_ingest(work)
 
     def cancel_ingest(self) -> None:
         """Stop the running add or re-index and drop the queued ones (they stop at once)."""
         for handle in self._ingests:
             handle.cancel()
 
-    def _start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
+    def start_ingest(self, work: Callable[[ProgressCallback, CancelToken], AddReport]) -> TaskHandle:
+        """Queue ``work`` (an add, a sync...) on the serial writer, reported as every ingest."""
         self._needs_model()
         handle = self.runner.write(
             work,

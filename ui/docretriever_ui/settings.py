@@ -89,6 +89,15 @@ class AppSettings:
         self.store.setValue("library/qdrant_api_key", value)
 
     @property
+    def watch_folders(self) -> bool:
+        """Whether the folders added to the library are watched for changes while the app runs."""
+        return self._text("library/watch_folders", "true") != "false"
+
+    @watch_folders.setter
+    def watch_folders(self, value: bool) -> None:
+        self.store.setValue("library/watch_folders", "true" if value else "false")
+
+    @property
     def result_thumbnail_width(self) -> int:
         """The width of the result cards' thumbnails, in logical pixels (the size slider)."""
         try:

@@ -32,7 +32,7 @@ from docretriever.library.local.follow import (
 )
 from docretriever.library.local.recall_record import last_recall, stage_widening
 from docretriever.library.local.sink import LocalSink
-from docretriever.library.local.store import LocalPageStore
+from docretriever.library.local.watched import WatchedPages
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
@@ -41,7 +41,7 @@ from docretriever.storage.vectors import MissingVectorsError
 from docretriever.vocabulary import MISSING, UNAVAILABLE, AddReport, CompactReport, Document, LibraryInfo
 
 
-class LocalLibrary(LocalPageStore):
+class LocalLibrary(WatchedPages):
     """A library in ``folder`` (created if missing, unless ``create`` is False). The model in
     ``model`` is loaded on first use (``add`` or ``search``), or pass a ready ``embedder``
     (tests, the GUI's shared model). ``renderer`` replaces the default render workers.

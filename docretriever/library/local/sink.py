@@ -38,13 +38,18 @@ SAVE_EVERY_PAGES = 256
 class LocalSink:
     """The ingest sink of the local library ``pages`` (writer lock held by the caller for the
     whole run). ``syncing``: the paths are the followed folders themselves (a sync), not new
-    ones to follow. ``reuse``: pages whose picture is stored already reuse its vectors (see
+    ones to follow. ``follow``: the paths walked are followed from now on (False for changes a
+    watch saw inside followed folders: each file must not become a followed path). ``reuse``:
+    pages whose picture is stored already reuse its vectors (see
     :mod:`~docretriever.library.local.page_reuse`); a re-index, asked to embed again, says no."""
 
-    def __init__(self, pages: LocalPageStore, *, syncing: bool = False, reuse: bool = True) -> None:
+    def __init__(
+        self, pages: LocalPageStore, *, syncing: bool = False, follow: bool = True, reuse: bool = True
+    ) -> None:
         self.library = pages
         self.catalog = pages.catalog
         self.syncing = syncing
+        self.follow = follow
         self._reuse = ReuseFinder(pages.catalog, reuse)
         self._walked: list[str] = []
         self._taken_back: list[str] = []
@@ -105,7 +110,8 @@ class LocalSink:
         for document_id in sorted(self._replaced):
             if not catalog.has_paths(document_id):  # its bytes are nowhere now: an old version
                 self.library.forget(catalog.document(document_id))
-        remember_roots(catalog, self._walked)
+        if self.follow:
+            remember_roots(catalog, self._walked)
         drop_empty_roots(catalog)  # a renamed folder added under its new name: the old one goes
 
     def mark_pending(self, document: Document) -> None:

@@ -25,6 +25,7 @@ from docretriever.errors import InvalidInputError, LibraryError
 from docretriever.library.base import EmbeddingLibrary, single_match
 from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_files
+from docretriever.library.qdrant.follow import document_folders, sync_changed_paths
 from docretriever.library.qdrant.location import QdrantLocation
 from docretriever.library.qdrant.schema import ORIGINAL, POOLED
 from docretriever.library.qdrant.sink import QdrantSink
@@ -279,6 +280,20 @@ class QdrantLibrary(EmbeddingLibrary):
             {path for document in self.documents() for path in document.paths if os.path.exists(path)}
         )
         return self.add(paths, progress, cancel)
+
+    def followed_folders(self) -> list[str]:
+        """The folders that hold the library's documents (a Qdrant library records no followed
+        folders: see :mod:`~docretriever.library.qdrant.follow`)."""
+        return document_folders(self.documents())
+
+    def sync_paths(
+        self,
+        paths: Sequence[str],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AddReport:
+        """See :meth:`Library.sync_paths` and :mod:`~docretriever.library.qdrant.follow`."""
+        return sync_changed_paths(self.documents(), lambda here: self.add(here, progress, cancel), paths)
 
     def compact(
         self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
