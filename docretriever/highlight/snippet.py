@@ -18,8 +18,9 @@ from docretriever.documents.words import PageWord
 SNIPPET_CHARS = 200
 ELLIPSIS = "…"
 # A word counts as under the region when its centre lies in it, or when at least this share of
-# its box does (a long word whose centre falls just outside).
-OVERLAP_SHARE = 0.5
+# its box does: a long word whose centre falls just outside. (At a half or more the centre rule
+# alone would decide: a box covering half of a word's width or height holds its centre line.)
+OVERLAP_SHARE = 0.4
 
 Box = tuple[float, float, float, float]
 
