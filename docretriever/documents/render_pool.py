@@ -234,7 +234,9 @@ class RenderPool:
             _Task(position, ("words", str(path), info, password), _page_of(info, path), timeout_s=timeout_s)
             for position, (path, info, password) in enumerate(pages)
         ]
-        results: list[WordList | DocRetrieverError] = self._run(tasks, workers=self.size)
+        # One worker: a page's words take milliseconds, and starting more (each loads MuPDF) would
+        # cost a search more than it saves.
+        results: list[WordList | DocRetrieverError] = self._run(tasks, workers=1)
         return results
 
     @staticmethod

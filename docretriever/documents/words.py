@@ -44,6 +44,7 @@ class PageWord:
 
     @property
     def order(self) -> tuple[int, int, int]:
+        """Its place in reading order: (block, line, word number)."""
         return (self.block, self.line, self.word)
 
 

@@ -24,6 +24,7 @@ SnippetKey = tuple[str, int, str]  # (doc id, page, query): a hit's best match d
 
 
 def snippet_key(hit: Hit) -> SnippetKey:
+    """What a snippet is kept under: the same page found by another query has another one."""
     return hit.doc_id, hit.page, hit.query.text
 
 
