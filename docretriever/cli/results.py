@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from docretriever.errors import DocRetrieverError, InvalidInputError
 from docretriever.highlight import draw_highlights
+from docretriever.highlight.snippet import shorten
 from docretriever.library import Hit, Library
 from docretriever.library.hits import page_name
 
 # Pages written by --highlight-dir: about 150 dpi for a Letter page.
 HIGHLIGHT_PIXELS = 1275 * 1650
+# A hit's snippet is printed on a line of its own under it, indented past the rank and score.
+SNIPPET_COLUMNS = 100
+SNIPPET_INDENT = " " * 5
 
 
 def print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> int:
@@ -22,12 +27,15 @@ def print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> i
     images: dict[int, str] = {}
     if args.highlight_dir:
         images = _write_highlights(library, hits, Path(args.highlight_dir))
+    # The page's own text under each hit's best region (None: no text layer, or no file here).
+    snippets = library.snippets(hits)
     if args.json:
         # Every path of each hit's document (the same bytes under several names), not only the one shown.
         paths = {document.doc_id: document.paths for document in library.documents()} if hits else {}
         rows = []
-        for hit in hits:
+        for hit, snippet in zip(hits, snippets, strict=True):
             row = hit.as_dict(paths.get(hit.doc_id))
+            row["snippet"] = snippet
             if hit.rank in images:
                 row["image"] = images[hit.rank]
             rows.append(row)
@@ -37,7 +45,9 @@ def print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> i
         print("No indexed page in the documents searched in.")
     elif not hits:
         print("No indexed pages yet: add PDFs with `docretriever add PATH`.")
-    for hit in hits:
+    # A snippet's line fits the terminal (or ~100 columns when the output is not one).
+    width = min(shutil.get_terminal_size((SNIPPET_COLUMNS + 1, 24)).columns - 1, SNIPPET_COLUMNS)
+    for hit, snippet in zip(hits, snippets, strict=True):
         # "p. 92 (95/117)": the number printed on the page, then where it is in the file.
         line = f"{hit.rank:>3}. {hit.score:8.3f}  {Path(hit.path).name}  {page_name(hit)}  [{hit.doc_id}]"
         if hit.unavailable:
@@ -47,6 +57,8 @@ def print_hits(library: Library, hits: list[Hit], args: argparse.Namespace) -> i
         if hit.rank in images:
             line += f"  -> {images[hit.rank]}"
         print(line)
+        if snippet:
+            print(SNIPPET_INDENT + shorten(snippet, max(20, width - len(SNIPPET_INDENT))))
     return 0
 
 

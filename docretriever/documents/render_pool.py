@@ -29,6 +29,7 @@ from PIL import Image
 from docretriever.documents.pdf import PageInfo, PageList
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_worker import ERROR_KINDS
+from docretriever.documents.words import WordList
 from docretriever.documents.worker_protocol import MalformedMessage, decode_reply, read_frame, write_request
 from docretriever.errors import DocRetrieverError, DocumentError, PageError
 
@@ -37,6 +38,8 @@ from docretriever.errors import DocRetrieverError, DocumentError, PageError
 RENDER_TIMEOUT_S = 60.0
 # Address space per worker: far above what a 1-2 megapixel render needs, far below the machine.
 RENDER_MEMORY_BYTES = 4 << 30
+# Reading a page's words takes milliseconds; a search waits for them, so a stuck page is given up sooner.
+WORDS_TIMEOUT_S = 10.0
 # A second try on a fresh worker, then the request fails.
 _ATTEMPTS = 2
 
@@ -134,6 +137,10 @@ class _Task:
     size: tuple[int, int] | None = None  # a render's size asked for: the reply's image must be it
     attempts: int = 0
     started: float = field(default=0.0)
+    timeout_s: float | None = None  # the pool's when None
+
+    def deadline(self, pool_timeout_s: float) -> float:
+        return self.started + (pool_timeout_s if self.timeout_s is None else self.timeout_s)
 
 
 class RenderPool:
@@ -213,6 +220,25 @@ class RenderPool:
             results[slot] = self._rendered(result)
         return [result for result in results if result is not None]
 
+    def words(
+        self, pages: Sequence[tuple[Path, PageInfo, str | None]], *, timeout_s: float = WORDS_TIMEOUT_S
+    ) -> list[WordList | DocRetrieverError]:
+        """The words of each (path, page, password) in ``pages`` (its own text layer, never OCR;
+        boxes on the page as displayed, see :func:`~docretriever.documents.words.read_page_words`),
+        read in the workers, in the given order; give a document's pages one after another (a
+        worker keeps the last file open). Each item is the page's :class:`WordList` (empty: no
+        text layer) or the error saying why it could not be read: :class:`EncryptedDocumentError`
+        when the file needs a password and none (or a wrong one) was given, :class:`DocumentError`
+        when it cannot be opened, :class:`PageError` otherwise (a crash, ``timeout_s`` passed)."""
+        tasks = [
+            _Task(position, ("words", str(path), info, password), _page_of(info, path), timeout_s=timeout_s)
+            for position, (path, info, password) in enumerate(pages)
+        ]
+        # One worker: a page's words take milliseconds, and starting more (each loads MuPDF) would
+        # cost a search more than it saves.
+        results: list[WordList | DocRetrieverError] = self._run(tasks, workers=1)
+        return results
+
     @staticmethod
     def _rendered(result: Any) -> RenderedPage | PageError:
         """A render task's outcome as :meth:`render` returns it."""
@@ -243,16 +269,16 @@ class RenderPool:
                     self._retry_or_fail(task, waiting, results, "the renderer stopped")
             if not running:
                 continue
-            deadline = min(t.started for t in running.values()) + self.timeout_s
+            deadline = min(t.deadline(self.timeout_s) for t in running.values())
             try:
                 number, message = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 now = time.monotonic()
                 for number, task in list(running.items()):
-                    if now - task.started >= self.timeout_s:
+                    if now >= task.deadline(self.timeout_s):
                         self._replace(number)
                         del running[number]
-                        reason = f"it took longer than {self.timeout_s:g} s"
+                        reason = f"it took longer than {task.deadline(self.timeout_s) - task.started:g} s"
                         self._retry_or_fail(task, waiting, results, reason)
                 continue
             if number not in running:  # a reply from a worker already replaced
@@ -283,8 +309,9 @@ class RenderPool:
             return
         opening = task.request[0] == "inspect"
         error_type = DocumentError if opening else PageError
+        verb = {"inspect": "open", "words": "read the text of"}.get(str(task.request[0]), "render")
         results[task.position] = error_type(
-            f"Could not {'open' if opening else 'render'} {task.what}: {reason} (tried twice).",
+            f"Could not {verb} {task.what}: {reason} (tried twice).",
             details=f"request {task.request[0]!r}, {task.attempts} attempts",
         )
 

@@ -10,7 +10,8 @@ taken over by a hostile file cannot run code in the app).
 
 Requests: ``("inspect", path, password)`` → the page infos; ``("render", path, PageInfo,
 (width, height), password)`` → (mode, (width, height), pixel bytes, width_pt, height_pt,
-renderer), the image exactly the size asked for;
+renderer), the image exactly the size asked for; ``("words", path, PageInfo, password)`` → the
+page's words (its own text layer, never OCR) with their boxes on the page as displayed;
 ``password`` opens a PDF that needs one (None: no password). Replies are ``("ok", payload)`` or
 ``("error", kind, message, details)`` with kind one of ``ERROR_KINDS``. Passwords travel over the
 pipe only: never in a command line, a message or a log.
@@ -89,6 +90,12 @@ class _Worker:
             page = render_page(Path(path), document, info, size)
             image = page.image
             return image.mode, image.size, image.tobytes(), page.width_pt, page.height_pt, page.renderer
+        if request[0] == "words":
+            from docretriever.documents.words import read_page_words
+
+            _, path, info, password = request
+            # A file that needs a password says so (its kind travels): the app then sends the one it knows.
+            return read_page_words(self._document(path, password), info)
         raise ValueError(f"unknown request {request[0]!r}")
 
 

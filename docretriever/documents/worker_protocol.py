@@ -6,10 +6,11 @@ length: u32> <header: UTF-8 JSON object> <blob: raw bytes>``; lengths are checke
 before anything is read, and every reply is checked field by field (:func:`decode_reply`), so a
 malformed reply is an error for that request, never code run in the app's process.
 
-Requests: ``("inspect", path, password)`` and ``("render", path, PageInfo, (width, height),
-password)``, the size in pixels chosen by the app (the model's render size, or a display size).
-Replies: ``("ok", PageList)`` for inspect, ``("ok", (mode, (width, height), pixel
-bytes, width_pt, height_pt, renderer))`` for render, ``("error", kind, message, details)``.
+Requests: ``("inspect", path, password)``, ``("render", path, PageInfo, (width, height),
+password)``, the size in pixels chosen by the app (the model's render size, or a display size),
+and ``("words", path, PageInfo, password)``. Replies: ``("ok", PageList)`` for inspect,
+``("ok", (mode, (width, height), pixel bytes, width_pt, height_pt, renderer))`` for render,
+``("ok", WordList)`` for words, ``("error", kind, message, details)``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import struct
 from typing import IO, Any
 
 from docretriever.documents.pdf import PageInfo, PageList
+from docretriever.documents.words import MAX_WORD_CHARS, MAX_WORDS, PageWord, WordList
 
 _FRAME = struct.Struct("<QI")
 # A header is a few hundred bytes (a page list: about 100 bytes a page); the blob is one
@@ -120,9 +122,35 @@ def _pixel_size(value: Any, what: str) -> tuple[int, int]:
     return width, height
 
 
+def _words(fields: Any) -> WordList:
+    """A page's words from the worker: each [x0, y0, x1, y1, text, block, line, word], the box
+    four finite numbers, the numbers whole and not negative; at most MAX_WORDS of them."""
+    rows = _typed(fields, list, "the words")
+    if len(rows) > MAX_WORDS:
+        raise MalformedMessage("more words than a page may have")
+    words = WordList()
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 8:
+            raise MalformedMessage("a word is not a box, a text and its place")
+        x0, y0, x1, y1 = (float(_typed(v, (int, float), "a word's box")) for v in row[:4])
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            raise MalformedMessage("a word's box is not finite")
+        text = _text(row[4], "a word")
+        if len(text) > MAX_WORD_CHARS:
+            raise MalformedMessage("a word is longer than a word may be")
+        block, line, number = (_typed(v, int, "a word's place") for v in row[5:])
+        if min(block, line, number) < 0:
+            raise MalformedMessage("a word's place is negative")
+        words.append(PageWord(x0, y0, x1, y1, text, block, line, number))
+    return words
+
+
 def write_request(stream: IO[bytes], request: tuple[Any, ...]) -> None:
     if request[0] == "inspect":
         write_frame(stream, {"op": "inspect", "path": request[1], "password": request[2]})
+    elif request[0] == "words":
+        _, path, info, password = request
+        write_frame(stream, {"op": "words", "path": path, "page": _page(info), "password": password})
     else:
         _, path, info, size, password = request
         header = {"op": "render", "path": path, "page": _page(info), "size": list(size)}
@@ -141,6 +169,8 @@ def read_request(stream: IO[bytes]) -> tuple[Any, ...]:
         page = _page_info(header["page"])
         size = _pixel_size(header.get("size"), "the size asked for")
         return ("render", header["path"], page, size, header["password"])
+    if header.get("op") == "words":
+        return ("words", header["path"], _page_info(header["page"]), header["password"])
     raise MalformedMessage(f"unknown request {header.get('op')!r}")
 
 
@@ -148,6 +178,9 @@ def write_reply(stream: IO[bytes], reply: tuple[Any, ...]) -> None:
     if reply[0] == "error":
         _, kind, message, details = reply
         write_frame(stream, {"status": "error", "kind": kind, "message": message, "details": details})
+    elif isinstance(reply[1], WordList):
+        rows = [[w.x0, w.y0, w.x1, w.y1, w.text, w.block, w.line, w.word] for w in reply[1]]
+        write_frame(stream, {"status": "ok", "words": rows})
     elif isinstance(reply[1], list):
         pages = reply[1]
         note = getattr(pages, "note", None)
@@ -165,10 +198,10 @@ def decode_reply(
     request: str,
     size: tuple[int, int] | None = None,
 ) -> tuple[Any, ...]:
-    """A reply to a ``request`` ("inspect" or "render") as the pool uses it, every field checked:
-    an inspect gets a page list, a render an RGB image (of ``size`` (width, height) pixels, the
-    size asked for, when given). Raises :class:`MalformedMessage` for anything else, whatever is
-    wrong with it."""
+    """A reply to a ``request`` ("inspect", "render" or "words") as the pool uses it, every field
+    checked: an inspect gets a page list, words a :class:`WordList`, a render an RGB image (of
+    ``size`` (width, height) pixels, the size asked for, when given). Raises
+    :class:`MalformedMessage` for anything else, whatever is wrong with it."""
     try:
         return _decode_reply(header, blob, error_kinds, request, size)
     except MalformedMessage:
@@ -197,6 +230,10 @@ def _decode_reply(
         note = header.get("note")
         pages.note = None if note is None else _text(note, "the page list's note")
         return ("ok", pages)
+    if request == "words":
+        if "words" not in header:
+            raise MalformedMessage("words asked for and not given")
+        return ("ok", _words(header["words"]))
     image = _typed(header.get("image"), dict, "the image")
     mode, size = image.get("mode"), image.get("size")
     if mode != "RGB" or not isinstance(size, list) or len(size) != 2:

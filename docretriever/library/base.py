@@ -30,7 +30,9 @@ from docretriever.embedding import (
 )
 from docretriever.embedding.base import ModelIdentity
 from docretriever.errors import InvalidInputError, ModelMismatchError
+from docretriever.highlight.snippet import SNIPPET_CHARS
 from docretriever.library.hits import Hit
+from docretriever.library.snippets import SnippetReading
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.vocabulary import MISSING, AddReport, CompactReport, Document, LibraryInfo
 
@@ -161,6 +163,11 @@ class Library(ABC):
         :func:`~docretriever.library.scope.resolve_scope` for paths and folders)."""
 
     @abstractmethod
+    def snippets(self, hits: Sequence[Hit], max_chars: int = SNIPPET_CHARS) -> list[str | None]:
+        """For each hit, the words of its page's own text layer under its best region, or None
+        (no text layer, file not reachable now); never raises. See :class:`SnippetReading`."""
+
+    @abstractmethod
     def documents(self) -> list[Document]:
         """Every document, in the order they were added."""
 
@@ -209,10 +216,10 @@ class Library(ABC):
         self.close()
 
 
-class EmbeddingLibrary(Library):
+class EmbeddingLibrary(SnippetReading, Library):
     """What every back end shares: the model, loaded once on first use (or given ready), the
-    render worker processes, the passwords of files that need one, and the check that a
-    library keeps to one model."""
+    render worker processes, the passwords of files that need one, the check that a library
+    keeps to one model, and hits' text snippets (:class:`SnippetReading`)."""
 
     def _set_up_model(
         self,

@@ -1,5 +1,6 @@
-"""How a result looks: the card (page thumbnail, file name, page, relevance bar), a document's
-header when results are grouped, and the "more pages" card; and the thumbnail tiles themselves.
+"""How a result looks: the card (page thumbnail, file name, page, relevance bar, and the page's
+own words under its best match when they have arrived), a document's header when results are
+grouped, and the "more pages" card; and the thumbnail tiles themselves.
 
 Everything is drawn by :class:`ResultCardDelegate` from the item's data roles, so that:
 
@@ -42,6 +43,8 @@ PAGE_ROLE = Qt.ItemDataRole.UserRole + 15  # cards: "p. 12"
 RELEVANCE_ROLE = Qt.ItemDataRole.UserRole + 16  # cards: score / best score, in [0, 1]
 OPEN_ROLE = Qt.ItemDataRole.UserRole + 17  # headers: expanded; "more" cards: showing all
 HIDDEN_COUNT_ROLE = Qt.ItemDataRole.UserRole + 18  # "more" cards: how many pages they hold back
+# Cards: the words under the best match (str), set when they arrive (results_snippets.py).
+SNIPPET_ROLE = Qt.ItemDataRole.UserRole + 19
 
 MISSING_MARK = "File missing"
 TILE_BACKGROUND = QColor("#f2f2f2")
@@ -146,7 +149,9 @@ class ResultCardDelegate(QStyledItemDelegate):
 
     def card_size(self, metrics: QFontMetrics) -> QSize:
         thumb = thumbnail_size(self.thumbnail_width)
-        text = 2 * metrics.height() + PADDING // 2 if self.show_names else metrics.height()
+        # The snippet's line is always there, so cards keep their size when snippets arrive.
+        lines = 3 if self.show_names else 2
+        text = lines * metrics.height() + (lines - 1) * (PADDING // 2)
         return QSize(thumb.width() + 2 * PADDING, thumb.height() + 3 * PADDING + text)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
@@ -206,6 +211,15 @@ class ResultCardDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(
                 QRectF(bar.x(), bar.y(), max(2.0, bar.width() * share), bar.height()), 2, 2
             )
+        snippet = index.data(SNIPPET_ROLE)
+        if isinstance(snippet, str) and snippet:
+            line.translate(0, metrics.height() + PADDING // 2)
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            font = QFont(option.font)
+            font.setItalic(True)
+            painter.setFont(font)
+            shown = QFontMetrics(font).elidedText(snippet, Qt.TextElideMode.ElideRight, width)
+            painter.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
         self._paint_frame(painter, option, rect)
 
     def _paint_frame(self, painter: QPainter, option: QStyleOptionViewItem, rect: QRect) -> None:

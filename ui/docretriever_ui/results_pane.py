@@ -37,6 +37,7 @@ from docretriever.vocabulary import Document
 from docretriever_ui.results_cards import MAX_THUMBNAIL_WIDTH, MIN_THUMBNAIL_WIDTH, THUMBNAIL_STEP
 from docretriever_ui.results_grid import ResultsGrid
 from docretriever_ui.results_order import SortOrder, empty_hint, summary
+from docretriever_ui.results_snippets import SnippetLoader
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.tasks import TaskError, TaskHandle
 
@@ -71,6 +72,7 @@ class ResultsPane(QWidget):
         super().__init__(parent)
         self.session = session
         self.grid = ResultsGrid(session, self)
+        self.snippets = SnippetLoader(session, self.grid)  # the cards' text, read after they are shown
         self.query: str | None = None  # the query whose results are shown
         self.k = 0  # how many pages that search asked for
         self.capped = False  # it got as many as it asked for: there are more behind them
