@@ -195,9 +195,11 @@ class MainWindow(QMainWindow):
         self.preview.current_changed.connect(self.results.select_hit)
         self.preview.open_requested.connect(self.open_viewer)
         status, within = self.statusBar().showMessage, lambda: self.scope_chip.within
-        more_like = MoreLikeThis(self.results_pane.search, within, self.show_results, self.show_error, status)
-        self.results.more_like_requested.connect(more_like.find_like_hit)
-        self.preview.more_like_requested.connect(more_like.find)
+        self.more_like = MoreLikeThis(
+            self.results_pane.search, within, self.show_results, self.show_error, status
+        )
+        self.results.more_like_requested.connect(self.more_like.find_like_hit)
+        self.preview.more_like_requested.connect(self.more_like.find)
         self.scope_chip.changed.connect(self._scope_changed)
         self.results.open_requested.connect(
             lambda path, page: self._system(system.open_in_pdf_viewer, path, page)
