@@ -166,3 +166,21 @@ def test_search_like_on_the_command_line(docs: Path, tiny_model_dir: Path, tmp_p
         assert main([*common, *arguments]) == 1
         error = capsys.readouterr().err
         assert said in error, (arguments, error)
+
+
+def test_the_shell_finds_pages_like_a_page(
+    docs: Path, tiny_model_dir: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from test_shell import HIT, ScriptedStdin
+
+    common = ["--library", str(tmp_path / "library"), "--model", str(tiny_model_dir), "--device", "cpu"]
+    assert main([*common, "add", str(docs)]) == 0
+    assert main([*common, "search", "--like", f"{docs / SOURCE}:{PAGE}", "-k", "2"]) == 0
+    expected = [line for line in capsys.readouterr().out.splitlines() if HIT.match(line)]
+    lines = (f":like {docs / SOURCE}:{PAGE}", ":like nowhere", "a page of text")
+    monkeypatch.setattr("sys.stdin", ScriptedStdin(*lines))
+    assert main([*common, "shell", "-k", "2"]) == 0
+    out, err = capsys.readouterr()
+    hits = [line for line in out.splitlines() if HIT.match(line)]
+    assert len(expected) == 2 and hits[:2] == expected and len(hits) == 4  # then the text query's
+    assert "error: :like takes DOC:PAGE" in err
