@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from docretriever.cli.like import parse_like
 from docretriever.cli.passwords import ask_for_passwords, check_terminal
 from docretriever.cli.progress_bar import ProgressBar
 from docretriever.cli.results import print_hits
@@ -231,7 +232,20 @@ def _search(library: Library, args: argparse.Namespace) -> int:
     within = None
     if args.within:
         within = [document.doc_id for document in resolve_scope(library, args.within)]
-    hits = library.search(args.query, k=args.k, exact=args.exact, within=within)
+    if args.like is None:
+        if args.query is None:
+            raise InvalidInputError("Give a query, in words, or --like DOC:PAGE for pages like a page.")
+        hits = library.search(args.query, k=args.k, exact=args.exact, within=within)
+        return print_hits(library, hits, args)
+    if args.query is not None:
+        raise InvalidInputError("Give either a query or --like DOC:PAGE, not both.")
+    reference, page = parse_like(args.like)
+    hits = library.search_like(reference, page, k=args.k, exact=args.exact, within=within)
+    if not args.json:
+        if not hits:
+            print("No other indexed page to compare it with.")
+            return 0
+        print(f"{hits[0].query.text}:")  # "Pages like report.pdf, page 4:"
     return print_hits(library, hits, args)
 
 

@@ -70,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     search = commands.add_parser("search", parents=[common], help="find the pages that match a query")
-    search.add_argument("query", help="what to look for, in words")
+    search.add_argument("query", nargs="?", help="what to look for, in words (not with --like)")
+    search.add_argument(
+        "--like",
+        metavar="DOC:PAGE",
+        help="find the pages most like this page instead: a doc id (or a file's path), a colon, "
+        "the page number from 1 (the page itself is left out)",
+    )
     search.add_argument("-k", type=int, default=10, metavar="N", help="number of results (default 10)")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.add_argument("--exact", action="store_true", help="score every page (slower, exhaustive)")

@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+from docretriever.cli.like import parse_like
 from docretriever.cli.progress_bar import ProgressBar
 from docretriever.cli.results import print_hits
 from docretriever.errors import DocRetrieverError, InvalidInputError
@@ -25,7 +26,10 @@ from docretriever.library import Hit, Library
 
 PROMPT = "search> "
 QUIT = frozenset({":q", ":quit", "quit", "exit"})
-HELP = "Type a query. `:k N` sets the number of results, `:q` or Ctrl-D quits, Ctrl-C stops a search."
+HELP = (
+    "Type a query. `:like DOC:PAGE` finds pages like that page, `:k N` sets the number of results, "
+    "`:q` or Ctrl-D quits, Ctrl-C stops a search."
+)
 # How often the main thread looks up from a running search: a Ctrl-C is handled there, and on
 # Windows only between two waits.
 _WAIT_S = 0.1
@@ -99,7 +103,8 @@ class _Session:
             if text.startswith(":"):
                 self._command(text)
             else:
-                self._search(text)
+                k = self.k
+                self._search(lambda: self.library.search(text, k=k))
         except DocRetrieverError as exc:
             if self.debug:
                 traceback.print_exc()
@@ -112,6 +117,11 @@ class _Session:
 
     def _command(self, text: str) -> None:
         name, _, value = text.partition(" ")
+        if name == ":like":
+            reference, page = parse_like(value, ":like")
+            k = self.k
+            self._search(lambda: self.library.search_like(reference, page, k=k))
+            return
         if name != ":k":
             raise InvalidInputError(f"Unknown command {name}. {HELP}")
         if not value.strip():
@@ -125,10 +135,11 @@ class _Session:
             raise InvalidInputError(f"`:k` takes a whole number, 1 or more, not {value.strip()!r}.")
         self.k = k
 
-    def _search(self, query: str) -> None:
+    def _search(self, run: Callable[[], list[Hit]]) -> None:
+        """Run one search (``run``), print its hits and its time."""
         self.wait_for_stopped()
         started = time.perf_counter()
-        search = _Search(self.library, query, self.k)
+        search = _Search(run)
         search.start()
         self._stopped = search  # until it returns: a Ctrl-C while waiting leaves it here
         hits = search.result()
@@ -152,17 +163,15 @@ class _Search(threading.Thread):
     inside the search could stop it halfway through updating the search index; this way the
     search runs to its end unseen, and the shell waits for it before the next one."""
 
-    def __init__(self, library: Library, query: str, k: int) -> None:
+    def __init__(self, run: Callable[[], list[Hit]]) -> None:
         super().__init__(name="docretriever-shell-search", daemon=True)
-        self._library = library
-        self._query = query
-        self._k = k
+        self._run = run
         self._hits: list[Hit] = []
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self._hits = self._library.search(self._query, k=self._k)
+            self._hits = self._run()
         except BaseException as exc:  # handed to the main thread, which raises it there
             self._error = exc
 

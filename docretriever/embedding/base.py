@@ -67,6 +67,10 @@ class QueryEmbedding:
     vectors: np.ndarray
     tokens: tuple[str, ...]
     is_word: np.ndarray  # bool, shape (n_tokens,)
+    # What a fast path's first two stages score with, when not ``vectors``: float32 (n, dim).
+    # A page taken as the query has ~770 rows; its ~96 centroids find the same candidates for
+    # a fraction of the cost, and its rows score the shortlist exactly (library/like.py).
+    coarse: np.ndarray | None = None
 
     def words(self) -> list[tuple[str, np.ndarray]]:
         """The typed words, each with a bool mask of shape (n_tokens,) selecting its tokens.

@@ -12,10 +12,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from docretriever.config import MODEL_ENV
-from docretriever.documents.discover import is_text_path, shown_path
+from docretriever.documents.discover import shown_path
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
@@ -28,20 +28,21 @@ from docretriever.embedding import (
     model_family,
     model_geometry,
 )
-from docretriever.embedding.base import ModelIdentity
+from docretriever.embedding.base import ModelIdentity, QueryEmbedding
 from docretriever.errors import InvalidInputError, ModelMismatchError
 from docretriever.highlight.snippet import SNIPPET_CHARS
 from docretriever.library.hits import Hit
+from docretriever.library.like import PageQuery, without_page
+from docretriever.library.model_refusal import model_mismatch
+
+# Where every back end (and scope.py) has always found it.
+from docretriever.library.references import single_match as single_match
 from docretriever.library.snippets import SnippetReading
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.vocabulary import MISSING, AddReport, CompactReport, Document, LibraryInfo
 
 if TYPE_CHECKING:  # PageInfo's module loads PyMuPDF, which nothing here needs to run
     from docretriever.documents.pdf import PageInfo
-
-
-# A back end's own document type (the local catalog's rows), or the shared one.
-AnyDocument = TypeVar("AnyDocument", bound=Document)
 
 
 class Library(ABC):
@@ -166,6 +167,48 @@ class Library(ABC):
     def snippets(self, hits: Sequence[Hit], max_chars: int = SNIPPET_CHARS) -> list[str | None]:
         """For each hit, the words of its page's own text layer under its best region, or None
         (no text layer, file not reachable now); never raises. See :class:`SnippetReading`."""
+
+    @abstractmethod
+    def search_embedding(
+        self,
+        query: QueryEmbedding,
+        k: int = 10,
+        *,
+        exact: bool = False,
+        within: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """:meth:`search` with an already embedded query (a page's rows, benchmarks): the
+        fast path's first stages score ``query.coarse`` when it is given."""
+
+    def search_like(
+        self,
+        reference: str,
+        page: int,
+        k: int = 10,
+        *,
+        exact: bool = False,
+        within: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` pages most like page ``page`` (1-based) of the document ``reference`` names
+        (a doc id or its first characters, or a path), best first: its stored image-cell rows
+        are the query, scored by exact MaxSim (see :mod:`~docretriever.library.like`). The page
+        itself is left out of its own results; the same page in another file is not.
+
+        ``exact`` and ``within`` are as for :meth:`search`. Hits highlight where the page
+        matched over all its rows (it has no words). Raises InvalidInputError for no such
+        document or page, LibraryError for a page not indexed (yet, or because it failed).
+        """
+        if k < 1:
+            raise InvalidInputError("The number of results must be at least 1.")
+        like = self.page_query(reference, page)
+        # One more than asked: the page itself is usually the best match of its own rows.
+        hits = self.search_embedding(like.query, k + 1, exact=exact, within=within)
+        return without_page(hits, like.doc_id, like.page, k)
+
+    @abstractmethod
+    def page_query(self, reference: str, page: int) -> PageQuery:
+        """Page ``page`` (1-based) of the document ``reference`` names, as a query (see
+        :meth:`search_like`, which raises what this raises); no model is needed."""
 
     @abstractmethod
     def documents(self) -> list[Document]:
@@ -382,93 +425,3 @@ class EmbeddingLibrary(SnippetReading, Library):
     def _close_renderer(self) -> None:
         if self._renderer is not None:
             self._renderer.close()
-
-
-def model_mismatch(
-    recorded_id: object,
-    recorded_revision: object,
-    wanted: ModelIdentity,
-    elsewhere: str,
-    recorded_family: object = None,
-) -> ModelMismatchError:
-    """The error for a library built with another model; ``elsewhere`` says where to go instead.
-
-    Models are told apart by their weights, not their names, so the message says so when the
-    names agree: the same id at another revision, or the same folder name with other weights.
-    A model of another family (``recorded_family``, when recorded) is named as such: its rows
-    are not even of the same page cells.
-    """
-    revision = f"revision {recorded_revision}" if recorded_revision else "an unknown revision"
-    family = str(recorded_family or "ColQwen2")
-    if family != wanted.family:
-        return ModelMismatchError(
-            f"This library was built with {recorded_id} ({revision}), a {family} model, not with a "
-            f"{wanted.family} model such as {wanted.model_id}: vectors of two model families cannot "
-            f"be compared. Choose {recorded_id} again, or use {elsewhere} for {wanted.model_id}."
-        )
-    if recorded_id != wanted.model_id:
-        return ModelMismatchError(
-            f"This library was built with the model {recorded_id} ({revision}), not {wanted.model_id}: "
-            f"vectors of two models cannot be compared. Choose that model again, or use {elsewhere} "
-            "for this one."
-        )
-    if str(recorded_revision) != wanted.revision:
-        return ModelMismatchError(
-            f"This library was built with {recorded_id} at {revision}, whose weights differ from those "
-            f"of {wanted.model_id} at revision {wanted.revision} set now. Pin the revision it was "
-            f"built with (for a Hub model, {recorded_id}@REVISION), or use {elsewhere} for this one."
-        )
-    return ModelMismatchError(
-        f"The weights of {wanted.model_id} here differ from those this library was built with, "
-        "though the name and revision are the same: the files were changed or are another copy. "
-        "A library made before DocRetriever identified models by their weights knows its model only "
-        f"in the folder it was built with; open it once with that folder. Or use {elsewhere} for "
-        "this model.",
-        details=f"library records {recorded_id} {recorded_revision}; model {wanted.fingerprint}",
-    )
-
-
-def single_match(
-    reference: str,
-    matches: Sequence[AnyDocument],
-    documents: Callable[[], Sequence[AnyDocument]] | None = None,
-) -> AnyDocument:
-    """The one document ``reference`` names, or an error that says why not.
-
-    A doc id prefix must have 4 characters (so that a stray short word never names a document),
-    so ``matches`` holds none for a shorter one; given ``documents`` (every document), the error
-    then says which documents that prefix would have named, as it does for an ambiguous one.
-    """
-    prefix = reference.strip().lower()
-    if not matches and documents is not None and prefix and all(c in "0123456789abcdef" for c in prefix):
-        named = [document for document in documents() if document.doc_id.startswith(prefix)]
-        if len(named) == 1:
-            raise InvalidInputError(
-                f"{reference!r} is too short for a doc id: type at least 4 of its characters "
-                f"({_listed(named)})."
-            )
-        matches = named
-    if not matches and not is_text_path(reference):
-        raise InvalidInputError(
-            f"No document in the library has the path {shown_path(reference)}: file names that are not "
-            "valid text (UTF-8) are never added. Rename the file, or give its doc id (`docretriever list`)."
-        )
-    if not matches:
-        raise InvalidInputError(f"No document in the library matches {reference!r}.")
-    if len(matches) > 1:
-        raise InvalidInputError(
-            f"{reference!r} is ambiguous: it matches {len(matches)} documents, {_listed(matches)}; "
-            "type more of the doc id."
-        )
-    return matches[0]
-
-
-def _listed(documents: Sequence[Document], most: int = 5) -> str:
-    """ "3f2a9c01d7e2 (/papers/a.pdf), 3f2a11b0c9aa (/papers/b.pdf)", the first ``most`` of them."""
-    shown = [
-        f"{document.doc_id} ({document.paths[0] if document.paths else 'no file'})"
-        for document in documents[:most]
-    ]
-    if len(documents) > most:
-        shown.append(f"and {len(documents) - most} more")
-    return ", ".join(shown)

@@ -254,6 +254,13 @@ class CandidateIndex:
             scores[present] = maxsim_scores(scaled, [p for p in pooled if p is not None])
         return scores
 
+    def centroids(self, page_id: int) -> np.ndarray | None:
+        """A page's centroids as stage two sees them: float32 (n, dim), about unit rows; None
+        for a page the index does not hold."""
+        with self._lock:
+            pooled = self._pooled.get(page_id)
+        return None if pooled is None else from_int8(pooled)
+
     # --- the file ----------------------------------------------------------------------------
 
     def load(self) -> bool:

@@ -71,6 +71,7 @@ def two_stage_top_k(
     prefetch: Prefetch | None = None,
     widen: int = 1,
     rows_in: RowCount | None = None,
+    coarse: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
     """The ``k`` best pages, scoring exactly only the ``rerank`` best by centroid MaxSim.
 
@@ -84,8 +85,11 @@ def two_stage_top_k(
     its own (:mod:`~docretriever.library.local.recall_watch`). ``rows_in(page_id)``, when given, is a
     page's stored row count: the rerank then takes as many pages as fit in ``rerank`` pages of
     ``TYPICAL_PAGE_ROWS`` rows (more of smaller pages, never fewer than ``rerank``).
+    ``coarse``, float32 (n, dim), when given, is what stages one and two score with instead of
+    ``query`` (a page taken as the query: its centroids); the rerank always scores ``query``.
     """
-    stages = fast_path_stages(query, page_ids, index, k, rerank=rerank, widen=widen, rows_in=rows_in)
+    first = query if coarse is None else coarse
+    stages = fast_path_stages(first, page_ids, index, k, rerank=rerank, widen=widen, rows_in=rows_in)
     if stages is None or len(stages[1]) < k:  # small, or the index lacks pages (being rebuilt)
         return exact_top_k(query, list(page_ids), rows_of, k)
     shortlist = stages[1]

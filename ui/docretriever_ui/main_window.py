@@ -38,6 +38,7 @@ from docretriever_ui.library_notices import LibraryNotices
 from docretriever_ui.library_pane import LibraryPane
 from docretriever_ui.library_prompts import QuitGuard, confirm_removal
 from docretriever_ui.library_refresh import LibraryRefresh
+from docretriever_ui.like_search import MoreLikeThis
 from docretriever_ui.missing_files import ForgetMissingDialog, forgot_message
 from docretriever_ui.model_setup import ModelSetup
 from docretriever_ui.model_status import ModelStatus
@@ -193,6 +194,12 @@ class MainWindow(QMainWindow):
         )
         self.preview.current_changed.connect(self.results.select_hit)
         self.preview.open_requested.connect(self.open_viewer)
+        status, within = self.statusBar().showMessage, lambda: self.scope_chip.within
+        self.more_like = MoreLikeThis(
+            self.results_pane.search, within, self.show_results, self.show_error, status
+        )
+        self.results.more_like_requested.connect(self.more_like.find_like_hit)
+        self.preview.more_like_requested.connect(self.more_like.find)
         self.scope_chip.changed.connect(self._scope_changed)
         self.results.open_requested.connect(
             lambda path, page: self._system(system.open_in_pdf_viewer, path, page)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVB
 from docretriever.library import Hit
 from docretriever.library.hits import page_name, page_name_of
 from docretriever_ui.error_dialog import show_error
+from docretriever_ui.like_search import like_title
 from docretriever_ui.missing_files import FileAbsentBanner
 from docretriever_ui.preview_canvas import PageCanvas
 from docretriever_ui.session import LibrarySession
@@ -38,6 +39,7 @@ class PreviewPane(QWidget):
 
     current_changed = Signal(int)  # the pane's Previous/Next result showed hits[index]
     open_requested = Signal(int)  # the full viewer, for hits[index]
+    more_like_requested = Signal(str, int, str)  # doc id, 1-based page, its title: pages like it
 
     def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +99,9 @@ class PreviewPane(QWidget):
         self.matched_page_action = self._action(
             "Matched page", "Back to the page the search found", self.show_matched_page
         )
+        self.more_like_action = self._action(
+            "More like this", "Find the pages most like the page shown here", self._more_like
+        )
 
         self.position = QLabel(self)  # "2 of 40"
         self.position.setStyleSheet("color: gray")
@@ -123,6 +128,7 @@ class PreviewPane(QWidget):
             results.addWidget(self._button(action))
         results.addWidget(self.position)
         results.addStretch(1)
+        results.addWidget(self._button(self.more_like_action))
         results.addWidget(self._button(self.open_action))
         pages = QHBoxLayout()
         pages.addWidget(self._button(self.previous_page_action))
@@ -182,6 +188,14 @@ class PreviewPane(QWidget):
         if self.hit is not None and 0 <= index < len(self.hits):
             self.show_result(self.hits, index)
             self.current_changed.emit(index)
+
+    def _more_like(self) -> None:
+        hit = self.hit
+        if hit is not None:
+            infos = self._pages.get(hit.doc_id, [])
+            label = infos[self.page - 1].label if 0 < self.page <= len(infos) else hit.page_label
+            title = like_title(hit.path, self.page, label, hit.page_count)
+            self.more_like_requested.emit(hit.doc_id, self.page, title)
 
     def _open(self) -> None:
         if self.hit is not None:
@@ -260,6 +274,7 @@ class PreviewPane(QWidget):
         self.previous_result_action.setEnabled(hit is not None and self.index > 0)
         self.next_result_action.setEnabled(hit is not None and self.index + 1 < len(self.hits))
         self.open_action.setEnabled(hit is not None)
+        self.more_like_action.setEnabled(hit is not None)
         self.previous_page_action.setEnabled(leafable and self.page > 1)
         self.next_page_action.setEnabled(leafable and self.page < count)
         away = hit is not None and self.page != hit.page

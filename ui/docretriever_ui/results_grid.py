@@ -58,6 +58,7 @@ class ResultsGrid(QListWidget):
     open_requested = Signal(str, int)  # path, page: open the file in a PDF viewer at the page
     reveal_requested = Signal(str)  # path
     show_in_library_requested = Signal(str)  # the document's id (for the library pane; never shown)
+    more_like_requested = Signal(object)  # the Hit whose page the pages like it are wanted for
 
     def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -398,5 +399,6 @@ class ResultsGrid(QListWidget):
             open_in_viewer=lambda: self.open_requested.emit(hit.path, hit.page),
             reveal=lambda: self.reveal_requested.emit(hit.path),
             show_in_library=lambda: self.show_in_library_requested.emit(hit.doc_id),
+            more_like_this=lambda: self.more_like_requested.emit(hit),
         )
         return card_menu(self, hit, actions)

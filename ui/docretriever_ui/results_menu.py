@@ -19,12 +19,14 @@ class CardActions:
     open_in_viewer: Callable[[], None]
     reveal: Callable[[], None]
     show_in_library: Callable[[], None]
+    more_like_this: Callable[[], None] | None = None
 
 
 def card_menu(parent: QWidget, hit: Hit, actions: CardActions) -> QMenu:
     """The menu of ``hit``'s card: open it, open its file in a PDF viewer at its page, reveal
-    the file, copy its path, show its document in the library. A file not on disk cannot be
-    opened or revealed: the menu says so instead of offering it."""
+    the file, copy its path, show its document in the library, find the pages like it. A file not
+    on disk cannot be opened or revealed: the menu says so instead of offering it (its pages like
+    this one are still found, from its stored vectors)."""
     menu = QMenu(parent)
     if hit.missing:
         note = menu.addAction(
@@ -39,5 +41,7 @@ def card_menu(parent: QWidget, hit: Hit, actions: CardActions) -> QMenu:
         action.setEnabled(not hit.missing)
     menu.addAction("Copy path", lambda: QApplication.clipboard().setText(hit.path))
     menu.addSeparator()
+    if actions.more_like_this is not None:
+        menu.addAction("More like this page", actions.more_like_this)
     menu.addAction("Show in library", actions.show_in_library)
     return menu

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from docretriever.library import Hit
 from docretriever.vocabulary import Document
+from docretriever_ui.like_search import like_summary
 from docretriever_ui.results_cards import MAX_THUMBNAIL_WIDTH, MIN_THUMBNAIL_WIDTH, THUMBNAIL_STEP
 from docretriever_ui.results_grid import ResultsGrid
 from docretriever_ui.results_order import SortOrder, empty_hint, summary
@@ -74,6 +75,7 @@ class ResultsPane(QWidget):
         self.grid = ResultsGrid(session, self)
         self.snippets = SnippetLoader(session, self.grid)  # the cards' text, read after they are shown
         self.query: str | None = None  # the query whose results are shown
+        self.like = False  # they are the pages like a page, ``query`` naming it
         self.k = 0  # how many pages that search asked for
         self.capped = False  # it got as many as it asked for: there are more behind them
         self.documents: int | None = None  # in the library, at the last look
@@ -205,6 +207,9 @@ class ResultsPane(QWidget):
 
     def _shown(self, query: str, k: int, hits: list[Hit], started: int) -> None:
         self.query, self.k, self.capped = query, k, len(hits) >= k
+        # Pages like a page (like_search.py): the header names that page, not a query. Only the
+        # newest search's results arrive, so what was asked last is what is shown.
+        self.like = self._asked is not None and self._asked[2].get("like") is not None
         self._shown_since = started
 
     def _search_back(self) -> None:
@@ -260,13 +265,16 @@ class ResultsPane(QWidget):
         or why there are none."""
         if self.query is None:
             return ""
+        if self.like:
+            return like_summary(len(self.grid.hits), self.capped, self.query)
         return summary(len(self.grid.hits), self.capped, self.query, self.documents, self.indexed)
 
     def _update_texts(self) -> None:
         self.summary_label.setText(self.summary())
         self.summary_label.setToolTip(self.summary())
         self.more_button.setVisible(self.capped and bool(self.grid.hits))
-        self.grid.empty_text = empty_hint(self.documents, self.query, self.indexed)
+        hint = empty_hint(self.documents, self.query, self.indexed)
+        self.grid.empty_text = self.summary() if self.like and self.documents else hint
         self.grid.viewport().update()
 
     def _thumbnail_width_changed(self, width: int) -> None:

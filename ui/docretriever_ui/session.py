@@ -24,6 +24,7 @@ from docretriever.progress import CancelToken, Progress, ProgressCallback
 from docretriever.vocabulary import Document
 from docretriever_ui.folder_watch import FolderWatch
 from docretriever_ui.images import to_qimage
+from docretriever_ui.like_search import LikePage, search_or_like
 from docretriever_ui.recall_watch import RecallWatcher
 from docretriever_ui.settings import AppSettings
 from docretriever_ui.tasks import PROGRESS_INTERVAL_S, TaskError, TaskHandle, TaskRunner
@@ -351,9 +352,10 @@ class LibrarySession(QObject):
         on_error: Callable[[TaskError], None] | None = None,
         *,
         within: Collection[str] | None = None,
+        like: LikePage | None = None,
     ) -> TaskHandle:
-        """Search in the background (``within``: only those documents' pages, by doc id). Only
-        the newest search's results are delivered."""
+        """Search in the background (``within``: only those documents' pages, by doc id; ``like``:
+        the pages like that page, see like_search.py). Only the newest search's results arrive."""
         self._search_generation += 1
         generation = self._search_generation
 
@@ -369,7 +371,7 @@ class LibrarySession(QObject):
         self._needs_model()
         # Searches go ahead of queued thumbnail renders: a person waits on them.
         return self.runner.read(
-            lambda progress, cancel: self.library.search(query, k, within=within),
+            lambda progress, cancel: search_or_like(self.library, query, k, within, like),
             priority=1,
             on_done=deliver,
             on_error=fail,

@@ -17,7 +17,6 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, QueryEmbedding
 from docretriever.errors import Cancelled, InvalidInputError, LibraryError
-from docretriever.library.base import single_match
 from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_files
 from docretriever.library.local import compaction
@@ -231,6 +230,7 @@ class LocalLibrary(WatchedPages):
                 prefetch=lambda page_ids: self.prefetch_pages([pages[p] for p in page_ids]),
                 widen=widen,
                 rows_in=lambda page_id: pages[page_id].n_rows,
+                coarse=query.coarse,
             )
         hits: list[Hit] = []
         for page_id, score in ranked:
@@ -261,13 +261,6 @@ class LocalLibrary(WatchedPages):
 
     def documents(self) -> list[Document]:
         return list(self.catalog.documents())
-
-    def find_document(self, reference: str) -> DocumentRecord:
-        matches = self.catalog.find_documents(reference)
-        if not matches:
-            absolute = os.path.abspath(Path(reference).expanduser())
-            matches = self.catalog.find_documents(absolute) if absolute != reference else []
-        return single_match(reference, matches, self.catalog.documents)
 
     def remove(self, reference: str) -> DocumentRecord:
         with self.writer:

@@ -8,6 +8,7 @@ process, or before a crash).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from docretriever.embedding.base import PageEmbedding, page_cells
 from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
 from docretriever.errors import InvalidInputError, LibraryError
 from docretriever.library.base import EmbeddingLibrary
+from docretriever.library.like import PageQuery, cell_query_rows, check_page_number, not_indexed, page_query
 from docretriever.library.local.lock import WriterLock
+from docretriever.library.references import single_match
 from docretriever.search.candidates import CandidateIndex
 from docretriever.storage.catalog import INDEXED, Catalog, DocumentRecord, PageRecord
 from docretriever.storage.vectors import VectorStore
@@ -259,6 +262,29 @@ class LocalPageStore(EmbeddingLibrary):
             if save_index:
                 self.candidates.save()
             return self.catalog.document(document_id)
+
+    def find_document(self, reference: str) -> DocumentRecord:
+        """The document whose doc id starts with ``reference`` or that has this path; an
+        InvalidInputError that says why when none or several do."""
+        matches = self.catalog.find_documents(reference)
+        if not matches:
+            absolute = os.path.abspath(Path(reference).expanduser())
+            matches = self.catalog.find_documents(absolute) if absolute != reference else []
+        return single_match(reference, matches, self.catalog.documents)
+
+    def page_query(self, reference: str, page: int) -> PageQuery:
+        document = self.find_document(reference)
+        check_page_number(document, page)
+        found = [record for record in self.catalog.pages(document.id) if record.index == page - 1]
+        if not found or found[0].status != INDEXED or found[0].n_rows is None:
+            raise not_indexed(document, page, found[0].error if found else None)
+        record = found[0]
+        n_x, n_y = record.grid or (0, 0)
+        cell_rows = None if record.cell_rows is None else np.frombuffer(record.cell_rows, dtype="<i2")
+        cells = cell_query_rows(self.page_rows(record), n_x * n_y, cell_rows)
+        # Stages one and two read the centroids the index keeps for the page (pooled from these
+        # very cells when it was stored).
+        return page_query(document, page, record.label, cells, self.candidates.centroids(record.id))
 
     def indexed_pages(self) -> dict[int, PageRecord]:
         """Every indexed page by id, cached until the catalog changes (in any process)."""

@@ -15,16 +15,19 @@ import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from docretriever.documents.passwords import GivenPasswords, PasswordStore
 from docretriever.documents.pdf import PageInfo, open_pdf_or_none
 from docretriever.documents.render import RenderedPage, display_size, render_page
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
-from docretriever.embedding.base import ModelIdentity, PageEmbedding, page_cells
+from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
 from docretriever.library.base import EmbeddingLibrary, single_match
 from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_files
+from docretriever.library.like import PageQuery, cell_query_rows, check_page_number, not_indexed, page_query
 from docretriever.library.qdrant.follow import document_folders, sync_changed_paths
 from docretriever.library.qdrant.location import QdrantLocation
 from docretriever.library.qdrant.schema import ORIGINAL, POOLED
@@ -168,12 +171,26 @@ class QdrantLibrary(EmbeddingLibrary):
         """The ``k`` best pages by MaxSim over every row, computed by the server. Unless
         ``exact``, only the pages a first stage on the pooled vectors prefetches are scored.
         ``within``: see :meth:`Library.search`; a filter on the pages' SHA-256 (indexed)."""
-        from qdrant_client import models
-
         if not query.strip():
             raise InvalidInputError("Type something to search for.")
         if k < 1:
             raise InvalidInputError("The number of results must be at least 1.")
+        if not self.store.exists():
+            return []
+        (embedded,) = self.embedder.embed_queries([query])
+        return self.search_embedding(embedded, k, exact=exact, within=within)
+
+    def search_embedding(
+        self,
+        query: QueryEmbedding,
+        k: int = 10,
+        *,
+        exact: bool = False,
+        within: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """See :meth:`search`; the prefetch scores ``query.coarse`` when it is given."""
+        from qdrant_client import models
+
         if not self.store.exists():
             return []
         chosen: list[str] | None = None
@@ -181,8 +198,7 @@ class QdrantLibrary(EmbeddingLibrary):
             chosen = self._sha256s_within(within)
             if not chosen:
                 return []
-        (embedded,) = self.embedder.embed_queries([query])
-        vectors = embedded.vectors.tolist()
+        vectors = query.vectors.tolist()
         # Pages of a document still being uploaded (here, or on another desktop) wait.
         # must_not False rather than must True: pages written before the flag existed count as ready.
         ready = models.Filter(
@@ -192,7 +208,8 @@ class QdrantLibrary(EmbeddingLibrary):
         prefetch = None
         if not exact:
             limit = max(self.prefetch_pages, 20 * k)
-            prefetch = models.Prefetch(query=vectors, using=POOLED, limit=limit, filter=ready)
+            first = vectors if query.coarse is None else query.coarse.tolist()
+            prefetch = models.Prefetch(query=first, using=POOLED, limit=limit, filter=ready)
         result = self.store.call(
             self.store.client.query_points,
             self.store.pages,
@@ -222,10 +239,22 @@ class QdrantLibrary(EmbeddingLibrary):
                     grid=embedding.grid,
                     geometry=self.geometry,
                     cells=cells,
-                    query=embedded,
+                    query=query,
                 )
             )
         return hits
+
+    def page_query(self, reference: str, page: int) -> PageQuery:
+        document = self.find_document(reference)
+        check_page_number(document, page)
+        point = self.store.page_point(document.sha256, page - 1)
+        if point is None or point.payload.get("ready") is False:  # absent, or still being uploaded
+            raise not_indexed(document, page)
+        info, embedding, _ = page_from_point(point)
+        cells = cell_query_rows(embedding.vectors, embedding.n_cells, embedding.cell_rows)
+        # The prefetch compares the page's pooled row and column means with the others' own.
+        coarse = np.asarray(point.vector[POOLED], dtype=np.float32)
+        return page_query(document, page, info.label, cells, coarse)
 
     def _sha256s_within(self, within: Collection[str]) -> list[str]:
         """The SHA-256s of the documents ``within`` names (see LocalLibrary._documents_within)."""

@@ -195,6 +195,13 @@ class QdrantStore:
                 points.append((page_point_id(sha256, info.index), named, payload))
             self._put(self.pages, points)
 
+    def page_point(self, sha256: str, page_index: int) -> Any | None:
+        """The point of a document's page (0-based ``page_index``) with its payload and both its
+        vectors, or None when it is not stored."""
+        ids = [page_point_id(sha256, page_index)]
+        points = self.call(self.client.retrieve, self.pages, ids, with_payload=True, with_vectors=True)
+        return points[0] if points else None
+
     def document_pages(self, sha256: str) -> list[tuple[PageInfo, PageEmbedding, str]]:
         """Every stored page of a document with its rows, in page order."""
         pages = [
