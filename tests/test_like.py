@@ -4,6 +4,7 @@ first stages on the page's centroids, its top results those of exact search)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +89,15 @@ def test_the_fast_path_surveys_with_centroids_and_agrees_with_exact_search(synth
     surveyed: list[int] = []
     survey = CandidateIndex.survey
 
-    def recording(index: CandidateIndex, query: np.ndarray, count: int, probes: int = 8) -> list[int]:
+    def recording(
+        index: CandidateIndex,
+        query: np.ndarray,
+        count: int,
+        probes: int = 8,
+        only: Collection[int] | None = None,
+    ) -> list[int]:
         surveyed.append(len(query))
-        return survey(index, query, count, probes)
+        return survey(index, query, count, probes, only)
 
     monkeypatch.setattr(CandidateIndex, "survey", recording)
     documents = library.documents()

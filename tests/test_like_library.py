@@ -5,6 +5,7 @@ said in words, and both back ends agree."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -141,7 +142,8 @@ def test_search_like_on_the_command_line(docs: Path, tiny_model_dir: Path, tmp_p
     assert main([*common, "search", "--like", f"{source}:{PAGE}", "-k", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"Pages like {SOURCE}, page {PAGE}:"
-    assert len(lines) == 4 and "extract.pdf  p. 1" in lines[1]
+    hit_lines = [line for line in lines[1:] if re.match(r"\s+\d+\.\s", line)]  # not the snippets
+    assert len(hit_lines) == 3 and "extract.pdf  p. 1" in hit_lines[0]
     assert not any(f"{SOURCE}  p. {PAGE} " in line for line in lines)
 
     assert main([*common, "search", "--like", f"{source}:{PAGE}", "-k", "2", "--json", "--exact"]) == 0
