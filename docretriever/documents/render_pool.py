@@ -37,6 +37,9 @@ from docretriever.errors import DocRetrieverError, DocumentError, PageError
 RENDER_TIMEOUT_S = 60.0
 # Address space per worker: far above what a 1-2 megapixel render needs, far below the machine.
 RENDER_MEMORY_BYTES = 4 << 30
+# The share of a request's time limit an Office file's conversion by LibreOffice may take (in
+# the worker), so that the worker still answers with a reason before it is killed: 50 s of 60.
+CONVERSION_SHARE = 5 / 6
 # A second try on a fresh worker, then the request fails.
 _ATTEMPTS = 2
 
@@ -137,7 +140,8 @@ class _Task:
 
 
 class RenderPool:
-    """Worker processes that open and render PDFs; started on first use.
+    """Worker processes that open and render documents (PDFs, images, the formats of
+    :mod:`~docretriever.documents.formats`); started on first use.
 
     Calls are serialised (one ingest at a time uses it); ``close()`` stops the workers.
     ``command`` replaces the worker's command line (tests use a worker that crashes on cue);
@@ -155,7 +159,7 @@ class RenderPool:
         self.size = workers or default_worker_count()
         self.timeout_s = timeout_s
         self.command = list(command or [sys.executable, "-m", "docretriever.documents.render_worker"])
-        self.command.append(str(memory_bytes))
+        self.command += [str(memory_bytes), f"{timeout_s * CONVERSION_SHARE:g}"]
         self._processes: dict[int, _Process] = {}
         self._replies: queue.Queue[tuple[int, Any]] = queue.Queue()
         self._next_number = 0
