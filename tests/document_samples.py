@@ -185,8 +185,8 @@ def write_docx(path: Path, paragraphs: list[str]) -> Path:
 
 # The stand-in for LibreOffice's soffice: it accepts the real command line, checks it as
 # LibreOffice would use it, and writes a real PDF (one page per <w:t> paragraph of a DOCX, else
-# one page naming the file). A file whose name contains "hang" makes it start a helper process
-# and both wait forever; each writes its process id into $SOFFICE_PIDS (a folder) when set.
+# one page naming the file). A DOCX with a paragraph "hang forever" makes it start a helper
+# process and both wait forever; each writes its process id into $SOFFICE_PIDS (a folder) when set.
 STAND_IN_SOFFICE = r"""
 import os, re, subprocess, sys, time, zipfile
 from pathlib import Path
@@ -202,18 +202,18 @@ source = Path(args[-1])
 pids = os.environ.get("SOFFICE_PIDS")
 if pids:
     Path(pids, str(os.getpid())).touch()
-if "hang" in source.name:
-    helper = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])
-    if pids:
-        Path(pids, str(helper.pid)).touch()
-    while True:
-        time.sleep(1)
 import pymupdf
 texts = [source.name]
 if zipfile.is_zipfile(source):
     with zipfile.ZipFile(source) as office:
         if "word/document.xml" in office.namelist():
             texts = re.findall(r"<w:t>([^<]*)</w:t>", office.read("word/document.xml").decode())
+if any("hang forever" in text for text in texts):
+    helper = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])
+    if pids:
+        Path(pids, str(helper.pid)).touch()
+    while True:
+        time.sleep(1)
 outdir.mkdir(parents=True, exist_ok=True)
 with pymupdf.open() as pdf:
     for text in texts:

@@ -142,6 +142,8 @@ def _convert(soffice: Path, source: Path, folder: Path, timeout_s: float, name: 
         ) from None
     finally:
         _kill_group(process)  # what it left behind (a helper process) goes with it
+        if process.stdout is not None:
+            process.stdout.close()
     made = out / f"{source.stem}.pdf"
     if process.returncode != 0 or not made.is_file() or made.stat().st_size == 0:
         text = output.decode("utf-8", "replace").strip()[-1000:]
