@@ -277,3 +277,53 @@ def test_a_damaged_epub_fails_with_a_reason(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:60])  # the zip's directory is gone
     with pytest.raises(DocumentError, match=r"book\.epub"), open_document(path) as opened:
         opened.page_infos()
+
+
+# --- the desktop's "Open with" ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# The MIME type desktops give each extension the library reads (shared-mime-info's names).
+MIME_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
+    ".jfif": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".xps": "application/vnd.ms-xpsdocument",
+    ".oxps": "application/oxps",
+    ".epub": "application/epub+zip",
+    ".cbz": "application/vnd.comicbook+zip",
+    ".svg": "image/svg+xml",
+    ".fb2": "application/x-fictionbook+xml",
+    ".mobi": "application/x-mobipocket-ebook",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".rtf": "application/rtf",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xls": "application/vnd.ms-excel",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+
+
+def test_the_desktop_entries_and_the_windows_installer_offer_every_type_read() -> None:
+    from docretriever.documents.formats import DOCUMENT_EXTENSIONS
+
+    assert set(MIME_TYPES) == DOCUMENT_EXTENSIONS  # a new extension needs its MIME type here
+    linux = ROOT / "packaging" / "linux"
+    for entry in (linux / "docretriever.desktop", linux / "install-desktop-entry.sh"):
+        (line,) = [line for line in entry.read_text().splitlines() if line.startswith("MimeType=")]
+        offered = set(line.removeprefix("MimeType=").rstrip(";").split(";"))
+        assert set(MIME_TYPES.values()) <= offered, entry.name
+    installer = (ROOT / "packaging" / "windows" / "docretriever.nsi").read_text()
+    for extension in DOCUMENT_EXTENSIONS:
+        assert f'!insertmacro OpenWith "{extension}"' in installer
+        assert f'!insertmacro NoOpenWith "{extension}"' in installer
