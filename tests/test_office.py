@@ -66,6 +66,8 @@ def test_an_office_file_is_converted_once_and_then_read_from_the_cache(
     with open_document(renamed) as opened:  # the same bytes: the cache, not LibreOffice
         assert len(opened.page_infos()) == 3
     assert len(started(stand_in)) == 1
+    # Showing a page the library indexed: found by its recorded digest, the file not even read.
+    assert office.converted_pdf(tmp_path / "moved away.docx", "Word document", sha256=cached.stem) == cached
     cached.unlink()  # pruned, or the cache cleared: made again when needed
     with open_document(renamed) as opened:
         assert len(opened.page_infos()) == 3

@@ -75,14 +75,22 @@ def cache_folder() -> Path:
     return default_cache_dir() / "converted"
 
 
-def converted_pdf(path: Path, label: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Path:
+def converted_pdf(
+    path: Path, label: str, timeout_s: float = DEFAULT_TIMEOUT_S, sha256: str | None = None
+) -> Path:
     """The PDF of the Office file at ``path`` (a ``label`` such as "Word document", for
     messages): from the cache when it holds one for these bytes, else converted by LibreOffice
-    within ``timeout_s`` seconds and kept in the cache.
+    within ``timeout_s`` seconds and kept in the cache. ``sha256``: the file's digest when the
+    caller knows it (the library, showing a page it indexed): the cache is looked up by it
+    without reading the file.
 
     Raises :class:`DocumentError` when LibreOffice is not installed (saying how to enable it),
     when it takes longer than ``timeout_s`` (its processes are killed), and when it makes no
     PDF of the file (damaged, protected by a password, or not what its name says)."""
+    if sha256 is not None and (known := cache_folder() / f"{sha256}.pdf").is_file():
+        with contextlib.suppress(OSError):
+            os.utime(known)  # used: the last to be pruned
+        return known
     soffice = find_soffice()
     with tempfile.TemporaryDirectory(prefix="docretriever-office-") as work:
         folder = Path(work)

@@ -82,13 +82,15 @@ def open_document(
     *,
     tolerant: bool = False,
     conversion_timeout_s: float = office.DEFAULT_TIMEOUT_S,
+    sha256: str | None = None,
 ) -> Iterator[OpenedDocument]:
     """Open the document at ``path`` (any supported format) for its pages.
 
     ``password`` opens a PDF that needs one (see :func:`~docretriever.documents.pdf.open_pdf`);
     other formats take none. ``tolerant``: a PDF (or an Office file's PDF) that MuPDF cannot
     open is still given, for poppler to draw (display), instead of raising. An Office file is
-    converted within ``conversion_timeout_s`` seconds unless its PDF is cached.
+    converted within ``conversion_timeout_s`` seconds unless its PDF is cached (looked up by
+    ``sha256``, the file's digest, when given).
 
     Raises :class:`DocumentError` (and its password errors) for a file that cannot be opened,
     whose content is not what its name says, or of a kind this app does not read.
@@ -102,7 +104,7 @@ def open_document(
         elif found.family == PAGES:
             yield MuPdfPages(path, stack.enter_context(_open_pages(path, found)), fallback=False)
         elif found.family == OFFICE:
-            pdf = office.converted_pdf(path, found.label, conversion_timeout_s)
+            pdf = office.converted_pdf(path, found.label, conversion_timeout_s, sha256)
             opener = open_pdf_or_none if tolerant else open_pdf
             try:
                 document = stack.enter_context(opener(pdf))
@@ -134,12 +136,13 @@ def _open_pages(path: Path, found: DocumentFormat) -> Iterator[pymupdf.Document]
 
 
 def render_for_display(
-    path: Path, info: PageInfo, max_pixels: int, password: Password = None
+    path: Path, info: PageInfo, max_pixels: int, password: Password = None, sha256: str | None = None
 ) -> RenderedPage:
     """Page ``info`` of the document at ``path``, drawn for display within ``max_pixels``
     pixels (:func:`~docretriever.documents.render.display_size`), as a viewer shows it (a PDF's
-    rotation, an image's EXIF orientation). An Office file's PDF comes from the cache (made
-    again if it was pruned). Raises :class:`DocumentError` when the file cannot be opened and
+    rotation, an image's EXIF orientation). An Office file's PDF comes from the cache, by
+    ``sha256`` (the digest the library recorded) when given, made again if it was pruned.
+    Raises :class:`DocumentError` when the file cannot be opened and
     :class:`~docretriever.errors.PageError` when the page cannot be drawn."""
-    with open_document(path, password, tolerant=True) as opened:
+    with open_document(path, password, tolerant=True, sha256=sha256) as opened:
         return opened.render(info, display_size(info.width_pt, info.height_pt, max_pixels))

@@ -408,7 +408,7 @@ class LocalLibrary(LocalPageStore):
         if not path.exists():
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
-        return render_for_display(path, records[0].info, max_pixels, password)
+        return render_for_display(path, records[0].info, max_pixels, password, document.sha256)
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:
         return [page.info for page in self.catalog.pages(self.find_document(doc_id).id)]

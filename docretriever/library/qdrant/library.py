@@ -320,7 +320,7 @@ class QdrantLibrary(EmbeddingLibrary):
         for info in self.store.page_infos(document.sha256):
             if info.index == page - 1:
                 password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
-                return render_for_display(Path(path), info, max_pixels, password)
+                return render_for_display(Path(path), info, max_pixels, password, document.sha256)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:
