@@ -147,3 +147,26 @@ def test_the_cli_adds_a_mixed_folder_lists_and_searches_it(
     assert main([*common, "search", "a receipt", "-k", str(sum(GOOD.values())), "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert {Path(hit["path"]).name for hit in hits} == set(GOOD)
+
+
+def test_sync_follows_a_folder_of_images_new_moved_and_missing(tmp_path: Path, counting_embedder) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    text_image("first scan").save(folder / "first.png")
+    library = LocalLibrary(tmp_path / "lib", embedder=counting_embedder)
+    try:
+        library.add([folder])
+        (folder / "2025").mkdir()
+        (folder / "first.png").rename(folder / "2025" / "first, renamed.PNG")
+        write_tiff(folder / "batch.tif", [text_image("batch one"), text_image("batch two")])
+        report = library.sync()
+        assert {(Path(o.path).name, o.status) for o in report.outcomes} >= {
+            ("first, renamed.PNG", "moved"),
+            ("batch.tif", "indexed"),
+        }
+        assert counting_embedder.pages_embedded == 1 + 2  # the moved scan is not embedded again
+        (folder / "batch.tif").unlink()
+        library.sync()
+        assert [Path(d.paths[0]).name for d in library.missing_documents()] == ["batch.tif"]
+    finally:
+        library.close()

@@ -79,8 +79,8 @@ class ImagePages:
     def page_infos(self) -> PageList:
         """Every frame's page: its size in points upright (EXIF orientation applied) at the
         resolution it states (else :data:`DEFAULT_DPI`), rotation 0 (the pixels are turned
-        upright, not the page). A single-frame image is decoded once here, so that a damaged one
-        (a truncated download) fails as a document instead of as its only page.
+        upright, not the page). A single-frame image is checked whole here (:meth:`_check_whole`),
+        so that a damaged one (a truncated download) fails as a document, not as its only page.
 
         Raises :class:`DocumentError` for a frame over :data:`MAX_IMAGE_PIXELS` pixels (before
         decoding anything) and for an image that cannot be read."""
@@ -96,11 +96,25 @@ class ImagePages:
                 dpi_x, dpi_y = dpi_y, dpi_x
             pages.append(PageInfo(index, width * 72.0 / dpi_x, height * 72.0 / dpi_y, 0))
         if self._frames == 1:
-            try:
-                self._decoded(0, (1, 1))
-            except PageError as exc:
-                raise DocumentError(str(exc), details=exc.details) from exc
+            self._check_whole()
         return pages
+
+    def _check_whole(self) -> None:
+        """Raise :class:`DocumentError` when the (single-frame) image is damaged or truncated:
+        a PNG's chunks are checked without inflating its pixels (Pillow's ``verify``), a JPEG
+        is decoded at its smallest scale, other formats decoded."""
+        try:
+            if self._image.format == "PNG":
+                with _open(self.path, self.format) as fresh:
+                    fresh.verify()
+            else:
+                self._decoded(0, (1, 1))
+        except PageError as exc:
+            raise DocumentError(str(exc), details=exc.details) from exc
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise DocumentError(
+                f"{self.path.name} cannot be decoded: it is damaged or truncated.", details=repr(exc)
+            ) from exc
 
     def render(self, info: PageInfo, size: tuple[int, int]) -> RenderedPage:
         """Page ``info`` (a frame) as an RGB image of exactly ``size`` (width, height) pixels,
