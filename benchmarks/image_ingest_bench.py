@@ -3,14 +3,16 @@
     uv run python benchmarks/image_ingest_bench.py --model /tmp/tiny --json
     uv run python benchmarks/image_ingest_bench.py --tiny --pages 200 --repeats 3 --json
 
-Makes ``--pages`` page scans by rendering the corpus PDFs' pages at ``--dpi`` (default 150, a
-common scanner setting), saved alternately as JPEG (quality 90) and PNG, every fifth JPEG as a
-phone stores a sideways photo (pixels turned, EXIF orientation 6); then the same pages, in the
-same order, as one PDF (copied from their sources, not from the images). Each run is ``add``
-into a fresh local library, the model loaded beforehand and not counted; the image folder and
-the PDF alternate, ``--repeats`` times, and the medians are reported (pages indexed per second,
-and seconds). Pages indexed count those that reuse an identical stored page's vectors (the
-corpus repeats a few pages), reported apart.
+Makes ``--pages`` page scans (at most the pages the corpus opens: 164 in sample-files) by
+rendering the corpus PDFs' pages at ``--dpi`` (default 150, a common scanner setting), saved
+alternately as JPEG (quality 90) and PNG, every fifth JPEG as a phone stores a sideways photo
+(pixels turned, EXIF orientation 6); then the same pages, in the same order, as one PDF (copied
+from their sources, not from the images), and as one-page PDFs (the per-file cost apart from
+the format's: an image is a document of its own). Each run is ``add`` into a fresh local
+library, the model loaded beforehand and not counted; the three alternate, ``--repeats`` times,
+and the medians are reported (pages indexed per second, and seconds). Pages indexed count those
+that reuse an identical stored page's vectors (the corpus repeats a few pages), reported apart;
+identical image files are one document.
 ``--tiny`` builds the tiny random-weight test model (the pipeline's own cost, not a model's).
 """
 
@@ -33,11 +35,14 @@ from docretriever.library.local import LocalLibrary
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "sample-files"
 
 
-def make_pages(sources: list[Path], count: int, dpi: int, folder: Path) -> tuple[Path, Path]:
-    """``count`` pages of ``sources`` as image files in ``folder / "images"`` and as one PDF
-    ``folder / "pages.pdf"``; returns both."""
+def make_pages(sources: list[Path], count: int, dpi: int, folder: Path) -> tuple[Path, Path, Path]:
+    """At most ``count`` pages of ``sources`` as image files in ``folder / "images"``, as one
+    PDF ``folder / "pages.pdf"`` and as one-page PDFs in ``folder / "one-page-pdfs"``; returns
+    the three."""
     images = folder / "images"
     images.mkdir()
+    singles = folder / "one-page-pdfs"
+    singles.mkdir()
     pymupdf = mupdf()  # quiet: MuPDF's warnings about the corpus's odd files are not the figures
     combined = pymupdf.open()
     made = 0
@@ -66,13 +71,16 @@ def make_pages(sources: list[Path], count: int, dpi: int, folder: Path) -> tuple
                 else:
                     image.save(name.with_suffix(".jpg"), quality=90, dpi=(dpi, dpi))
                 combined.insert_pdf(document, from_page=index, to_page=index)
+                with pymupdf.open() as single:
+                    single.insert_pdf(document, from_page=index, to_page=index)
+                    single.save(singles / f"page-{made:04}.pdf")
                 made += 1
         if made == count:
             break
     pdf = folder / "pages.pdf"
     combined.save(pdf)
     combined.close()
-    return images, pdf
+    return images, pdf, singles
 
 
 def ingest(paths: list[Path], embedder: object) -> tuple[int, int, float]:
@@ -108,13 +116,15 @@ def main() -> None:
 
             model = str(build_tiny_model(folder / "tiny"))
         embedder = load_embedder(ModelSpec(model, args.device))
-        images, pdf = make_pages(find_documents([CORPUS]).files, args.pages, args.dpi, folder)
-        runs: dict[str, list[tuple[int, int, float]]] = {"images": [], "pdf": []}
+        images, pdf, singles = make_pages(find_documents([CORPUS]).files, args.pages, args.dpi, folder)
+        runs: dict[str, list[tuple[int, int, float]]] = {"images": [], "pdf": [], "one_page_pdfs": []}
         for _ in range(args.repeats):
             runs["images"].append(ingest([images], embedder))
             runs["pdf"].append(ingest([pdf], embedder))
+            runs["one_page_pdfs"].append(ingest([singles], embedder))
         image_bytes = sum(p.stat().st_size for p in images.iterdir())
         figures: dict[str, object] = {
+            "pages_made": len(list(images.iterdir())),
             "pages_indexed": {kind: sorted({pages for pages, _, _ in done}) for kind, done in runs.items()},
             "of_which_embedded": {kind: sorted({e for _, e, _ in done}) for kind, done in runs.items()},
             "dpi": args.dpi,
