@@ -327,3 +327,33 @@ def test_the_desktop_entries_and_the_windows_installer_offer_every_type_read() -
     for extension in DOCUMENT_EXTENSIONS:
         assert f'!insertmacro OpenWith "{extension}"' in installer
         assert f'!insertmacro NoOpenWith "{extension}"' in installer
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("noise.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+        ("noise.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8),
+        ("noise.tif", b"II*\x00" + struct.pack("<I", 10**9) + bytes(range(256)) * 8),
+        ("loop.tif", b"II*\x00\x08\x00\x00\x00" + struct.pack("<H", 0) + struct.pack("<I", 8)),
+        (
+            "huge.bmp",
+            b"BM" + struct.pack("<IHHI", 0, 0, 0, 54) + struct.pack("<IiiHH", 40, 30_000, 30_000, 1, 24),
+        ),
+        ("noise.webp", b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(range(256))),
+        ("random.jpeg", bytes((n * 7919) % 251 for n in range(5000))),
+    ],
+)
+def test_a_hostile_image_fails_with_a_reason_never_another_error(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    try:
+        with open_document(path) as opened:
+            for info in opened.page_infos():
+                opened.render(info, (20, 20))
+    except (DocumentError, PageError) as exc:
+        assert path.name in str(exc) or "Frame" in str(exc)
+    else:
+        pytest.fail(f"{name} was read as an image")

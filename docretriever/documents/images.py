@@ -70,7 +70,13 @@ class ImagePages:
         self.format = image_format
         self._image = _open(path, image_format)
         # Frames of a multi-page TIFF; other formats' extra frames (an animated WebP) are not pages.
-        frames = getattr(self._image, "n_frames", 1) if self._image.format == "TIFF" else 1
+        try:
+            frames = getattr(self._image, "n_frames", 1) if self._image.format == "TIFF" else 1
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:  # a damaged chain of frames
+            self._image.close()
+            raise DocumentError(
+                f"{path.name} cannot be read: its list of pages is damaged.", details=repr(exc)
+            ) from exc
         self._frames = max(1, int(frames))
 
     def close(self) -> None:
@@ -174,6 +180,10 @@ def _frame(index: int, frames: int) -> str:
 
 
 def _orientation(image: Image.Image) -> int:
+    if image.format == "PNG" and "exif" not in image.info:
+        # The PNG specification puts eXIf before the pixels, where Pillow reads it on opening;
+        # asking getexif() for one after them would decode the whole image to look.
+        return 1
     try:
         value = image.getexif().get(_ORIENTATION, 1)
     except Exception:  # a damaged EXIF block: the image as stored
@@ -215,4 +225,4 @@ def _rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB") if image.mode != "RGB" else image.copy()
+    return image.convert("RGB") if image.mode != "RGB" else image  # exif_transpose made a copy
