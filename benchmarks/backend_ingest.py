@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from docretriever.documents import find_pdfs
+from docretriever.documents import find_documents
 from docretriever.embedding import Embedder, ModelSpec, load_embedder
 from docretriever.library import open_library
 
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    files = find_pdfs(args.paths or [CORPUS]).files
+    files = find_documents(args.paths or [CORPUS]).files
     if not files:
         parser.error(f"no PDF found in {', '.join(map(str, args.paths or [CORPUS]))}")
     embedder = load_embedder(ModelSpec(args.model, "cpu", args.visual_tokens))

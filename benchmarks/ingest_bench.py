@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from docretriever.documents import find_pdfs
+from docretriever.documents import find_documents
 from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool, default_worker_count
 from docretriever.embedding import Embedder, ModelSpec, load_embedder, render_sizes
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    files = find_pdfs(args.paths or [CORPUS]).files
+    files = find_documents(args.paths or [CORPUS]).files
     if args.random_full_size:
         from docretriever.testing.full_size_model import load_full_size_embedder
 

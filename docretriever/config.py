@@ -27,3 +27,16 @@ def default_library_dir() -> Path:
 def default_model() -> str:
     """The model: ``$DOCRETRIEVER_MODEL`` (a Hub id or a folder) or the published checkpoint."""
     return os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+
+CACHE_ENV = "DOCRETRIEVER_CACHE_DIR"  # also read by embedding/speed.py and weights_fingerprint.py
+
+
+def default_cache_dir() -> Path:
+    """Where files made from a person's files are kept to be used again (Office files converted
+    to PDF): ``$DOCRETRIEVER_CACHE_DIR`` or the per-user cache directory. Everything in it can be
+    deleted at any time; it is made again when needed."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))

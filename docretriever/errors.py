@@ -33,7 +33,8 @@ class InvalidInputError(DocRetrieverError):
 
 
 class DocumentError(DocRetrieverError):
-    """A whole PDF cannot be indexed: unreadable, encrypted, empty. Other files are unaffected."""
+    """A whole document cannot be indexed: unreadable, encrypted, empty, of a kind not read, too
+    large. Other files are unaffected."""
 
 
 class EncryptedDocumentError(DocumentError):
@@ -52,7 +53,7 @@ class WrongPasswordError(EncryptedDocumentError):
 
 
 class PageError(DocRetrieverError):
-    """One page of a PDF cannot be rendered; its other pages are unaffected."""
+    """One page of a document cannot be rendered; its other pages are unaffected."""
 
 
 class ModelError(DocRetrieverError):

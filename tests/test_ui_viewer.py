@@ -267,6 +267,14 @@ def test_viewer_command_on_windows_and_macos() -> None:
     assert viewer_command("/a.pdf", 3, which=fake_which("evince", "okular"), platform="darwin") is None
 
 
+def test_a_file_that_is_not_a_pdf_opens_in_the_application_of_its_type() -> None:
+    evince = fake_which("evince")
+    assert viewer_command("/d/Report.PDF", 2, which=evince, platform="linux") is not None  # the control
+    for name in ("/d/scan.png", "/d/minutes.docx", "/d/book.epub"):
+        assert viewer_command(name, 2, which=evince, platform="linux") is None, name
+    assert viewer_command("C:\\scan.jpg", 1, which=fake_which("SumatraPDF"), platform="win32") is None
+
+
 def test_reveal_command_per_platform() -> None:
     assert reveal_command("/d/a.pdf", platform="darwin") == ["open", "-R", "/d/a.pdf"]
     windows = reveal_command("C:/d/a.pdf", platform="win32")

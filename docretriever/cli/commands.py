@@ -300,7 +300,7 @@ def _list(library: Library, args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not documents:
-        print("The library is empty: add PDFs with `docretriever add PATH`.")
+        print("The library is empty: add documents with `docretriever add PATH`.")
     for d in documents:
         pages = f"{d.page_count or 0:>4} p"
         print(f"{d.doc_id}  {d.status:<8} {pages}  {format_bytes(d.size):>8}  {_name(d)}")

@@ -23,7 +23,8 @@ EXIT_CANCELLED = 130
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docretriever",
-        description="Find the right page in your PDFs by looking at the pages (ColQwen2).",
+        description="Find the right page in your documents (PDFs, scans and photos, e-books, Office "
+        "files) by looking at the pages (ColQwen2).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # Global options are accepted before or after the command: the subcommands repeat them
@@ -33,8 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(common, suppress=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    add = commands.add_parser("add", parents=[common], help="index PDF files and folders")
-    add.add_argument("paths", nargs="+", metavar="PATH", help="PDF files or folders (recursive)")
+    add = commands.add_parser("add", parents=[common], help="index documents and folders of them")
+    add.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files or folders (recursive): PDF, PNG, JPEG, TIFF, WebP, BMP, XPS, EPUB, CBZ, SVG, FB2, "
+        "MOBI, and Office files (DOCX, PPTX, XLSX, ODT, ODP, ODS, DOC, PPT, XLS, RTF) when LibreOffice "
+        "is installed",
+    )
     add.add_argument(
         "--token-pooling",
         type=int,

@@ -1,6 +1,7 @@
-"""Documents: opening PDFs, reading their pages, rendering them for the model and for display."""
+"""Documents: opening PDFs, images, e-books and Office files (:mod:`.opening`), reading their
+pages, rendering them for the model and for display."""
 
-from docretriever.documents.discover import UNDECODABLE_NAME, find_pdfs, is_text_path, shown_path
+from docretriever.documents.discover import UNDECODABLE_NAME, find_documents, is_text_path, shown_path
 from docretriever.documents.pdf import PageInfo, PageList, open_pdf, read_page_infos, sha256_of_file
 from docretriever.documents.render import RenderedPage, display_size, render_page
 
@@ -10,7 +11,7 @@ __all__ = [
     "PageList",
     "RenderedPage",
     "display_size",
-    "find_pdfs",
+    "find_documents",
     "is_text_path",
     "open_pdf",
     "read_page_infos",

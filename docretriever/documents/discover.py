@@ -1,4 +1,4 @@
-"""Turning the paths a person gives (files and folders) into the PDF files to index."""
+"""Turning the paths a person gives (files and folders) into the document files to index."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from docretriever.documents.formats import is_document_name
 
 # File names are kept in the catalog as text (SQLite TEXT, UTF-8). A name that is not valid
 # UTF-8 reaches Python as "surrogate-escaped" text (PEP 383); such a name is refused, file by
@@ -36,25 +38,27 @@ def shown_path(path: str | os.PathLike[str]) -> str:
 
 
 def is_document_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a folder walk takes the file at ``path``, by its name: today a name ending in
-    ``.pdf`` (any case). What a folder watch turns into changes (a file given explicitly is
-    taken whatever its name)."""
-    return os.fspath(path).lower().endswith(".pdf")
+    """Whether a folder walk takes the file at ``path``, by its name: an extension of a format
+    the library reads (:func:`~docretriever.documents.formats.is_document_name`). What a folder
+    watch turns into changes (a file given explicitly is taken whatever its name)."""
+    return is_document_name(os.path.basename(os.fspath(path)))
 
 
 @dataclass
 class Discovery:
-    """PDF files found, in a stable order, and the given paths that could not be used."""
+    """Document files found, in a stable order, and the given paths that could not be used."""
 
     files: list[Path] = field(default_factory=list)
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def find_pdfs(paths: Iterable[str | os.PathLike[str]]) -> Discovery:
-    """Expand files and folders (recursively, following links once) into ``.pdf`` files.
+def find_documents(paths: Iterable[str | os.PathLike[str]]) -> Discovery:
+    """Expand files and folders (recursively, following links once) into document files.
 
-    A file given explicitly is taken whatever its extension (the PDF check comes later); in
-    folders only names ending in ``.pdf`` (any case) are taken. Symlink loops and folders
+    A file given explicitly is taken whatever its extension (its content is checked when it
+    is opened, :func:`~docretriever.documents.formats.detect_format`); in folders only names
+    with a supported extension (``.pdf``, ``.png``, ``.docx``..., any case:
+    :data:`~docretriever.documents.formats.DOCUMENT_EXTENSIONS`) are taken. Symlink loops and folders
     reached twice are walked once. Missing paths are reported in ``problems``, not raised, so
     that one typo does not stop a batch.
     """

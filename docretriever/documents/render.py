@@ -71,6 +71,9 @@ def render_page(
     document: pymupdf.Document | None,
     page: PageInfo,
     size: tuple[int, int],
+    *,
+    pdf_file: Path | None = None,
+    fallback: bool = True,
 ) -> RenderedPage:
     """Render ``page`` of the PDF at ``path`` to an RGB image of exactly ``size`` (width, height)
     pixels, the page as displayed (``page.width_pt`` x ``page.height_pt`` points), so a rotated
@@ -83,6 +86,10 @@ def render_page(
     can draw the page, when an engine sees the page in another shape than ``page`` says (the
     size would stretch it), and when a renderer's image is not exactly the size asked for
     (never resized: that would hide a wrong box or rotation).
+
+    ``pdf_file`` is the PDF that holds the pages when ``path`` is not one (an Office file's
+    conversion): MuPDF opens it when ``document`` is None, poppler draws from it. ``fallback``
+    False renders with MuPDF alone (``document``, a format poppler does not read).
     """
     try:
         width_px, height_px = (operator.index(side) for side in size)
@@ -91,17 +98,22 @@ def render_page(
     if width_px <= 0 or height_px <= 0:
         raise PageError(f"Page {page.index + 1} cannot be rendered at {width_px} x {height_px} px.")
     size = (width_px, height_px)
+    source = pdf_file or path
     try:
         if document is None:
-            with mupdf().open(path, filetype="pdf") as opened:
+            with mupdf().open(source, filetype="pdf") as opened:
                 return _render_with_mupdf(opened, page, size)
         return _render_with_mupdf(document, page, size)
     except PageError:
         raise
     except Exception as exc:  # MuPDF raises its own types (FzErrorLimit is no RuntimeError)
+        if not fallback:
+            raise PageError(
+                f"Page {page.index + 1} of {path.name} could not be rendered.", details=repr(exc)
+            ) from exc
         mupdf_error = exc
     try:
-        return _render_with_poppler(path, page, size)
+        return _render_with_poppler(source, page, size)
     except PageError:
         raise
     except Exception as exc:

@@ -40,6 +40,9 @@ RENDER_TIMEOUT_S = 60.0
 RENDER_MEMORY_BYTES = 4 << 30
 # Reading a page's words takes milliseconds; a search waits for them, so a stuck page is given up sooner.
 WORDS_TIMEOUT_S = 10.0
+# The share of a request's time limit an Office file's conversion by LibreOffice may take (in
+# the worker), so that the worker still answers with a reason before it is killed: 50 s of 60.
+CONVERSION_SHARE = 5 / 6
 # A second try on a fresh worker, then the request fails.
 _ATTEMPTS = 2
 
@@ -144,7 +147,8 @@ class _Task:
 
 
 class RenderPool:
-    """Worker processes that open and render PDFs; started on first use.
+    """Worker processes that open and render documents (PDFs, images, the formats of
+    :mod:`~docretriever.documents.formats`); started on first use.
 
     Calls are serialised (one ingest at a time uses it); ``close()`` stops the workers.
     ``command`` replaces the worker's command line (tests use a worker that crashes on cue);
@@ -162,7 +166,7 @@ class RenderPool:
         self.size = workers or default_worker_count()
         self.timeout_s = timeout_s
         self.command = list(command or [sys.executable, "-m", "docretriever.documents.render_worker"])
-        self.command.append(str(memory_bytes))
+        self.command += [str(memory_bytes), f"{timeout_s * CONVERSION_SHARE:g}"]
         self._processes: dict[int, _Process] = {}
         self._replies: queue.Queue[tuple[int, Any]] = queue.Queue()
         self._next_number = 0

@@ -1,9 +1,10 @@
-"""The render worker: a child process that opens PDFs and renders their pages.
+"""The render worker: a child process that opens documents and renders their pages.
 
 MuPDF is native code that hostile files can crash or drive into runaway memory or time; only
 this process touches it during ingest, so such a file costs a worker, never the library's
 process. Started by :class:`docretriever.documents.render_pool.RenderPool` as
-``python -m docretriever.documents.render_worker MEMORY_BYTES``; it reads requests from stdin
+``python -m docretriever.documents.render_worker MEMORY_BYTES [CONVERSION_TIMEOUT_S]`` (the
+time limit of an Office file's conversion by LibreOffice, which runs here too); it reads requests from stdin
 and writes replies to stdout in the typed, length-capped frames of
 :mod:`docretriever.documents.worker_protocol` (JSON and raw pixels: no pickle, so that a worker
 taken over by a hostile file cannot run code in the app).
@@ -25,6 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from docretriever.documents.office import DEFAULT_TIMEOUT_S as DEFAULT_CONVERSION_TIMEOUT_S
 from docretriever.documents.worker_protocol import MalformedMessage, read_request, write_reply
 from docretriever.errors import (
     DocRetrieverError,
@@ -50,19 +52,22 @@ def _error_kind(error: DocRetrieverError) -> str:
 
 
 class _Worker:
-    """Keeps the last PDF open: a document's pages arrive one after another."""
+    """Keeps the last document open: a document's pages arrive one after another.
+    ``conversion_timeout_s``: the time limit of an Office file's conversion to PDF."""
 
-    def __init__(self) -> None:
+    def __init__(self, conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S) -> None:
         self._open: tuple[tuple[str, str | None], ExitStack, Any] | None = None
+        self.conversion_timeout_s = conversion_timeout_s
 
     def _document(self, path: str, password: str | None) -> Any:
-        from docretriever.documents.pdf import open_pdf
+        from docretriever.documents.opening import open_document
 
         if self._open is None or self._open[0] != (path, password):
             self.close()
             stack = ExitStack()
             try:
-                document = stack.enter_context(open_pdf(Path(path), password))
+                opening = open_document(Path(path), password, conversion_timeout_s=self.conversion_timeout_s)
+                document = stack.enter_context(opening)
             except BaseException:
                 stack.close()
                 raise
@@ -75,27 +80,28 @@ class _Worker:
             self._open = None
 
     def handle(self, request: tuple[Any, ...]) -> object:
-        from docretriever.documents.pdf import read_page_infos
-        from docretriever.documents.render import render_page
-
         if request[0] == "inspect":
             self.close()  # the file may have changed since it was last open
-            return read_page_infos(self._document(request[1], request[2]))
+            return self._document(request[1], request[2]).page_infos()
         if request[0] == "render":
             _, path, info, size, password = request
             try:
                 document = self._document(path, password)
             except DocumentError as exc:
                 raise PageError(str(exc), details=exc.details) from exc
-            page = render_page(Path(path), document, info, size)
+            page = document.render(info, size)
             image = page.image
             return image.mode, image.size, image.tobytes(), page.width_pt, page.height_pt, page.renderer
         if request[0] == "words":
-            from docretriever.documents.words import read_page_words
+            from docretriever.documents.opening import MuPdfPages
+            from docretriever.documents.words import WordList, read_page_words
 
             _, path, info, password = request
             # A file that needs a password says so (its kind travels): the app then sends the one it knows.
-            return read_page_words(self._document(path, password), info)
+            opened = self._document(path, password)
+            if isinstance(opened, MuPdfPages) and opened.document is not None:
+                return read_page_words(opened.document, info)  # a PDF, an XPS, an EPUB, an Office file's PDF
+            return WordList()  # an image has no text layer; a PDF MuPDF cannot open gives none
         raise ValueError(f"unknown request {request[0]!r}")
 
 
@@ -109,8 +115,10 @@ def _limit_memory(max_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
 
-def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    worker = _Worker()
+def serve(
+    requests: IO[bytes], replies: IO[bytes], conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S
+) -> None:
+    worker = _Worker(conversion_timeout_s)
     while True:
         try:
             request = read_request(requests)
@@ -124,7 +132,12 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             worker.close()
             reply = ("error", "page", "Rendering needed more memory than allowed.", "MemoryError")
         except Exception as exc:  # whatever MuPDF raises must fail this request only
-            reply = ("error", "document", f"The PDF could not be read ({exc.__class__.__name__}).", repr(exc))
+            reply = (
+                "error",
+                "document",
+                f"The file could not be read ({exc.__class__.__name__}).",
+                repr(exc),
+            )
         write_reply(replies, reply)
     worker.close()
 
@@ -135,7 +148,9 @@ def main() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     _limit_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    serve(sys.stdin.buffer, replies)
+    serve(
+        sys.stdin.buffer, replies, float(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_CONVERSION_TIMEOUT_S
+    )
 
 
 if __name__ == "__main__":

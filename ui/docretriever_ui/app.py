@@ -29,7 +29,7 @@ def create_window(
     settings: AppSettings | None = None, paths: Sequence[str] = (), session: LibrarySession | None = None
 ) -> MainWindow:
     """The main window over the library in ``settings`` (or over ``session``), shown; the model
-    then starts loading in the background, or the set-up dialog asks for it. ``paths`` (PDFs
+    then starts loading in the background, or the set-up dialog asks for it. ``paths`` (files
     from "Open with") are added once there is a model to embed them with."""
     # Imported here: a second start, which only hands its files over, never needs the core.
     from docretriever_ui.main_window import MainWindow
@@ -72,7 +72,9 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     """The app's own options and the arguments left for Qt (``-platform offscreen`` and the
     like), from a full ``argv`` (program name first)."""
     parser = argparse.ArgumentParser(prog="docretriever-gui", description="DocRetriever, the desktop app.")
-    parser.add_argument("paths", nargs="*", help="PDF files or folders to add to the library")
+    parser.add_argument(
+        "paths", nargs="*", help="documents (PDFs, images, Office files...) or folders to add to the library"
+    )
     # Hidden: used by the installers' smoke tests and by support ("does this copy start?").
     parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -105,7 +107,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(qt_arguments)
     app.setApplicationName("DocRetriever")
     app.setOrganizationName("DocRetriever")
-    # "Open with DocRetriever" on PDFs: they are added to the library.
+    # "Open with DocRetriever" on documents: they are added to the library.
     paths = [str(Path(path).expanduser().resolve()) for path in options.paths]
     settings = AppSettings()
     instance = RunningInstance.claim(instance_key(settings.library))

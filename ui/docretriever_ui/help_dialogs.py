@@ -57,7 +57,8 @@ def about_html(session: LibrarySession) -> str:
         model += f"<br>loaded: {escape(describe_identity(session.model_identity))}"
     return (
         f"<h2>DocRetriever {escape(version())}</h2>"
-        "<p>Finds the right page in your PDFs by looking at the pages.</p>"
+        "<p>Finds the right page in your documents (PDFs, scans, photos, Office files) "
+        "by looking at the pages.</p>"
         f"<p><b>Model:</b> {model}<br><b>Library:</b> {escape(settings.library)}<br>"
         f"{escape(session.recall_watch.describe())}</p>"
         f"<p>{escape(LICENCE_SUMMARY)}</p>"

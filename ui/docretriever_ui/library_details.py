@@ -59,7 +59,7 @@ def selection_details(documents: Sequence[Document]) -> str:
 def library_summary(documents: Sequence[Document], shown: int) -> str:
     """The text when nothing is selected: the library in one line, or how to fill it."""
     if not documents:
-        return "No documents yet: drop PDF files or folders on the window, or use File → Add files…"
+        return "No documents yet: drop files or folders on the window, or use File → Add files…"
     text = f"{_plural(len(documents), 'document')} · {_amount(documents)}"
     if shown != len(documents):
         text += f" · {shown} shown" if shown else " · none matches the filter"

@@ -31,7 +31,7 @@ from docretriever.vocabulary import Document
 from docretriever_ui import system
 from docretriever_ui.drop_target import DropHighlight, accept_as_copy, local_path
 from docretriever_ui.error_dialog import show_error
-from docretriever_ui.file_dialogs import choose_pdf_files, choose_pdf_folder
+from docretriever_ui.file_dialogs import choose_document_files, choose_document_folder
 from docretriever_ui.help_dialogs import AboutDialog
 from docretriever_ui.ingest_status import IngestStatus, summarize, unusable_error
 from docretriever_ui.library_notices import LibraryNotices
@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.search_box = SearchBox(session.settings, self)  # Esc clears; recent searches
-        self.search_box.setPlaceholderText("Search your PDFs — describe what the page shows (Ctrl+F)")
+        self.search_box.setPlaceholderText("Search your documents — describe what the page shows (Ctrl+F)")
         self.search_box.setClearButtonEnabled(True)
         toolbar = QToolBar("Search", self)
         toolbar.setMovable(False)
@@ -226,11 +226,11 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     def choose_files(self) -> None:
-        if paths := choose_pdf_files(self, self.session.settings):  # opens where the last one did
+        if paths := choose_document_files(self, self.session.settings):  # opens where the last one did
             self.add_paths(paths)
 
     def choose_folder(self) -> None:
-        if folder := choose_pdf_folder(self, self.session.settings):
+        if folder := choose_document_folder(self, self.session.settings):
             self.add_paths([folder])
 
     def toggle_full_screen(self) -> None:

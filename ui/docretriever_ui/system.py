@@ -38,8 +38,12 @@ def viewer_command(
 
     None means no page-aware viewer was found: the caller then falls back to the system's
     default application, which opens the file at its first page. macOS has no common viewer
-    that takes a page on the command line (Preview does not), so it always gets None.
+    that takes a page on the command line (Preview does not), so it always gets None. A file
+    that is not a PDF (an image, an Office file, an e-book) gets None too: the application the
+    person chose for its type opens it, not a PDF viewer that may not read it.
     """
+    if os.path.splitext(path)[1].lower() != ".pdf":
+        return None
     if platform.startswith("win"):
         sumatra = which("SumatraPDF")
         return [sumatra, "-page", str(page), path] if sumatra else None

@@ -10,9 +10,10 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from docretriever.documents.discover import shown_path
+from docretriever.documents.opening import render_for_display
 from docretriever.documents.passwords import GivenPasswords, PasswordStore
-from docretriever.documents.pdf import PageInfo, open_pdf_or_none
-from docretriever.documents.render import RenderedPage, display_size, render_page
+from docretriever.documents.pdf import PageInfo
+from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, QueryEmbedding
@@ -400,9 +401,7 @@ class LocalLibrary(WatchedPages):
         if not path.exists():
             raise LibraryError(f"The file of document {document.doc_id} is no longer at {path}.")
         password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
-        with open_pdf_or_none(path, password) as opened:  # rotations as a viewer shows them
-            info = records[0].info
-            return render_page(path, opened, info, display_size(info.width_pt, info.height_pt, max_pixels))
+        return render_for_display(path, records[0].info, max_pixels, password, document.sha256)
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:
         return [page.info for page in self.catalog.pages(self.find_document(doc_id).id)]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from docretriever.documents import find_pdfs
+from docretriever.documents import find_documents
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.pdf import PageInfo
 from docretriever.embedding.base import PageEmbedding
@@ -69,7 +69,7 @@ class LocalSink:
         # Paths given again are taken back from the exclusions (written by files_recorded).
         self._taken_back = [] if self.syncing else list(paths)
         reach = check_reach(catalog, paths)
-        discovery = find_pdfs(reach.walk)
+        discovery = find_documents(reach.walk)
         self._walked = reach.walk
         recorded_before = {path: [known for known, _ in catalog.paths_under(path)] for path in reach.walk}
         self._recorded_before = {path for under in recorded_before.values() for path in under}

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from docretriever.documents.opening import render_for_display
 from docretriever.documents.passwords import GivenPasswords, PasswordStore
-from docretriever.documents.pdf import PageInfo, open_pdf_or_none
-from docretriever.documents.render import RenderedPage, display_size, render_page
+from docretriever.documents.pdf import PageInfo
+from docretriever.documents.render import RenderedPage
 from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
@@ -363,9 +364,7 @@ class QdrantLibrary(EmbeddingLibrary):
         for info in self.store.page_infos(document.sha256):
             if info.index == page - 1:
                 password = functools.partial(self.passwords.get, document.sha256)  # asked only if needed
-                with open_pdf_or_none(Path(path), password) as opened:  # rotations as a viewer shows them
-                    size = display_size(info.width_pt, info.height_pt, max_pixels)
-                    return render_page(Path(path), opened, info, size)
+                return render_for_display(Path(path), info, max_pixels, password, document.sha256)
         raise InvalidInputError(f"{doc_id} has no page {page}.")
 
     def page_infos(self, doc_id: str) -> list[PageInfo]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from docretriever.documents import find_pdfs
+from docretriever.documents import find_documents
 from docretriever.documents.passwords import PasswordStore
 from docretriever.documents.pdf import PageInfo
 from docretriever.embedding.base import PageEmbedding
@@ -42,7 +42,7 @@ class QdrantSink:
         return self._passwords
 
     def find_files(self, paths: Sequence[str]) -> FoundFiles:
-        discovery = find_pdfs(paths)
+        discovery = find_documents(paths)
         return FoundFiles(
             discovery.files, problems=[(str(path), reason) for path, reason in discovery.problems]
         )
