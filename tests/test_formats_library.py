@@ -25,6 +25,7 @@ from document_samples import (
 from test_formats import png_header_only
 
 from docretriever.cli import main
+from docretriever.documents.formats import IMAGE_EXTENSIONS
 from docretriever.documents.render_pool import RenderPool
 from docretriever.library.local import LocalLibrary
 from docretriever.library.qdrant import QdrantLibrary
@@ -121,6 +122,15 @@ def test_a_mixed_folder_is_indexed_page_by_page_and_bad_files_fail_alone(
         assert report_page.height > report_page.width
         tiff_page = library.render_page(documents["fax.tiff"].doc_id, 3, 50_000)
         assert tiff_page.renderer == "pillow"
+        # Snippets read every format's text layer in the worker; an image has none.
+        snippets = library.snippets(hits)
+        assert len(snippets) == len(hits)
+        images = {documents[name].doc_id for name in GOOD if Path(name).suffix in IMAGE_EXTENSIONS}
+        assert all(s is None for h, s in zip(hits, snippets, strict=True) if h.doc_id in images)
+        # A page of any format is a query for pages like it; it is left out of its own results.
+        fax = documents["fax.tiff"].doc_id
+        like = library.search_like(fax, 2, k=5, exact=True)
+        assert len(like) == 5 and (fax, 2) not in {(h.doc_id, h.page) for h in like}
     finally:
         library.close()
 
