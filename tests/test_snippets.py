@@ -112,6 +112,9 @@ def test_clean_drops_terminal_escapes_and_bidi_overrides() -> None:
     assert "\n" not in cleaned and "\t" not in cleaned
     assert cleaned == "safe [2J ]0;owned txt.exe next line"
     assert clean("  يبيبح  habibi ") == "يبيبح habibi"  # right-to-left text itself is kept
+    # Glyphs the file maps to no character (MuPDF's U+FFFD) say nothing: dropped, and a word of
+    # nothing else with them.
+    assert clean("habibi\ufffd\ufffd \ufffd\ufffd text") == "habibi text"
 
 
 def test_words_and_their_replies_survive_the_wire_and_bad_ones_are_malformed() -> None:

@@ -34,6 +34,7 @@ def test_more_like_this_page_from_a_card_and_from_the_preview(indexed_session, q
     assert pane.like and window.statusBar().currentMessage() == header
     assert (chosen.doc_id, chosen.page) not in {(hit.doc_id, hit.page) for hit in grid.hits}
     assert all(hit.query.text == f"Pages like {title}" for hit in grid.hits)
+    assert window.search_box.text() == ""  # the words typed before are not what these answer
 
     # The preview pane: the page it shows (the first result's) becomes the query.
     like_hits = grid.hits

@@ -49,8 +49,9 @@ def words_in(words: Sequence[PageWord], box: Box, share: float = OVERLAP_SHARE) 
 
 def clean(text: str) -> str:
     """``text`` safe to print and show on one line: control characters (a terminal's escape
-    sequences too) and bidi overrides become spaces, runs of white space one space."""
-    text = text.translate(_SPOOFING)
+    sequences too) and bidi overrides become spaces, runs of white space one space. U+FFFD, which
+    MuPDF gives for a glyph the file maps to no character, is dropped: it says nothing to a reader."""
+    text = text.translate(_SPOOFING).replace("\ufffd", "")
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
     return re.sub(r"\s+", " ", text).strip()
 

@@ -47,7 +47,9 @@ def like_summary(shown: int, capped: bool, title: str) -> str:
 class MoreLikeThis:
     """Runs "more like this page" for the main window: ``search(title, k, on_done, on_error,
     within=..., like=...)`` is the results pane's search, ``within()`` the scope searches keep
-    to, ``status(text)`` shows a line in the status bar (an empty text clears it)."""
+    to, ``status(text)`` shows a line in the status bar (an empty text clears it), and
+    ``started()``, when given, is told a search began (the search box is emptied: the words
+    left in it are not what the results answer)."""
 
     def __init__(
         self,
@@ -57,14 +59,17 @@ class MoreLikeThis:
         show_error: Callable[[TaskError], None],
         status: Callable[[str], None],
         k: int = LIKE_RESULTS,
+        started: Callable[[], None] | None = None,
     ) -> None:
-        self._search, self._within, self._status = search, within, status
+        self._search, self._within, self._status, self._started = search, within, status, started
         self._show_results, self._show_error, self.k = show_results, show_error, k
 
     def find(self, doc_id: str, page: int, title: str) -> None:
         """Show the pages like page ``page`` (1-based) of document ``doc_id``, ``title`` naming
         it (see :func:`like_title`)."""
         self._status(f"Finding pages like {title}…")
+        if self._started is not None:
+            self._started()
 
         def failed(error: TaskError) -> None:
             self._status("")

@@ -196,7 +196,12 @@ class MainWindow(QMainWindow):
         self.preview.open_requested.connect(self.open_viewer)
         status, within = self.statusBar().showMessage, lambda: self.scope_chip.within
         self.more_like = MoreLikeThis(
-            self.results_pane.search, within, self.show_results, self.show_error, status
+            self.results_pane.search,
+            within,
+            self.show_results,
+            self.show_error,
+            status,
+            started=self.search_box.clear,
         )
         self.results.more_like_requested.connect(self.more_like.find_like_hit)
         self.preview.more_like_requested.connect(self.more_like.find)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from docretriever.library import Hit
+from docretriever_ui.results_order import open_in_viewer_label
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class CardActions:
 
 
 def card_menu(parent: QWidget, hit: Hit, actions: CardActions) -> QMenu:
-    """The menu of ``hit``'s card: open it, open its file in a PDF viewer at its page, reveal
+    """The menu of ``hit``'s card: open it, open its file outside the app (a PDF at its page), reveal
     the file, copy its path, show its document in the library, find the pages like it. A file not
     on disk cannot be opened or revealed: the menu says so instead of offering it (its pages like
     this one are still found, from its stored vectors)."""
@@ -35,7 +36,7 @@ def card_menu(parent: QWidget, hit: Hit, actions: CardActions) -> QMenu:
         note.setEnabled(False)
         menu.addSeparator()
     menu.setDefaultAction(menu.addAction("Open", actions.open))
-    opener = menu.addAction("Open in PDF viewer at this page", actions.open_in_viewer)
+    opener = menu.addAction(open_in_viewer_label(hit.path), actions.open_in_viewer)
     reveal = menu.addAction("Reveal in file manager", actions.reveal)
     for action in (opener, reveal):
         action.setEnabled(not hit.missing)

@@ -111,9 +111,16 @@ def summary(
     return f"{shown} page{'s' if shown != 1 else ''} found{about}"
 
 
-NO_PAGES_YET = "No indexed pages yet: drop PDFs on the window."
+def open_in_viewer_label(path: str) -> str:
+    """What opening ``path`` outside the app is called: a PDF opens at its page in a PDF viewer,
+    any other document (an image, an Office file) in the application the system gives its type."""
+    return "Open in PDF viewer at this page" if path.lower().endswith(".pdf") else "Open in its application"
+
+
+NO_PAGES_YET = "No indexed pages yet: drop documents on the window."
 NO_DOCUMENTS_HINT = (
-    "Drop PDF files or folders anywhere on this window, then describe what a page shows "
+    "Drop documents (PDFs, images, Office files…) or folders anywhere on this window, then "
+    "describe what a page shows "
     "in the search bar and press Enter."
 )
 

@@ -36,6 +36,7 @@ from docretriever_ui.error_dialog import show_error
 from docretriever_ui.missing_files import FileAbsentBanner
 from docretriever_ui.overlay import HighlightOverlay
 from docretriever_ui.preview_canvas import PageCanvas, PageView
+from docretriever_ui.results_order import open_in_viewer_label
 from docretriever_ui.session import LibrarySession
 from docretriever_ui.system import open_in_pdf_viewer
 from docretriever_ui.tasks import TaskError
@@ -194,6 +195,7 @@ class PageViewer(QDialog):
         # A missing file's page cannot be rendered: say so instead of asking (and failing).
         self.canvas.show_page(hit.doc_id, hit.page, hit.page_size, absent=hit.missing)
         self._show_file_absent(hit.missing)
+        self.open_action.setText(open_in_viewer_label(hit.path).removesuffix(" at this page"))
         name = Path(hit.path).name
         self.title.setText(
             f"<b>{escape(name)}</b> — {page_name(hit, 'page')} — score {hit.score:.3f} "
