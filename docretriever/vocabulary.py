@@ -125,6 +125,17 @@ class AddReport:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """What ``Library.remove`` did. ``path`` is set when the reference was one path of a
+    document that has others: only that path left the library (``document`` is then the
+    document as it stays, under its other paths, with its pages). Otherwise ``path`` is None
+    and ``document`` (as it was) left the library with all its paths and pages."""
+
+    document: Document
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class CompactReport:
     """What :meth:`Library.compact` did: the vector store's size before and after, in bytes,
     and how many pages' vectors it copied. ``note`` says why nothing was done, if so."""

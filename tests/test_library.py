@@ -331,7 +331,8 @@ def test_references_by_relative_path_and_missing_libraries(tmp_path: Path, docs:
     library = open_library(tmp_path / "lib", embedder=tiny_embedder)
     library.add([docs / "pdfkit.pdf"])
     relative = os.path.relpath(docs / "pdfkit.pdf", start=Path.cwd())
-    assert library.remove(os.path.join(os.path.dirname(relative), "..", docs.name, "pdfkit.pdf")).paths
+    removal = library.remove(os.path.join(os.path.dirname(relative), "..", docs.name, "pdfkit.pdf"))
+    assert removal.path is None and removal.document.paths  # its only path: the document left
     with pytest.raises(LibraryError, match="no library"):
         open_library(tmp_path / "typo", embedder=tiny_embedder, create=False)
     assert not (tmp_path / "typo").exists()

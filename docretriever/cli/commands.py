@@ -76,10 +76,11 @@ def run_command(args: argparse.Namespace, cancel: CancelToken) -> int:
 
 
 def _remove(library: Library, args: argparse.Namespace) -> int:
-    """``remove DOC``, or ``remove FOLDER``: every document in it, after saying how many; a
-    followed folder holding none is no longer followed."""
+    """``remove DOC`` (a doc id: the document, every path of it; a path: that path, the document
+    staying under its others), or ``remove FOLDER``: every document in it, after saying how
+    many; a followed folder holding none is no longer followed."""
     try:
-        document = library.remove(args.document)
+        removal = library.remove(args.document)
     except InvalidInputError as not_a_document:
         documents = library.documents_under(args.document)
         if documents and not args.yes:
@@ -101,7 +102,14 @@ def _remove(library: Library, args: argparse.Namespace) -> int:
         else:
             print(f"{shown_path(args.document)} is no longer followed; no document was in it alone.")
         return 0
-    print(f"Removed {document.doc_id} ({_name(document)}).")
+    document = removal.document
+    if removal.path is not None:  # one path of a document kept under its others
+        print(
+            f"Removed {shown_path(removal.path)} from the library; the same document stays under "
+            f"{', '.join(shown_path(path) for path in document.paths)}."
+        )
+    else:
+        print(f"Removed {document.doc_id} ({_name(document)}).")
     return 0
 
 

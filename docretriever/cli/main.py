@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument(
         "document",
         metavar="DOC",
-        help="doc id (or its first characters), a file's path, or a folder: all in it",
+        help="doc id (or its first characters): the document, every path of it; a file's path: that path "
+        "only (a copy elsewhere stays); or a folder: all in it",
     )
     remove.add_argument("--yes", action="store_true", help="remove a folder's documents without asking")
 

@@ -39,7 +39,7 @@ from docretriever.library.model_refusal import model_mismatch
 from docretriever.library.references import single_match as single_match
 from docretriever.library.snippets import SnippetReading
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.vocabulary import MISSING, AddReport, CompactReport, Document, LibraryInfo
+from docretriever.vocabulary import MISSING, AddReport, CompactReport, Document, LibraryInfo, Removal
 
 if TYPE_CHECKING:  # PageInfo's module loads PyMuPDF, which nothing here needs to run
     from docretriever.documents.pdf import PageInfo
@@ -215,8 +215,11 @@ class Library(ABC):
         """Every document, in the order they were added."""
 
     @abstractmethod
-    def remove(self, reference: str) -> Document:
-        """Remove the document whose doc_id starts with ``reference`` or that has this path."""
+    def remove(self, reference: str) -> Removal:
+        """Remove what ``reference`` names: a doc id (or its first 4+ characters) the whole document,
+        pages and every path; a path only that path, the document staying, pages and all, under its
+        others (leaving if it has none). What leaves stays out of later syncs. Raises
+        InvalidInputError when nothing or several match."""
 
     @abstractmethod
     def reindex(

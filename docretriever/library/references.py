@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -46,6 +47,15 @@ def single_match(
             "type more of the doc id."
         )
     return matches[0]
+
+
+def named_path(document: Document, reference: str) -> str | None:
+    """The path of ``document`` that ``reference`` names (as typed, or made absolute, ``~``
+    expanded), or None when it names the document by its doc id."""
+    for path in (reference, os.path.abspath(os.path.expanduser(reference))):
+        if path in document.paths:
+            return path
+    return None
 
 
 def _listed(documents: Sequence[Document], most: int = 5) -> str:

@@ -26,9 +26,10 @@ from docretriever.documents.discover import is_text_path
 from docretriever.errors import LibraryError
 from docretriever.library.local.availability import UNAVAILABLE, FolderState, probe_folder, volume_of
 from docretriever.library.local.store import LocalPageStore
+from docretriever.library.references import named_path
 from docretriever.progress import CancelToken
 from docretriever.storage.catalog import MISSING, Catalog, DocumentRecord
-from docretriever.vocabulary import AddReport, Document, FileOutcome
+from docretriever.vocabulary import AddReport, Document, FileOutcome, Removal
 
 MISSING_NOTE = "The file is not at its last known place; its pages are kept and still searchable."
 UNAVAILABLE_NOTE = "Its folder cannot be reached now; its pages are kept and still searchable."
@@ -221,6 +222,22 @@ def stop_following(catalog: Catalog, folder: str) -> None:
     for root, _ in catalog.roots():
         if is_under(root, folder):
             catalog.remove_root(root)
+
+
+def remove_named(library: LocalPageStore, reference: str) -> Removal:
+    """Implementation of :meth:`LocalLibrary.remove` (writer lock held): a path of a document
+    that has others is detached, as :meth:`LocalLibrary.remove_folder` detaches a folder's paths;
+    anything else forgets the document. What leaves is left out of later syncs."""
+    catalog = library.catalog
+    document = library.find_document(reference)
+    path = named_path(document, reference)
+    if path is not None and len(document.paths) > 1:
+        catalog.detach_path(path)
+        leave_out(catalog, [path])
+        return Removal(catalog.document_with_sha256(document.sha256), path)
+    library.forget(document)
+    leave_out(catalog, document.paths)  # or the next sync would add it back
+    return Removal(document)
 
 
 def leave_out(catalog: Catalog, paths: Sequence[str]) -> None:

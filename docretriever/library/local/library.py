@@ -28,6 +28,7 @@ from docretriever.library.local.follow import (
     leave_out,
     paths_to_sync,
     prune_documents,
+    remove_named,
     stop_following,
 )
 from docretriever.library.local.recall_record import last_recall, stage_widening
@@ -36,9 +37,17 @@ from docretriever.library.local.watched import WatchedPages
 from docretriever.library.recent_searches import RecentSearches
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
 from docretriever.search.ranking import exact_top_k, two_stage_top_k
-from docretriever.storage.catalog import DocumentRecord, PageRecord
+from docretriever.storage.catalog import PageRecord
 from docretriever.storage.vectors import MissingVectorsError
-from docretriever.vocabulary import MISSING, UNAVAILABLE, AddReport, CompactReport, Document, LibraryInfo
+from docretriever.vocabulary import (
+    MISSING,
+    UNAVAILABLE,
+    AddReport,
+    CompactReport,
+    Document,
+    LibraryInfo,
+    Removal,
+)
 
 
 class LocalLibrary(WatchedPages):
@@ -263,13 +272,11 @@ class LocalLibrary(WatchedPages):
     def documents(self) -> list[Document]:
         return list(self.catalog.documents())
 
-    def remove(self, reference: str) -> DocumentRecord:
+    def remove(self, reference: str) -> Removal:
         with self.writer:
-            document = self.find_document(reference)
-            self.forget(document)
-            leave_out(self.catalog, document.paths)  # or the next sync would add it back
+            removal = remove_named(self, reference)
             self._auto_compact(None, None)
-            return document
+            return removal
 
     def documents_under(self, folder: str) -> list[Document]:
         return list(documents_under(self.catalog, os.path.abspath(Path(folder).expanduser())))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-from docretriever.vocabulary import AddReport, Document, FileOutcome
+from docretriever.library.qdrant.store import QdrantStore
+from docretriever.library.references import named_path
+from docretriever.vocabulary import AddReport, Document, FileOutcome, Removal
 
 MISSING_HERE = "The file is not at this place on this computer; its pages are kept and still searchable."
 
@@ -67,3 +69,17 @@ def sync_changed_paths(
             FileOutcome(where, "missing", document.doc_id, document.page_count or 0, MISSING_HERE)
         )
     return report
+
+
+def remove_named(store: QdrantStore, document: Document, reference: str) -> Removal:
+    """Implementation of :meth:`QdrantLibrary.remove` for ``document``, the one ``reference``
+    names: a path of a document that has others leaves its paths (the pages and other paths
+    stay, so ``sync``, which re-adds known paths, leaves it out); anything else deletes the
+    document with its pages."""
+    path = named_path(document, reference)
+    if path is not None and len(document.paths) > 1:
+        stays = document.replaced(paths=tuple(p for p in document.paths if p != path))
+        store.put_document(stays, stays.page_count or 0)
+        return Removal(stays, path)
+    store.delete_document(document.sha256)
+    return Removal(document)

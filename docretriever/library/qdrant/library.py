@@ -29,13 +29,13 @@ from docretriever.library.base import EmbeddingLibrary, single_match
 from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_files
 from docretriever.library.like import PageQuery, cell_query_rows, check_page_number, not_indexed, page_query
-from docretriever.library.qdrant.follow import document_folders, sync_changed_paths
+from docretriever.library.qdrant.follow import document_folders, remove_named, sync_changed_paths
 from docretriever.library.qdrant.location import QdrantLocation
 from docretriever.library.qdrant.schema import ORIGINAL, POOLED
 from docretriever.library.qdrant.sink import QdrantSink
 from docretriever.library.qdrant.store import QdrantStore, page_from_point
 from docretriever.progress import CancelToken, ProgressCallback, ignore_progress
-from docretriever.vocabulary import PENDING, AddReport, CompactReport, Document, LibraryInfo
+from docretriever.vocabulary import PENDING, AddReport, CompactReport, Document, LibraryInfo, Removal
 
 # Pages the first stage hands to the exact MaxSim rerank: at least this many, or 20 per hit.
 # Local mode scores every page whatever this is; on a server it trades speed for recall.
@@ -280,10 +280,8 @@ class QdrantLibrary(EmbeddingLibrary):
             matches = [d for d in documents if d.sha256.startswith(prefix)]
         return single_match(reference, matches)
 
-    def remove(self, reference: str) -> Document:
-        document = self.find_document(reference)
-        self.store.delete_document(document.sha256)
-        return document
+    def remove(self, reference: str) -> Removal:
+        return remove_named(self.store, self.find_document(reference), reference)
 
     def reindex(
         self,
