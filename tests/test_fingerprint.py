@@ -342,7 +342,7 @@ def test_a_qdrant_library_of_the_legacy_fingerprint_opens_and_is_migrated(
 
 
 def test_a_refusal_says_the_weights_differ_when_the_names_agree() -> None:
-    from docretriever.library.base import model_mismatch
+    from docretriever.library.model_refusal import model_mismatch
 
     wanted = ModelIdentity("vidore/colqwen2-v1.0", "b" * 40, "f" * 64, 128)
     other_name = str(model_mismatch("tiny", "local", wanted, "another library folder"))
@@ -385,7 +385,9 @@ def test_an_add_refused_for_another_model_leaves_the_library_as_it_was(
     with open(docs / "a.pdf", "ab") as changed:  # new bytes at the same path
         changed.write(b"\n% edited\n")
     shutil.copy(corpus_or_skip(SAMPLES) / "001-trivial/minimal-document.pdf", docs / "b.pdf")
-    monkeypatch.setattr("docretriever.library.base.load_embedder", lambda *args, **kwargs: _Model(OTHER))
+    monkeypatch.setattr(
+        "docretriever.library.embedding_library.load_embedder", lambda *args, **kwargs: _Model(OTHER)
+    )
     library = open_library(location)  # the model is loaded when a file needs it
     with pytest.raises(ModelMismatchError, match="built with the model tiny"):
         library.add([docs])

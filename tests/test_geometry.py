@@ -271,7 +271,7 @@ def test_a_library_places_highlights_without_loading_its_model(
     def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr("docretriever.library.base.load_embedder", no_loading)
+    monkeypatch.setattr("docretriever.library.embedding_library.load_embedder", no_loading)
     with open_library(tmp_path / "lib", ModelSpec(str(tiny_model_dir), device="cpu")) as library:
         assert library.geometry is COLQWEN2_GEOMETRY
         hits = library.search_embedding(query, 2, exact=True)

@@ -183,7 +183,7 @@ def test_a_library_refuses_a_model_of_another_family(
     ):
         other_library.search("a page of text")
     # Refused before the other model is loaded (an 8 B model would take minutes and 34 GB first).
-    import docretriever.library.base as library_base
+    import docretriever.library.embedding_library as library_base
 
     def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("the other family's model was loaded before the refusal")

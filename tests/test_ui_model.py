@@ -52,7 +52,7 @@ class Gate:
 def gate(monkeypatch: pytest.MonkeyPatch, tiny_embedder) -> Iterator[Gate]:
     gate = Gate(tiny_embedder)
     # Where the library loads its model, under its load lock: searches and ingests wait there.
-    monkeypatch.setattr("docretriever.library.base.load_embedder", gate.load)
+    monkeypatch.setattr("docretriever.library.embedding_library.load_embedder", gate.load)
     yield gate
     gate.opened.set()  # never leave a worker waiting
 

@@ -1,7 +1,7 @@
 """Text snippets for hits: the words of a page's own text layer under the hit's best region.
 
 Every back end gets them the same way (:class:`SnippetReading`, a base of
-:class:`~docretriever.library.base.EmbeddingLibrary`): the words are read in the render worker
+:class:`~docretriever.library.embedding_library.EmbeddingLibrary`): the words are read in the render worker
 processes (MuPDF parses the page there, never in the app's process), kept per page for the
 next search, and chosen with :func:`~docretriever.highlight.snippet.snippet_of`.
 """

@@ -18,7 +18,7 @@ from docretriever.documents.pdf import PageInfo
 from docretriever.embedding.base import PageEmbedding, page_cells
 from docretriever.embedding.token_pooling import check_pool_factor, pool_pages
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import EmbeddingLibrary
+from docretriever.library.embedding_library import EmbeddingLibrary
 from docretriever.library.like import PageQuery, cell_query_rows, check_page_number, not_indexed, page_query
 from docretriever.library.local.lock import WriterLock
 from docretriever.library.references import single_match

@@ -25,7 +25,8 @@ from docretriever.documents.render_pool import RenderPool
 from docretriever.embedding import Embedder, ModelSpec
 from docretriever.embedding.base import ModelIdentity, PageEmbedding, QueryEmbedding, page_cells
 from docretriever.errors import InvalidInputError, LibraryError
-from docretriever.library.base import EmbeddingLibrary, single_match
+from docretriever.library.base import single_match
+from docretriever.library.embedding_library import EmbeddingLibrary
 from docretriever.library.hits import Hit, existing_path, make_hit
 from docretriever.library.ingest import add_files
 from docretriever.library.like import PageQuery, cell_query_rows, check_page_number, not_indexed, page_query
